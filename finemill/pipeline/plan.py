@@ -1,0 +1,123 @@
+"""From a recipe to datatrove pipelines: the stages of a run.
+
+Without MinHash a run is one stage. With it, the run splits where FineWeb's did:
+
+    1 filter    read -> url_filter -> extract -> ... -> fineweb_quality -> work/filtered + signatures
+    2 buckets   signatures -> matching pairs, one task per bucket
+    3 clusters  pairs -> ids to remove (one task)
+    4 finalize  work/filtered -> drop duplicates -> pii -> documents/
+
+Stage 4 reads back exactly the file stage 1 wrote for the same rank, in the same order, because
+MinHash's remove-lists index documents by their position in that rank's stream.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter
+
+from finemill.pipeline.outputs import DocumentWriter, RemovedWriter
+from finemill.pipeline.reader import CrawlReader
+from finemill.pipeline.recipe import Recipe, StepSpec
+from finemill.pipeline.steps import REMOVING_STEPS, STEPS, MinhashDedup
+
+# Steps whose time belongs to the minhash step but whose counters do not (signatures, buckets, clusters).
+MINHASH_TIME = "minhash:time"
+
+
+@dataclass
+class Stage:
+    """One datatrove pipeline with its task count, and the recipe step name of each of its steps (None for
+    plumbing: readers of intermediate files, writers)."""
+
+    name: str
+    pipeline: list[PipelineStep]
+    step_names: list[str | None]
+    tasks: int
+
+
+class RankFileReader(JsonlReader):
+    """Reads only `<rank>.jsonl.gz`: the file stage 1 wrote for this same rank (or nothing)."""
+
+    name = "🔁 Filtered docs"
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        filename = f"{rank:05d}.jsonl.gz"
+        if self.data_folder.exists(filename):
+            yield from self.read_files_shard([filename])
+
+
+def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = False) -> list[Stage]:
+    """The stages that run `recipe` over `files`, writing under `out`."""
+    tasks = max(1, len(files))
+    reader = _crawl_reader(recipe, files, out, progress)
+    steps = recipe.steps
+    split = next((i for i, s in enumerate(steps) if s.name == "minhash"), None)
+    if split is None:
+        head = [_build_step(s, out) for s in steps]
+        return [Stage("filter", [reader, *head, DocumentWriter(str(out / "documents"))],
+                      ["reader", *[s.name for s in steps], None], tasks)]
+
+    before, minhash_spec, after = steps[:split], steps[split], steps[split + 1:]
+    config = MinhashDedup(**minhash_spec.params).config()
+    work = out / "work"
+    filtered, signatures = str(work / "filtered"), str(work / "minhash" / "signatures")
+    buckets, remove_ids = str(work / "minhash" / "buckets"), str(work / "minhash" / "remove_ids")
+    return [
+        Stage(
+            "filter",
+            [reader, *[_build_step(s, out) for s in before],
+             JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
+             MinhashDedupSignature(output_folder=signatures, config=config)],
+            ["reader", *[s.name for s in before], None, MINHASH_TIME],
+            tasks,
+        ),
+        Stage("buckets", [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],
+              [MINHASH_TIME], config.num_buckets),
+        Stage("clusters", [MinhashDedupCluster(input_folder=buckets, output_folder=remove_ids, config=config)],
+              [MINHASH_TIME], 1),
+        Stage(
+            "finalize",
+            [RankFileReader(filtered),
+             MinhashDedupFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out)),
+             *[_build_step(s, out) for s in after],
+             DocumentWriter(str(out / "documents"))],
+            [None, "minhash", *[s.name for s in after], None],
+            tasks,
+        ),
+    ]
+
+
+def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -> CrawlReader:
+    """A reader over exactly `files`: a paths file relative to their common folder, one file per task."""
+    root = os.path.commonpath([os.path.dirname(f) for f in files]) if files else "."
+    paths_file = out / "work" / "input_files.txt"
+    paths_file.parent.mkdir(parents=True, exist_ok=True)
+    paths_file.write_text("".join(os.path.relpath(f, root) + "\n" for f in files), encoding="utf-8")
+    return CrawlReader(
+        root,
+        paths_file=str(paths_file),
+        limit=recipe.input.limit,
+        default_metadata={"dump": recipe.dump},
+        doc_progress=progress,
+    )
+
+
+def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
+    cls: Callable = STEPS[spec.name]
+    if spec.name in REMOVING_STEPS:
+        return cls(**spec.params, exclusion_writer=_removed_writer(spec.name, out))
+    return cls(**spec.params)
+
+
+def _removed_writer(step: str, out: Path) -> RemovedWriter:
+    default_reason = "duplicate" if step == "minhash" else "removed"
+    return RemovedWriter(str(out / "removed" / step), step=step, default_reason=default_reason)

@@ -1,0 +1,212 @@
+"""A recipe is data: a YAML file naming the input, the output and the steps in order.
+
+    name: fineweb
+    dump: CC-MAIN-2024-33
+    input: {paths: ["crawl/*.warc.gz"], limit: -1}
+    output: out/fineweb
+    workers: 2
+    steps:
+      - url_filter: {}
+      - extract: {favour_precision: true, timeout: 1.0}
+      ...
+
+Each step is one key naming a class in `finemill.pipeline.steps.STEPS`, with that class's keyword
+arguments as its value. Validation happens here, before anything runs: unknown keys, unknown steps and
+values of the wrong type fail with a message naming the key, so a typo never runs a silent default.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from finemill.errors import FinemillError
+
+CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
+DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
+
+
+@dataclass
+class InputSpec:
+    """Where the crawl files come from. An empty `paths` means: the bundled, generated sample."""
+
+    paths: list[str] = field(default_factory=list)
+    limit: int = -1  # documents per task, -1 for all (for quick looks at big files)
+
+
+@dataclass
+class StepSpec:
+    """One step of the recipe: a registered name and the keyword arguments for its class."""
+
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Recipe:
+    name: str
+    dump: str
+    input: InputSpec
+    output: str
+    workers: int
+    steps: list[StepSpec]
+
+    def step_names(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+
+_TOP_KEYS = {f.name for f in fields(Recipe)}
+
+
+def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read a recipe file (default: configs/fineweb.yaml), apply overrides, validate it."""
+    path = Path(path) if path else DEFAULT_RECIPE
+    if not path.is_file():
+        raise FinemillError(f"recipe not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise FinemillError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise FinemillError(f"{path}: a recipe is a mapping of keys (name, input, output, steps, ...)")
+    return parse_recipe(raw, overrides or {}, source=str(path))
+
+
+def parse_recipe(raw: dict[str, Any], overrides: dict[str, Any], source: str = "recipe") -> Recipe:
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise FinemillError(f"{source}: unknown key {sorted(unknown)[0]!r}; valid keys: {sorted(_TOP_KEYS)}")
+    raw_input = raw.get("input") or {}
+    if not isinstance(raw_input, dict):
+        raise FinemillError(f"{source}: 'input' must be a mapping with 'paths' and 'limit'")
+    unknown = set(raw_input) - {"paths", "limit"}
+    if unknown:
+        raise FinemillError(f"{source}: unknown key 'input.{sorted(unknown)[0]}'; valid keys: ['limit', 'paths']")
+    paths = raw_input.get("paths") or []
+    if isinstance(paths, str):
+        paths = [paths]
+    recipe = Recipe(
+        name=_typed(raw.get("name", "recipe"), str, "name", source),
+        dump=_typed(raw.get("dump", "CC-MAIN-unknown"), str, "dump", source),
+        input=InputSpec(
+            paths=_typed(overrides.get("input") or paths, list, "input.paths", source),
+            limit=_typed(overrides.get("limit", raw_input.get("limit", -1)), int, "input.limit", source),
+        ),
+        output=_typed(overrides.get("output") or raw.get("output", "out"), str, "output", source),
+        workers=_typed(overrides.get("workers") or raw.get("workers", 1), int, "workers", source),
+        steps=_parse_steps(raw.get("steps"), source),
+    )
+    if recipe.workers < 1:
+        raise FinemillError(f"{source}: 'workers' must be >= 1, got {recipe.workers}")
+    return recipe
+
+
+def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
+    from finemill.pipeline.steps import STEPS  # the registry imports datatrove: only when a recipe is read
+
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise FinemillError(f"{source}: 'steps' must be a non-empty list of steps")
+    steps: list[StepSpec] = []
+    for i, item in enumerate(raw_steps):
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise FinemillError(f"{source}: steps[{i}] must be one step name mapping to its settings")
+        name, params = next(iter(item.items()))
+        if name not in STEPS:
+            raise FinemillError(f"{source}: steps[{i}]: unknown step {name!r}; known steps: {sorted(STEPS)}")
+        params = params or {}
+        if not isinstance(params, dict):
+            raise FinemillError(f"{source}: steps[{i}].{name} must be a mapping of settings")
+        steps.append(StepSpec(name, validate_params(STEPS[name], params, f"{source}: steps[{i}].{name}")))
+    names = [s.name for s in steps]
+    duplicated = {n for n in names if names.count(n) > 1}
+    if duplicated:
+        raise FinemillError(f"{source}: step {sorted(duplicated)[0]!r} appears twice")
+    return steps
+
+
+def validate_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """Check `params` against the keyword arguments of `cls.__init__`; return them with lists made tuples
+    where the class expects a tuple. Raises FinemillError naming the first bad key."""
+    init = _explicit_init(cls)
+    signature = inspect.signature(init)
+    hints = _type_hints(init)
+    settable = {
+        n: p
+        for n, p in signature.parameters.items()
+        if n not in ("self", "exclusion_writer") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    checked = {}
+    for key, value in params.items():
+        if key not in settable:
+            raise FinemillError(f"{where}: unknown key {key!r}; valid keys: {sorted(settable)}")
+        checked[key] = _check_type(value, hints.get(key, Any), f"{where}.{key}")
+    return checked
+
+
+def _explicit_init(cls: type) -> Any:
+    """The first __init__ in the MRO that names its arguments (a subclass may just pass *args, **kwargs)."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]  # without self
+        if any(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+            return init
+    return cls.__init__
+
+
+def _type_hints(fn: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # third-party annotations that do not resolve: validate names only
+        return {}
+
+
+def _check_type(value: Any, annotation: Any, where: str) -> Any:
+    """Accept `value` if it fits `annotation` (basic types, unions, list/tuple of basic types)."""
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return value
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            try:
+                return _check_type(value, option, where)
+            except FinemillError:
+                continue
+        raise FinemillError(f"{where}: expected {_describe(annotation)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in typing.get_args(annotation):
+            return value
+        raise FinemillError(f"{where}: expected one of {list(typing.get_args(annotation))}, got {value!r}")
+    if origin in (list, tuple) or annotation in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise FinemillError(f"{where}: expected a list, got {value!r}")
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        items = [_check_type(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)] if args else list(value)
+        return tuple(items) if (origin or annotation) is tuple else items
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(annotation, type):
+        if isinstance(value, annotation) and not (annotation is int and isinstance(value, bool)):
+            return value
+        raise FinemillError(f"{where}: expected {_describe(annotation)}, got {value!r}")
+    return value  # annotations we cannot check (callables, writers): leave to the class
+
+
+def _describe(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _typed(value: Any, expected: type, key: str, source: str) -> Any:
+    return _check_type(value, expected, f"{source}: {key}")
