@@ -22,11 +22,14 @@ def _verbose() -> bool:
 
 
 def _add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
-    logfile = _datatrove_add_task_logger(logging_dir, rank, local_rank, node_rank)
-    if not _verbose():
-        logger.remove()
-        _add_terminal_sink()
-        logger.add(logfile, level="DEBUG")
+    """datatrove's task logger (a DEBUG log file per task), with a warnings-only terminal sink."""
+    if _verbose():
+        return _datatrove_add_task_logger(logging_dir, rank, local_rank, node_rank)
+    logger.remove()
+    logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+    _add_terminal_sink()
+    logger.add(logfile, level="DEBUG")
+    logger.info(f"Launching pipeline for {rank=}")
     return logfile
 
 
@@ -36,7 +39,12 @@ def _close_task_logger(logfile) -> None:
 
 
 def _add_terminal_sink() -> None:
-    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}", filter=_worth_showing)
+
+
+def _worth_showing(record: dict) -> bool:
+    # MinhashDedupFilter warns for every task without duplicates: normal, not worth a terminal line.
+    return "No .remove file" not in record["message"]
 
 
 def quiet_parent_logging() -> None:

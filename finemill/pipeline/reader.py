@@ -70,20 +70,30 @@ class CrawlReader(WarcReader):
                 if index >= seen:
                     yield item
 
-    def _guarded(self, records: ArchiveIterator, raw: IO[bytes], resync: bool) -> Iterator:
-        last_good_offset = -1
+    def _guarded(self, records: ArchiveIterator, raw: IO[bytes], resync: bool) -> Iterator[tuple]:
+        """Yield records; after a failure, resume at the next gzip member. One broken stretch of the file
+        (which may hold false gzip headers that fail in turn) counts as one corrupt record."""
+        last_good_offset, in_broken_stretch = -1, False
         while True:
             try:
                 for record in records:
-                    last_good_offset = records.offset  # start of this record (not get_record_offset: it reads on)
-                    yield record, _read_payload(record, self.max_record_bytes)
-                return
+                    last_good_offset = records.offset  # start of this record (get_record_offset reads on)
+                    payload = _read_payload(record, self.max_record_bytes)
+                    in_broken_stretch = False
+                    yield record, payload
+                if not resync or records.offset >= _size(raw):
+                    return
+                # warcio stops quietly at a truncated gzip member: bytes are left that gave no record.
+                last_good_offset = records.offset
+                raise EOFError("trailing bytes that are no record")
             except ArchiveLoadFailed as e:
                 if "non-chunked gzip" in str(e):
                     raise _WholeStreamGzip from e
-                self.stat_update("skipped_corrupt_record")
             except (OSError, EOFError, ValueError):  # zlib errors, truncated members, bad headers
+                pass
+            if not in_broken_stretch:
                 self.stat_update("skipped_corrupt_record")
+                in_broken_stretch = True
             if not resync:
                 return
             next_member = _next_gzip_member(raw, last_good_offset + 1)
@@ -96,6 +106,13 @@ class CrawlReader(WarcReader):
 
 class _WholeStreamGzip(Exception):
     """The file is one gzip stream, not one gzip member per record."""
+
+
+def _size(raw: IO[bytes]) -> int:
+    position = raw.tell()
+    size = raw.seek(0, 2)
+    raw.seek(position)
+    return size
 
 
 def _is_gzip(raw: IO[bytes]) -> bool:

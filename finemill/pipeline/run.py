@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
@@ -16,19 +17,21 @@ from finemill.errors import FinemillError
 from finemill.pipeline.recipe import Recipe
 
 SAMPLE_NAME = "sample.warc.gz"
+CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$")  # what a folder contributes (not .wat, .jsonl, ...)
 OUTPUT_PARTS = ("documents", "removed", "work", "logs", "stats.json", "input")
 
 
 def resolve_inputs(paths: list[str], out: Path) -> list[str]:
     """Absolute paths of the crawl files named by `paths` (files, folders, globs); the bundled sample when
-    `paths` is empty. Fails when a path matches nothing: a run over nothing is a mistake."""
+    `paths` is empty. A folder contributes its WARC/WET/ARC files. Fails when a path matches nothing: a
+    run over nothing is a mistake."""
     if not paths:
         return [str(bundled_sample(out))]
     files: list[str] = []
     for pattern in paths:
         path = Path(pattern).expanduser()
         if path.is_dir():
-            matches = sorted(str(p) for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            matches = sorted(str(p) for p in path.rglob("*") if p.is_file() and CRAWL_FILE.search(p.name))
         else:
             matches = sorted(glob.glob(str(path), recursive=True))
         if not matches:

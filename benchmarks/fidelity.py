@@ -1,0 +1,197 @@
+"""Fidelity check: finemill's recipe against the same FineWeb pipeline built from datatrove's classes alone.
+
+    python benchmarks/fidelity.py ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz ../shared/data/crawl
+
+The reference is datatrove's own FineWeb example (examples/fineweb.py) run locally: WarcReader, URLFilter,
+Trafilatura, LanguageFilter, Gopher, C4, FineWebQualityFilter, the four MinHash stages and PIIFormatter,
+configured with the recipe's parameters where datatrove's classes take them. Only what cannot run offline
+is touched: the language model is loaded from the local file and tldextract uses its bundled suffix list.
+
+It prints, per input, the kept documents of each side and the share identical in URL and text
+(`identical: YY.Y%` = identical / documents kept by either side). PII placeholders are compared as equal:
+datatrove cycles its placeholder addresses across documents (so its choice depends on document order),
+finemill per document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+EMAIL_PLACEHOLDERS = re.compile(r"email@example\.com|firstname\.lastname@example\.org")
+IP_PLACEHOLDERS = re.compile(r"22\.214\.171\.124|126\.96\.36\.199|188\.8\.131\.52|184\.108\.40\.206|"
+                             r"220\.127\.116\.11|18\.104\.22\.168")
+
+
+def reference_stages(recipe, files: list[str], out: Path) -> list:
+    """datatrove's FineWeb example pipeline, local executors, one worker."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+    from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+        LanguageFilter,
+        URLFilter,
+    )
+    from datatrove.pipeline.formatters import PIIFormatter
+    from datatrove.pipeline.readers import JsonlReader, WarcReader
+    from datatrove.pipeline.writers import JsonlWriter
+    from tldextract import TLDExtract
+
+    from finemill.filters.language import find_lid_model
+    from finemill.pipeline.steps import MinhashDedup
+
+    params = {s.name: s.params for s in recipe.steps}
+    url_filter = URLFilter()
+    url_filter.tldextractor = TLDExtract(suffix_list_urls=())  # offline: bundled public-suffix list
+    language = LanguageFilter(languages=params["language"].get("languages", ["en"]),
+                              language_threshold=params["language"].get("threshold", 0.65))
+    stage_model_in_datatrove_cache(find_lid_model(params["language"].get("model")))  # offline: local file
+    extract = params.get("extract", {})
+    config = MinhashDedup(**params["minhash"]).config()
+    out.mkdir(parents=True, exist_ok=True)
+    paths_file = out / "inputs.txt"
+    paths_file.write_text("".join(f.lstrip("/") + "\n" for f in files))
+    filtered, minhash = out / "filtered", out / "minhash"
+    stage1 = [
+        WarcReader("/", paths_file=str(paths_file)),
+        url_filter,
+        Trafilatura(favour_precision=extract.get("favour_precision", True), timeout=extract.get("timeout", 1.0)),
+        language,
+        GopherRepetitionFilter(),
+        GopherQualityFilter(),
+        C4QualityFilter(filter_no_terminal_punct=False),
+        FineWebQualityFilter(),
+        JsonlWriter(str(filtered)),
+        MinhashDedupSignature(output_folder=str(minhash / "signatures"), config=config),
+    ]
+    stage4 = [
+        JsonlReader(str(filtered)),
+        MinhashDedupFilter(input_folder=str(minhash / "remove_ids")),
+        PIIFormatter(),
+        JsonlWriter(str(out / "output")),
+    ]
+    return [
+        LocalPipelineExecutor(stage1, tasks=1, logging_dir=str(out / "logs1")),
+        LocalPipelineExecutor([MinhashDedupBuckets(input_folder=str(minhash / "signatures"),
+                                                   output_folder=str(minhash / "buckets"), config=config)],
+                              tasks=config.num_buckets, workers=1, logging_dir=str(out / "logs2")),
+        LocalPipelineExecutor([MinhashDedupCluster(input_folder=str(minhash / "buckets"),
+                                                   output_folder=str(minhash / "remove_ids"), config=config)],
+                              tasks=1, logging_dir=str(out / "logs3")),
+        LocalPipelineExecutor(stage4, tasks=1, logging_dir=str(out / "logs4")),
+    ]
+
+
+def stage_model_in_datatrove_cache(model_path: str) -> None:
+    """Put the local lid.176 file where datatrove's FT176LID looks for its download, as a user who had
+    downloaded it once would have it (datatrove then loads it without network)."""
+    import shutil
+
+    from datatrove.io import cached_asset_path_or_download  # noqa: F401  (documents the lookup below)
+    from datatrove.utils.lid import FT176LID
+    from huggingface_hub import cached_assets_path
+
+    folder = cached_assets_path(library_name="datatrove", namespace="lid", subfolder=FT176LID.MODEL_SUBFOLDER)
+    target = Path(folder) / FT176LID.MODEL_URL.split("://", 1)[1].replace("/", "_")
+    if not Path(f"{target}.completed").exists():
+        shutil.copyfile(model_path, target)
+        Path(f"{target}.completed").touch()
+
+
+def readable_by_datatrove(files: list[str]) -> tuple[list[str], list[str]]:
+    """Split files into those datatrove's WarcReader reads to the end and those it crashes on (a clipped
+    record, say): the reference can only be compared on the first."""
+    from datatrove.pipeline.readers import WarcReader
+
+    readable, unreadable = [], []
+    for path in files:
+        try:
+            for _ in WarcReader(str(Path(path).parent), glob_pattern=Path(path).name).run():
+                pass
+            readable.append(path)
+        except Exception:
+            unreadable.append(path)
+    return readable, unreadable
+
+
+def run_reference(recipe, files: list[str], out: Path) -> pd.DataFrame:
+    for executor in reference_stages(recipe, files, out):
+        executor.run()
+    frames = [pd.read_json(f, lines=True) for f in sorted((out / "output").glob("*.jsonl.gz"))]
+    if not frames:
+        return pd.DataFrame({"url": [], "text": []})
+    kept = pd.concat(frames)
+    return pd.DataFrame({"url": kept["metadata"].map(lambda m: m["url"]), "text": kept["text"]})
+
+
+def run_finemill(recipe, files: list[str], out: Path) -> pd.DataFrame:
+    from finemill.pipeline.run import run_recipe
+
+    recipe.input.paths, recipe.output, recipe.workers = files, str(out), 1
+    run_recipe(recipe, progress=False)
+    documents = out / "documents"
+    if not any(documents.glob("*.parquet")):
+        return pd.DataFrame({"url": [], "text": []})
+    return pd.read_parquet(documents, columns=["url", "text"])
+
+
+def identical_share(ours: pd.DataFrame, reference: pd.DataFrame) -> tuple[int, int, float]:
+    """(identical, kept by either side, share). A document is identical when URL and text match."""
+    def keyed(frame: pd.DataFrame) -> set[tuple[str, str]]:
+        texts = frame["text"].map(lambda t: IP_PLACEHOLDERS.sub("<IP>", EMAIL_PLACEHOLDERS.sub("<EMAIL>", t)))
+        return set(zip(frame["url"], texts, strict=True))
+
+    a, b = keyed(ours), keyed(reference)
+    union_urls = set(ours["url"]) | set(reference["url"])
+    same = len(a & b)
+    return same, len(union_urls), (same / len(union_urls) if union_urls else 1.0)
+
+
+def main() -> int:
+    from finemill.pipeline.executor import quiet_parent_logging
+    from finemill.pipeline.recipe import load_recipe
+    from finemill.pipeline.run import resolve_inputs
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", help="crawl files or folders; each is compared separately")
+    parser.add_argument("--recipe", default=None, help="recipe YAML (default: configs/fineweb.yaml)")
+    args = parser.parse_args()
+    quiet_parent_logging()
+    totals = [0, 0]
+    for target in args.inputs:
+        recipe = load_recipe(args.recipe)
+        files, unreadable = readable_by_datatrove(resolve_inputs([target], Path(".")))
+        if unreadable:
+            print(f"{target}: not compared, datatrove's reader stops on: {', '.join(map(str, unreadable))}")
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            ours = run_finemill(recipe, files, Path(tmp) / "finemill")
+            mid = time.perf_counter()
+            reference = run_reference(recipe, files, Path(tmp) / "reference")
+            done = time.perf_counter()
+        same, union, share = identical_share(ours, reference)
+        totals[0] += same
+        totals[1] += union
+        print(f"{target}: finemill kept {len(ours)} ({mid - started:.1f}s), reference kept {len(reference)} "
+              f"({done - mid:.1f}s), identical {same}/{union} = {100 * share:.1f}%", flush=True)
+    share = totals[0] / totals[1] if totals[1] else 1.0
+    print(f"identical: {100 * share:.1f}% ({totals[0]}/{totals[1]} kept documents)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

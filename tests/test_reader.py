@@ -1,0 +1,136 @@
+"""The crawl reader: datatrove's documents for good records; bad records counted, never fatal."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from finemill.pipeline.reader import CrawlReader
+from tests.conftest import shared_file
+
+ARTICLE = "<html><body><article><h1>Title {i}</h1><p>{body}</p></article></body></html>"
+
+
+def record_bytes(i: int, payload: bytes | None = None, content_type: str = "text/html; charset=utf-8",
+                 payload_type: str | None = "text/html", gzip_it: bool = True, uri: str | None = None) -> bytes:
+    """One WARC response record, as its own gzip member (Common Crawl's layout) or plain."""
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=gzip_it)
+    body = payload if payload is not None else ARTICLE.format(i=i, body=f"Paragraph number {i}. " * 20).encode()
+    http = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+    headers = {"WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-{i:012d}>", "WARC-Date": "2024-01-01T00:00:00Z"}
+    if payload_type:
+        headers["WARC-Identified-Payload-Type"] = payload_type
+    record = writer.create_warc_record(uri or f"https://example.com/page/{i}", "response", payload=io.BytesIO(body),
+                                       http_headers=http, warc_headers_dict=headers)
+    writer.write_record(record)
+    return buffer.getvalue()
+
+
+def read(path: Path) -> tuple[list, dict]:
+    reader = CrawlReader(str(path.parent), glob_pattern=path.name)
+    docs = list(reader.run())
+    counters = {k: v.total for k, v in reader.stats.stats.items() if k.startswith(("skipped_", "files_"))}
+    return docs, counters
+
+
+def write(path: Path, *chunks: bytes) -> Path:
+    path.write_bytes(b"".join(chunks))
+    return path
+
+
+def test_good_records_become_documents(tmp_path):
+    docs, counters = read(write(tmp_path / "ok.warc.gz", *(record_bytes(i) for i in range(5))))
+    assert [d.metadata["url"] for d in docs] == [f"https://example.com/page/{i}" for i in range(5)]
+    assert all("Paragraph number" in d.text for d in docs) and counters == {}
+
+
+def test_corrupt_member_in_the_middle_skips_only_that_record(tmp_path):
+    members = [record_bytes(i) for i in range(6)]
+    broken = bytearray(members[2])
+    broken[40:80] = b"\x00" * 40  # damage the deflate data of record 2
+    docs, counters = read(write(tmp_path / "bad.warc.gz", *members[:2], bytes(broken), *members[3:]))
+    assert [d.id[-3:-1] for d in docs] == ["00", "01", "03", "04", "05"]
+    assert counters["skipped_corrupt_record"] >= 1
+
+
+def test_truncated_last_member_keeps_the_records_before(tmp_path):
+    members = [record_bytes(i) for i in range(4)]
+    docs, counters = read(write(tmp_path / "cut.warc.gz", *members[:3], members[3][: len(members[3]) // 2]))
+    assert len(docs) == 3 and counters["skipped_corrupt_record"] == 1
+
+
+def test_one_gzip_stream_file_is_read_whole(tmp_path):
+    plain = b"".join(record_bytes(i, gzip_it=False) for i in range(4))
+    docs, counters = read(write(tmp_path / "one.warc.gz", gzip.compress(plain)))
+    assert len(docs) == 4 and counters == {"files_single_gzip_stream": 1}
+
+
+def test_plain_uncompressed_warc(tmp_path):
+    docs, _ = read(write(tmp_path / "plain.warc", *(record_bytes(i, gzip_it=False) for i in range(3))))
+    assert len(docs) == 3
+
+
+def test_non_html_payloads_are_counted_not_documents(tmp_path):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    pdf = b"%PDF-1.4\n" + b"0" * 200
+    path = write(tmp_path / "mixed.warc.gz", record_bytes(0), record_bytes(1, png, "image/png", "image/png"),
+                 record_bytes(2, pdf, "application/pdf", None), record_bytes(3, b"1.2.3.4", "text/dns", None, uri="dns:example.com"),
+                 record_bytes(4))
+    docs, counters = read(path)
+    assert len(docs) == 2 and counters == {"skipped_not_html": 3}
+
+
+def test_wrong_or_missing_charset_is_detected(tmp_path):
+    text = "<html><body><p>" + "Café crème brûlée à la française, très élégant. " * 30 + "</p></body></html>"
+    payload = text.encode("windows-1252")
+    path = write(tmp_path / "charset.warc.gz", record_bytes(0, payload, "text/html; charset=utf-8"),
+                 record_bytes(1, payload, "text/html"))
+    docs, counters = read(path)
+    assert len(docs) == 2 and all("Café crème brûlée" in d.text for d in docs)
+
+
+def test_oversized_page_is_skipped_and_the_next_one_read(tmp_path):
+    huge = ARTICLE.format(i=0, body="word " * 4_200_000).encode()  # ~21 MB
+    docs, counters = read(write(tmp_path / "big.warc.gz", record_bytes(0, huge), record_bytes(1)))
+    assert [d.metadata["url"] for d in docs] == ["https://example.com/page/1"]
+    assert counters == {"skipped_too_large": 1}
+
+
+def test_empty_file_gives_nothing(tmp_path):
+    docs, counters = read(write(tmp_path / "empty.warc.gz"))
+    assert docs == []
+
+
+def test_real_clipped_record_is_counted():
+    docs, counters = read(shared_file("crawl/clipped-record.warc.gz"))
+    assert docs == [] and counters == {"skipped_corrupt_record": 1}
+
+
+def test_real_single_stream_wet():
+    docs, counters = read(shared_file("crawl/CC-MAIN-2016-50-excerpt.wet.gz"))
+    assert len(docs) == 25 and counters["files_single_gzip_stream"] == 1
+
+
+@pytest.mark.parametrize("name", ["crawl/heritrix-2008-mixed-content.warc.gz", "crawl/CC-MAIN-2020-34-excerpt.warc.gz",
+                                  "crawl/sample-0000.warc.gz", "crawl/CC-2008-2009-arc-samples.warc.gz",
+                                  "crawl/whirlwind.warc.wet.gz"])
+def test_real_files_match_datatrove_reader(name):
+    from datatrove.pipeline.readers import WarcReader
+
+    path = shared_file(name)
+    docs, counters = read(path)
+    reference = list(WarcReader(str(path.parent), glob_pattern=path.name).run())
+    assert [(d.id, d.text, d.metadata["url"]) for d in docs] == [(d.id, d.text, d.metadata["url"]) for d in reference]
+    assert docs
+
+
+def test_real_heritrix_skips_are_explained():
+    docs, counters = read(shared_file("crawl/heritrix-2008-mixed-content.warc.gz"))
+    assert counters["skipped_not_html"] > 100  # images, xml, dns: records
+    assert counters["skipped_record_request"] > 0 and counters["skipped_record_metadata"] > 0

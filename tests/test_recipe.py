@@ -1,0 +1,92 @@
+"""Recipes are validated before anything runs; the CLI reports bad input in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from finemill.errors import FinemillError
+from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
+
+FINEWEB_ORDER = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
+                 "fineweb_quality", "minhash", "pii"]
+
+
+def raw_default() -> dict:
+    return yaml.safe_load(DEFAULT_RECIPE.read_text())
+
+
+def test_default_recipe_is_fineweb_in_order():
+    recipe = load_recipe()
+    assert recipe.step_names() == FINEWEB_ORDER
+    params = {s.name: s.params for s in recipe.steps}
+    assert params["language"] == {"languages": ["en"], "threshold": 0.65, "model": None}
+    assert params["minhash"]["num_buckets"] == 14 and params["minhash"]["hashes_per_bucket"] == 8
+    assert params["minhash"]["n_grams"] == 5 and params["minhash"]["hash_fc"] == "sha1"
+    assert params["c4_quality"] == {"filter_no_terminal_punct": False}
+
+
+def test_overrides_replace_recipe_values():
+    recipe = load_recipe(None, {"input": ["a.warc.gz"], "output": "/tmp/x", "workers": 3, "limit": 5})
+    assert (recipe.input.paths, recipe.output, recipe.workers, recipe.input.limit) == (["a.warc.gz"], "/tmp/x", 3, 5)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: r.update(outptu="x"), "unknown key 'outptu'"),
+        (lambda r: r["steps"].append({"gopher_qualty": {}}), "unknown step 'gopher_qualty'"),
+        (lambda r: r["steps"][4].update(gopher_quality={"min_doc_wrds": 50}), "steps[4].gopher_quality: unknown key 'min_doc_wrds'"),
+        (lambda r: r["steps"][4].update(gopher_quality={"min_doc_words": "fifty"}), "steps[4].gopher_quality.min_doc_words: expected"),
+        (lambda r: r["steps"][2].update(language={"threshold": "high"}), "steps[2].language.threshold: expected"),
+        (lambda r: r["steps"][6].update(fineweb_quality={"rules": "mine"}), "expected one of ['fineweb', 'datatrove']"),
+        (lambda r: r["steps"].append({"pii": {}}), "step 'pii' appears twice"),
+        (lambda r: r.update(workers=0), "'workers' must be >= 1"),
+        (lambda r: r["input"].update(path="x"), "unknown key 'input.path'"),
+    ],
+)
+def test_bad_recipes_fail_naming_the_key(mutate, message):
+    raw = raw_default()
+    mutate(raw)
+    with pytest.raises(FinemillError, match=None) as error:
+        parse_recipe(raw, {}, source="r.yaml")
+    assert message in str(error.value)
+
+
+def test_int_is_accepted_where_float_is_expected():
+    raw = raw_default()
+    raw["steps"][2] = {"language": {"threshold": 1}}
+    recipe = parse_recipe(raw, {})
+    assert recipe.steps[2].params["threshold"] == 1.0
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_missing_input_is_one_line_without_traceback(tmp_path):
+    result = run_cli("run", "--input", str(tmp_path / "nothing-*.warc.gz"), "--output", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "input not found" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_invalid_config_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - gopher_quality: {max_word_lenght: 3}\n")
+    result = run_cli("run", str(bad), "--output", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "unknown key 'max_word_lenght'" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("run", str(tmp_path / "missing.yaml"))
+    assert result.returncode == 2 and "recipe not found" in result.stderr
+
+
+def test_cli_help_lists_run():
+    result = run_cli("--help")
+    assert result.returncode == 0 and "run" in result.stdout
+    result = run_cli("run", "--help")
+    assert "--workers" in result.stdout and "bundled" in result.stdout
