@@ -101,12 +101,13 @@ def stage_model_in_datatrove_cache(model_path: str) -> None:
     downloaded it once would have it (datatrove then loads it without network)."""
     import shutil
 
-    from datatrove.io import cached_asset_path_or_download  # noqa: F401  (documents the lookup below)
+    from datatrove.io import strip_protocol
     from datatrove.utils.lid import FT176LID
     from huggingface_hub import cached_assets_path
 
+    # the same path datatrove.io.cached_asset_path_or_download computes for the model URL
     folder = cached_assets_path(library_name="datatrove", namespace="lid", subfolder=FT176LID.MODEL_SUBFOLDER)
-    target = Path(folder) / FT176LID.MODEL_URL.split("://", 1)[1].replace("/", "_")
+    target = Path(folder) / strip_protocol(FT176LID.MODEL_URL).replace("/", "_")
     if not Path(f"{target}.completed").exists():
         shutil.copyfile(model_path, target)
         Path(f"{target}.completed").touch()

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
+from finemill.filters.dedup import MinhashDuplicateFilter
 from finemill.pipeline.outputs import DocumentWriter, RemovedWriter
 from finemill.pipeline.reader import CrawlReader
 from finemill.pipeline.recipe import Recipe, StepSpec
@@ -31,6 +32,11 @@ from finemill.pipeline.steps import REMOVING_STEPS, STEPS, MinhashDedup
 
 # Steps whose time belongs to the minhash step but whose counters do not (signatures, buckets, clusters).
 MINHASH_TIME = "minhash:time"
+WRITER = "documents"  # the writer of OUT/documents: its counters give the final characters
+
+
+# The reason for steps that drop documents without naming one.
+DEFAULT_REASONS = {"minhash": "duplicate"}
 
 
 @dataclass
@@ -64,7 +70,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
     if split is None:
         head = [_build_step(s, out) for s in steps]
         return [Stage("filter", [reader, *head, DocumentWriter(str(out / "documents"))],
-                      ["reader", *[s.name for s in steps], None], tasks)]
+                      ["reader", *[s.name for s in steps], WRITER], tasks)]
 
     before, minhash_spec, after = steps[:split], steps[split], steps[split + 1:]
     config = MinhashDedup(**minhash_spec.params).config()
@@ -87,10 +93,10 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
         Stage(
             "finalize",
             [RankFileReader(filtered),
-             MinhashDedupFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out)),
+             MinhashDuplicateFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out)),
              *[_build_step(s, out) for s in after],
              DocumentWriter(str(out / "documents"))],
-            [None, "minhash", *[s.name for s in after], None],
+            [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
         ),
     ]
@@ -119,5 +125,4 @@ def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
 
 
 def _removed_writer(step: str, out: Path) -> RemovedWriter:
-    default_reason = "duplicate" if step == "minhash" else "removed"
-    return RemovedWriter(str(out / "removed" / step), step=step, default_reason=default_reason)
+    return RemovedWriter(str(out / "removed" / step), step=step, default_reason=DEFAULT_REASONS.get(step, "removed"))

@@ -98,7 +98,8 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
     stages = plan_stages(recipe, files, out, progress=progress)
     started = time.perf_counter()
     for number, stage in enumerate(stages, 1):
-        print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", file=sys.stderr, flush=True)
+        stage_started = time.perf_counter()
+        print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
         executor = QuietLocalExecutor(
             stage.pipeline,
             tasks=stage.tasks,
@@ -106,6 +107,7 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
             logging_dir=str(out / "logs" / stage.name),
         )
         _run_stage(executor, stage.name, out)
+        print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
     meta = {
         "finemill_version": __version__,
         "recipe": recipe.name,

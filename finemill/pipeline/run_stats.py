@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from finemill.pipeline.plan import MINHASH_TIME, Stage
+from finemill.pipeline.plan import DEFAULT_REASONS, MINHASH_TIME, WRITER, Stage
 
 
 def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]]:
@@ -43,6 +43,9 @@ def build_run_stats(stages: list[Stage], out: Path, step_order: list[str], meta:
         step = _step_entry(name, merged.get(name), docs_in, chars_in)
         steps.append(step)
         docs_in, chars_in = step["docs_out"], step["chars_out"]
+    written = merged.get(WRITER, {"counters": {}})["counters"]
+    if steps and "doc_len" in written:  # formatters (pii) change lengths without counting them
+        steps[-1]["chars_out"] = chars_in = written["doc_len"]
     return {
         **meta,
         "reader": {
@@ -65,8 +68,9 @@ def _step_entry(name: str, merged: dict | None, docs_in: int, chars_in: int) -> 
     dropped = counters.pop("dropped", total - forwarded)
     removed = {k.removeprefix("dropped_"): counters.pop(k) for k in list(counters) if k.startswith("dropped_")}
     if dropped > sum(removed.values()):
-        removed["unspecified"] = dropped - sum(removed.values())
-    chars_out = counters.pop("doc_len", chars_in if dropped == 0 else 0)
+        reason = DEFAULT_REASONS.get(name, "unspecified")
+        removed[reason] = removed.get(reason, 0) + dropped - sum(removed.values())
+    chars_out = counters.pop("doc_len", chars_in if forwarded == total else 0)
     time_s = merged["time_s"] if merged else 0.0
     return {
         "name": name,
