@@ -1,0 +1,105 @@
+"""Reading `OUT/documents/*.parquet` as work units: one parquet row group each.
+
+A row group is the smallest piece of a parquet file that can be read on its own, so it is the natural unit
+of parallel work and of memory: a worker never holds more than one row group of text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from finemill.errors import FinemillError
+
+REQUIRED_COLUMNS = ("id", "text")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One row group of one documents file."""
+
+    path: str
+    row_group: int
+    rows: int
+
+
+def find_document_files(documents_dir: Path) -> list[Path]:
+    """The run's parquet files, sorted by name; a clear error when there are none."""
+    documents_dir = Path(documents_dir)
+    if not documents_dir.is_dir():
+        raise FinemillError(f"no documents folder at {documents_dir} (run `finemill run` first)")
+    files = sorted(p for p in documents_dir.glob("*.parquet") if p.is_file())
+    if not files:
+        raise FinemillError(f"no *.parquet files in {documents_dir} (run `finemill run` first)")
+    return files
+
+
+def list_units(files: list[Path]) -> list[Unit]:
+    """All row groups of `files`, in file then row-group order; checks the columns we need."""
+    import pyarrow.parquet as pq
+
+    units: list[Unit] = []
+    for path in files:
+        try:
+            meta = pq.read_metadata(path)
+        except Exception as e:  # pyarrow raises several types for a corrupt or non-parquet file
+            raise FinemillError(f"cannot read {path} as parquet: {e}") from e
+        names = set(meta.schema.to_arrow_schema().names)
+        missing = [c for c in REQUIRED_COLUMNS if c not in names]
+        if missing:
+            raise FinemillError(f"{path} lacks the column(s) {', '.join(missing)}")
+        for rg in range(meta.num_row_groups):
+            rows = meta.row_group(rg).num_rows
+            if rows:
+                units.append(Unit(str(path), rg, rows))
+    if not units:
+        raise FinemillError(f"the documents in {files[0].parent} have no rows: nothing to tokenize")
+    return units
+
+
+def ordered_units(units: list[Unit], seed: int) -> list[Unit]:
+    """A seeded, stable permutation of the units.
+
+    Crawl output is clustered (one site, one dump, one language after another); visiting row groups in a
+    seeded order spreads each shard over the whole corpus without ever holding the corpus in memory.
+    The key uses the file *name*, so moving the run folder does not change the order.
+    """
+
+    def key(u: Unit) -> bytes:
+        raw = f"{seed}\0{Path(u.path).name}\0{u.row_group}".encode()
+        return hashlib.blake2b(raw, digest_size=16).digest()
+
+    return sorted(units, key=key)
+
+
+def read_unit(unit: Unit) -> tuple[list[str], list[str]]:
+    """(ids, texts) of one row group; nulls read as empty strings."""
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(unit.path).read_row_group(unit.row_group, columns=list(REQUIRED_COLUMNS))
+    ids = ["" if x is None else str(x) for x in table.column("id").to_pylist()]
+    texts = ["" if x is None else x for x in table.column("text").to_pylist()]
+    return ids, texts
+
+
+def sources_signature(files: list[Path]) -> list[list]:
+    """What identifies the input for resuming: file names and sizes."""
+    return [[p.name, p.stat().st_size] for p in files]
+
+
+def iter_texts(units: list[Unit], max_bytes: int = 0, skip_val: float = 0.0) -> Iterator[str]:
+    """Texts in unit order until `max_bytes` UTF-8 bytes (0 = all), leaving out the val split's documents."""
+    from finemill.tokenize.split import is_val
+
+    seen = 0
+    for unit in units:
+        ids, texts = read_unit(unit)
+        for doc_id, text in zip(ids, texts, strict=True):
+            if not text or (skip_val and is_val(doc_id, skip_val)):
+                continue
+            yield text
+            seen += len(text.encode("utf-8", "surrogatepass"))
+            if max_bytes and seen >= max_bytes:
+                return

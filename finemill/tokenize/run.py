@@ -1,0 +1,162 @@
+"""`finemill tokenize OUT` as a function: get the tokenizer (train, copy or reuse), then write the shards."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from finemill.errors import FinemillError
+from finemill.tokenize.documents import (
+    find_document_files,
+    iter_texts,
+    list_units,
+    ordered_units,
+    sources_signature,
+)
+from finemill.tokenize.manifest import (
+    MANIFEST_NAME,
+    TOKENIZER_NAME,
+    read_manifest,
+    sha256_file,
+    write_json_atomic,
+)
+from finemill.tokenize.patterns import EOT_TOKEN, GPT4_PATTERN
+from finemill.tokenize.shards import SPLITS, ShardSettings, write_shards
+
+TRAIN_META_NAME = "tokenizer.train.json"  # the settings a trained tokenizer.json came from, for reuse
+_VERIFY_BYTES = 256 * 1024  # real text the tiktoken path is checked on before a run uses it
+
+
+def clear_tokens_dir(tokens_dir: Path, keep_tokenizer: bool = False) -> None:
+    """Remove what a previous `finemill tokenize` wrote (only that)."""
+    for split in SPLITS:
+        shutil.rmtree(tokens_dir / split, ignore_errors=True)
+    for name in (MANIFEST_NAME, TRAIN_META_NAME) + (() if keep_tokenizer else (TOKENIZER_NAME,)):
+        (tokens_dir / name).unlink(missing_ok=True)
+
+
+def _has_output(tokens_dir: Path) -> bool:
+    return read_manifest(tokens_dir) is not None or any(
+        any((tokens_dir / s).glob("shard_*.parquet")) for s in SPLITS
+    )
+
+
+def prepare_tokenizer(
+    tokens_dir: Path,
+    units: list,
+    files: list[Path],
+    *,
+    tokenizer: Path | None,
+    vocab_size: int,
+    sample_bytes: int,
+    eot_token: str,
+    settings: ShardSettings,
+    show_progress: bool,
+    log: Callable[[str], None],
+) -> Path:
+    """Put the tokenizer for this run at tokens_dir/tokenizer.json and return that path."""
+    from finemill.tokenize.encoder import Encoder
+    from finemill.tokenize.train_bpe import save_tokenizer, train_tokenizer
+
+    tokens_dir.mkdir(parents=True, exist_ok=True)
+    target = tokens_dir / TOKENIZER_NAME
+    changing = "pass --overwrite to start over with it"
+    if tokenizer is not None:
+        tokenizer = Path(tokenizer)
+        Encoder.from_file(tokenizer, eot_token=eot_token)  # a clear error for a missing or broken file
+        if target.is_file() and sha256_file(target) == sha256_file(tokenizer):
+            return target
+        if _has_output(tokens_dir):
+            raise FinemillError(f"{tokens_dir} holds shards made with another tokenizer; {changing}")
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(tokenizer, tmp)
+        tmp.replace(target)
+        (tokens_dir / TRAIN_META_NAME).unlink(missing_ok=True)
+        log(f"tokenizer: {tokenizer} copied to {target}")
+        return target
+
+    meta = {
+        "vocab_size": vocab_size,
+        "sample_bytes": sample_bytes,
+        "seed": settings.seed,
+        "val_fraction": settings.val_fraction,
+        "eot_token": eot_token,
+        "pattern": GPT4_PATTERN,
+        "sources": sources_signature(files),
+    }
+    meta_path = tokens_dir / TRAIN_META_NAME
+    if target.is_file() and meta_path.is_file():
+        import json
+
+        if json.loads(meta_path.read_text(encoding="utf-8")) == meta:
+            log(f"tokenizer: reusing {target} (trained earlier with these settings)")
+            return target
+    if _has_output(tokens_dir):
+        raise FinemillError(f"{tokens_dir} holds shards made with another tokenizer or settings; {changing}")
+    what = "all documents" if not sample_bytes else f"up to {sample_bytes / 1e6:,.0f} MB of documents"
+    log(f"tokenizer: training byte-level BPE, vocab {vocab_size}, on {what} (train split only)")
+    # Val documents are left out of tokenizer training so validation text stays unseen.
+    texts = iter_texts(units, max_bytes=sample_bytes, skip_val=settings.val_fraction)
+    tok = train_tokenizer(texts, vocab_size, eot_token=eot_token, show_progress=show_progress)
+    save_tokenizer(tok, target)
+    write_json_atomic(meta_path, meta)
+    if tok.get_vocab_size(with_added_tokens=True) < vocab_size:
+        log(
+            f"note: the sample only supports {tok.get_vocab_size(with_added_tokens=True)} tokens, "
+            f"fewer than {vocab_size}; the manifest has the real vocab_size"
+        )
+    return target
+
+
+def tokenize_run(
+    out_dir: Path,
+    *,
+    tokenizer: Path | None = None,
+    vocab_size: int = 32768,
+    sample_bytes: int = 1_000_000_000,
+    eot_token: str = EOT_TOKEN,
+    settings: ShardSettings | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Tokenize OUT/documents into OUT/tokens; returns the manifest."""
+    from finemill.tokenize.encoder import Encoder
+
+    settings = settings or ShardSettings()
+    settings.check()
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FinemillError(f"run folder not found: {out_dir}")
+    documents_dir, tokens_dir = out_dir / "documents", out_dir / "tokens"
+    files = find_document_files(documents_dir)
+    units = ordered_units(list_units(files), settings.seed)
+    if overwrite:
+        # `--tokenizer OUT/tokens/tokenizer.json --overwrite` means: keep this tokenizer, redo the shards.
+        given = tokenizer is not None and Path(tokenizer).resolve() == (tokens_dir / TOKENIZER_NAME).resolve()
+        clear_tokens_dir(tokens_dir, keep_tokenizer=given)
+    path = prepare_tokenizer(
+        tokens_dir,
+        units,
+        files,
+        tokenizer=tokenizer,
+        vocab_size=vocab_size,
+        sample_bytes=sample_bytes,
+        eot_token=eot_token,
+        settings=settings,
+        show_progress=progress,
+        log=log,
+    )
+    encoder = Encoder.from_file(path, eot_token=eot_token)
+    encoder.verify(list(iter_texts(units, max_bytes=_VERIFY_BYTES)))
+    if encoder.backend == "tiktoken":
+        log("encoder: tiktoken, built from the tokenizer's merges (checked against HF tokenizers)")
+    else:
+        log(f"encoder: HF tokenizers encode_batch ({encoder.reason})")
+    manifest = write_shards(documents_dir, tokens_dir, encoder, settings, progress=progress, log=log)
+    if settings.val_fraction and not manifest["splits"]["val"]["documents"]:
+        log(
+            f"note: no document fell in val at --val-fraction {settings.val_fraction}; raise it for a val split"
+        )
+    return manifest
