@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,11 +22,11 @@ def shared_file(relative: str) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
-    """OUT folder of `finemill run` (default recipe) on the bundled sample, made once per test session."""
-    from finemill.pipeline.recipe import load_recipe
-    from finemill.pipeline.run import run_recipe
-
-    out = tmp_path_factory.mktemp("sample_run")
-    recipe = load_recipe(None, {"output": str(out), "workers": 2})
-    run_recipe(recipe, progress=False)
-    return out
+    """OUT folder of `finemill run` with no arguments (the bundled sample, default recipe), run once per
+    test session through the real command line in an empty working directory. Its terminal output is
+    saved beside it as `cli_output.txt`."""
+    cwd = tmp_path_factory.mktemp("sample_run")
+    result = subprocess.run([sys.executable, "-m", "finemill.cli", "run"], cwd=cwd, capture_output=True, text=True)
+    (cwd / "cli_output.txt").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "out" / "fineweb"

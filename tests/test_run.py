@@ -35,6 +35,13 @@ def test_every_step_of_the_recipe_fires_on_the_sample(sample_run):
     assert 0.2 * stats["reader"]["documents"] < kept < 0.7 * stats["reader"]["documents"]
 
 
+def test_cli_prints_the_funnel(sample_run):
+    output = (sample_run.parents[1] / "cli_output.txt").read_text()
+    for step in REMOVING + ["pii"]:
+        assert step in output
+    assert "kept" in output and "docs/s" in output
+
+
 def test_documents_have_finewebs_columns_and_only_english(sample_run):
     table = pq.read_table(sample_run / "documents")
     assert table.schema.equals(DOCUMENT_SCHEMA)
@@ -74,8 +81,7 @@ def test_rerun_skips_finished_work_and_gives_the_same_output(sample_run, tmp_pat
     pd.testing.assert_frame_equal(documents(out), before)
     # Interrupted run: the last stage of task 0 and its documents are gone, as after a kill.
     (out / "logs" / "finalize" / "completions" / "00000").unlink()
-    for f in (out / "documents").glob("*.parquet"):
-        f.unlink()
+    (out / "documents" / "00000.parquet").unlink()
     stats = run_recipe(recipe, progress=False)
     pd.testing.assert_frame_equal(documents(out), before)
     assert [s["docs_out"] for s in stats["steps"]] == [s["docs_out"] for s in stats_before["steps"]]

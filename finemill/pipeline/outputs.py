@@ -66,6 +66,7 @@ class RemovedWriter(ParquetWriter):
             output_filename="${rank}.parquet",
             compression="zstd",
             schema=REMOVED_SCHEMA,
+            max_file_size=-1,  # one file per task, named by rank (a task is one input file)
         )
         self.step = step
         self.default_reason = default_reason
@@ -94,6 +95,7 @@ class DocumentWriter(ParquetWriter):
             output_filename="${rank}.parquet",
             compression="zstd",
             schema=DOCUMENT_SCHEMA,
+            max_file_size=-1,  # one file per task, named by rank (a task is one input file)
         )
 
     def _default_adapter(self, doc: Document) -> dict:

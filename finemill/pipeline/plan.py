@@ -32,6 +32,8 @@ from finemill.pipeline.steps import REMOVING_STEPS, STEPS, MinhashDedup
 
 # Steps whose time belongs to the minhash step but whose counters do not (signatures, buckets, clusters).
 MINHASH_TIME = "minhash:time"
+# The signature step times its whole loop, which includes pulling documents through every step before it.
+MINHASH_SIGNATURE = "minhash:signature"
 WRITER = "documents"  # the writer of OUT/documents: its counters give the final characters
 
 
@@ -83,7 +85,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
             [reader, *[_build_step(s, out) for s in before],
              JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
              MinhashDedupSignature(output_folder=signatures, config=config)],
-            ["reader", *[s.name for s in before], None, MINHASH_TIME],
+            ["reader", *[s.name for s in before], None, MINHASH_SIGNATURE],
             tasks,
         ),
         Stage("buckets", [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -16,7 +17,7 @@ from finemill import __version__
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import Recipe
 
-SAMPLE_NAME = "sample.warc.gz"
+SAMPLE_FILES = 2
 CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$")  # what a folder contributes (not .wat, .jsonl, ...)
 OUTPUT_PARTS = ("documents", "removed", "work", "logs", "stats.json", "input")
 
@@ -26,7 +27,7 @@ def resolve_inputs(paths: list[str], out: Path) -> list[str]:
     `paths` is empty. A folder contributes its WARC/WET/ARC files. Fails when a path matches nothing: a
     run over nothing is a mistake."""
     if not paths:
-        return [str(bundled_sample(out))]
+        return [str(p) for p in bundled_sample(out)]
     files: list[str] = []
     for pattern in paths:
         path = Path(pattern).expanduser()
@@ -40,26 +41,29 @@ def resolve_inputs(paths: list[str], out: Path) -> list[str]:
     return sorted(set(files))
 
 
-def bundled_sample(out: Path) -> Path:
-    """The generated sample crawl, written once into OUT/input/ (deterministic: same bytes every time)."""
+def bundled_sample(out: Path) -> list[Path]:
+    """The generated sample crawl, written once into OUT/input/ as SAMPLE_FILES files (one task each, so
+    the default run uses two workers). Deterministic: the same bytes every time."""
     from finemill.pipeline.sample import write_sample_warc
 
-    path = out / "input" / SAMPLE_NAME
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        write_sample_warc(partial)
-        partial.rename(path)
-    return path
+    paths = [out / "input" / f"sample-{part}.warc.gz" for part in range(SAMPLE_FILES)]
+    for part, path in enumerate(paths):
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            write_sample_warc(partial, part=part, parts=SAMPLE_FILES)
+            partial.rename(path)
+    return paths
 
 
-def run_fingerprint(recipe: Recipe, files: list[str]) -> dict:
-    """What must not change between a run and its resumption: steps, dump, limit and input files."""
+def run_fingerprint(recipe: Recipe, files: list[str], out: Path) -> dict:
+    """What must not change between a run and its resumption: steps, dump, limit and input files (those
+    inside OUT, like the bundled sample, relative to it, so a run folder can be moved)."""
     return {
         "steps": [asdict(s) for s in recipe.steps],
         "dump": recipe.dump,
         "limit": recipe.input.limit,
-        "files": files,
+        "files": [os.path.relpath(f, out) if Path(f).is_relative_to(out) else f for f in files],
     }
 
 
@@ -93,7 +97,7 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
     if force:
         check_resumable(out, {}, force=True)
     files = resolve_inputs(recipe.input.paths, out)
-    check_resumable(out, run_fingerprint(recipe, files), force=False)
+    check_resumable(out, run_fingerprint(recipe, files, out), force=False)
     progress = sys.stderr.isatty() if progress is None else progress
     stages = plan_stages(recipe, files, out, progress=progress)
     started = time.perf_counter()
@@ -115,7 +119,7 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
         "inputs": files,
         "workers": recipe.workers,
         "wall_time_s": round(time.perf_counter() - started + _previous_wall_time(out), 3),
-        "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files)).encode()).hexdigest()[:16],
+        "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files, out)).encode()).hexdigest()[:16],
     }
     stats = build_run_stats(stages, out, recipe.step_names(), meta)
     (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))

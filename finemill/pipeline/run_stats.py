@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from finemill.pipeline.plan import DEFAULT_REASONS, MINHASH_TIME, WRITER, Stage
+from finemill.pipeline.plan import DEFAULT_REASONS, MINHASH_SIGNATURE, MINHASH_TIME, WRITER, Stage
 
 
 def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]]:
@@ -20,12 +20,17 @@ def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]
     for stage in stages:
         for stats_file in sorted((out / "logs" / stage.name / "stats").glob("*.json")):
             task_steps = json.loads(stats_file.read_text())
+            upstream_s = 0.0
             for name, step in zip(stage.step_names, task_steps, strict=True):
+                seconds = _seconds(step.get("time_stats"))
+                if name == MINHASH_SIGNATURE:
+                    seconds = max(0.0, seconds - upstream_s)
+                upstream_s += seconds
                 if name is None:
                     continue
-                target = merged[name.removesuffix(":time")]
-                target["time_s"] += _seconds(step.get("time_stats"))
-                if name == MINHASH_TIME:
+                target = merged[name.split(":")[0]]
+                target["time_s"] += seconds
+                if name in (MINHASH_TIME, MINHASH_SIGNATURE):
                     continue
                 for key, value in step.get("stats", {}).items():
                     target["counters"][key] += value["total"] if isinstance(value, dict) else value

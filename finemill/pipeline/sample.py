@@ -1430,15 +1430,16 @@ class SampleWarcWriter:
     """Writes records whose ids and dates come from the seed and the record's position, never from the
     clock or a random uuid, so the file is the same bytes every time."""
 
-    def __init__(self, stream: BinaryIO, seed: int) -> None:
+    def __init__(self, stream: BinaryIO, seed: int, part: str = "") -> None:
         self.writer = WARCWriter(stream, gzip=True, warc_version="WARC/1.0")
         self.seed = seed
+        self.part = part  # ids of the parts of a split sample must differ
         self.serial = 0
         self.warcinfo_id = ""
 
     def next_id(self) -> str:
         self.serial += 1
-        digest = hashlib.sha256(f"finemill-sample:{self.seed}:{self.serial}".encode()).digest()
+        digest = hashlib.sha256(f"finemill-sample:{self.seed}{self.part}:{self.serial}".encode()).digest()
         return f"<urn:uuid:{uuid.UUID(bytes=digest[:16], version=4)}>"
 
     def warc_date(self) -> datetime:
@@ -1499,15 +1500,21 @@ class SampleWarcWriter:
         self.write("metadata", url, payload, headers, warc_content_type=WARC_FIELDS)
 
 
-def write_sample_warc(path: str | Path, seed: int = 0) -> dict:
+def write_sample_warc(path: str | Path, seed: int = 0, part: int = 0, parts: int = 1) -> dict:
     """Write the sample crawl to `path` (WARC/1.0, gzip per record) and return how many pages of each
-    category it holds (see the module docstring). Same seed, same bytes."""
+    category the whole sample holds (see the module docstring). Same seed, same bytes.
+
+    With `parts` > 1 the file holds only every `parts`-th page starting at `part`: the sample split into
+    several files, so that a run of it has one task per file to spread over workers."""
     pages = sample_pages(seed)
     path = Path(path)
+    part_label = f"-{part}-of-{parts}" if parts > 1 else ""
     with path.open("wb") as stream:
-        warc = SampleWarcWriter(stream, seed)
-        warc.warcinfo(f"finemill-sample-{seed:05d}.warc.gz")  # not path.name: same bytes wherever written
+        warc = SampleWarcWriter(stream, seed, part_label)
+        warc.warcinfo(f"finemill-sample-{seed:05d}{part_label}.warc.gz")  # not path.name: same bytes anywhere
         for index, page in enumerate(pages):
+            if index % parts != part:
+                continue
             # Common Crawl stores request, response and metadata for every page; a few of each will do.
             with_neighbours = index % 60 == 0
             if with_neighbours:
