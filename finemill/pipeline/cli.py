@@ -41,4 +41,6 @@ def handle_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_funnel(stats)
     print(f"documents: {recipe.output}/documents  removed: {recipe.output}/removed  stats: {recipe.output}/stats.json")
+    print(f"details: finemill stats {recipe.output}  (--html report.html); examples: finemill inspect "
+          f"{recipe.output} --step STEP")
     return 0

@@ -34,6 +34,7 @@ from finemill.pipeline.steps import REMOVING_STEPS, STEPS, MinhashDedup
 MINHASH_TIME = "minhash:time"
 # The signature step times its whole loop, which includes pulling documents through every step before it.
 MINHASH_SIGNATURE = "minhash:signature"
+MINHASH_CLUSTERS = "minhash:clusters"  # its counters (clusters, cluster sizes) belong to the minhash step
 WRITER = "documents"  # the writer of OUT/documents: its counters give the final characters
 
 
@@ -90,12 +91,15 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
         ),
         Stage("buckets", [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],
               [MINHASH_TIME], config.num_buckets),
-        Stage("clusters", [MinhashDedupCluster(input_folder=buckets, output_folder=remove_ids, config=config)],
-              [MINHASH_TIME], 1),
+        # Cluster ids and sizes go with each removed duplicate, so `finemill inspect` can show its cluster.
+        Stage("clusters", [MinhashDedupCluster(input_folder=buckets, output_folder=remove_ids, config=config,
+                                               save_cluster_id=True, save_cluster_size=True)],
+              [MINHASH_CLUSTERS], 1),
         Stage(
             "finalize",
             [RankFileReader(filtered),
-             MinhashDuplicateFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out)),
+             MinhashDuplicateFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out),
+                                    load_cluster_ids=True, load_cluster_sizes=True),
              *[_build_step(s, out) for s in after],
              DocumentWriter(str(out / "documents"))],
             [None, "minhash", *[s.name for s in after], WRITER],

@@ -67,16 +67,19 @@ def run_fingerprint(recipe: Recipe, files: list[str], out: Path) -> dict:
     }
 
 
-def check_resumable(out: Path, fingerprint: dict, force: bool) -> None:
-    """Refuse to mix two different runs in one output folder; `force` starts over."""
+def clear_run(out: Path) -> None:
+    """Delete what a previous run wrote into `out` (and nothing else there)."""
+    for part in OUTPUT_PARTS:
+        target = out / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def check_resumable(out: Path, fingerprint: dict) -> None:
+    """Refuse to mix two different runs in one output folder; record this run's fingerprint."""
     marker = out / "work" / "run.json"
-    if force:
-        for part in OUTPUT_PARTS:
-            target = out / part
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
     if marker.is_file() and json.loads(marker.read_text()) != fingerprint:
         raise FinemillError(
             f"{out} holds a run of another recipe or other inputs; use another --output, or --force to start over"
@@ -95,9 +98,9 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
     out = Path(recipe.output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     if force:
-        check_resumable(out, {}, force=True)
+        clear_run(out)
     files = resolve_inputs(recipe.input.paths, out)
-    check_resumable(out, run_fingerprint(recipe, files, out), force=False)
+    check_resumable(out, run_fingerprint(recipe, files, out))
     progress = sys.stderr.isatty() if progress is None else progress
     stages = plan_stages(recipe, files, out, progress=progress)
     started = time.perf_counter()
@@ -114,6 +117,7 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
         print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
     meta = {
         "finemill_version": __version__,
+        "settings": {step.name: step.params for step in recipe.steps},
         "recipe": recipe.name,
         "dump": recipe.dump,
         "inputs": files,

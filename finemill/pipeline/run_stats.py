@@ -11,7 +11,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from finemill.pipeline.plan import DEFAULT_REASONS, MINHASH_SIGNATURE, MINHASH_TIME, WRITER, Stage
+from finemill.pipeline.plan import (
+    DEFAULT_REASONS,
+    MINHASH_SIGNATURE,
+    MINHASH_TIME,
+    WRITER,
+    Stage,
+)
 
 
 def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]]:
