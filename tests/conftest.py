@@ -30,3 +30,16 @@ def sample_run(tmp_path_factory) -> Path:
     (cwd / "cli_output.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd / "out" / "fineweb"
+
+
+@pytest.fixture(scope="session")
+def sample_tokens(sample_run) -> Path:
+    """OUT/tokens of the sample run: `finemill tokenize` with a small vocabulary (the sample is ~450k
+    characters) and 5% validation documents, through the real command line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "finemill.cli", "tokenize", str(sample_run), "--vocab-size", "2048",
+         "--val-fraction", "0.05", "--quiet"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sample_run / "tokens"
