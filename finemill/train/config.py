@@ -1,0 +1,234 @@
+"""Training configuration: two dataclasses, read from YAML, validated, overridable from the CLI.
+
+A config file is flat training keys plus one `model:` mapping, e.g.
+
+    model: {n_layer: 4, n_head: 4, n_embd: 128, block_size: 128}
+    micro_batch_size: 16
+    lr: 3.0e-3
+
+Unknown keys and wrong types are user errors (FinemillError) that name the key, so a typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from finemill.errors import FinemillError
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int | None = None  # None: take it from the token manifest (the usual case)
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 128  # context length in tokens
+    tie_embeddings: bool = True  # share the input embedding and output projection (GPT-2 does)
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: str | None = None  # the tokens folder (with manifest.json); --data overrides
+    out: str | None = None  # run folder; default: <tokens folder>/../train-<config name>
+    seed: int = 0
+    # Batch: each optimizer step sees tokens_per_step tokens (all ranks together), reached by
+    # gradient accumulation over micro-batches of micro_batch_size x block_size tokens.
+    micro_batch_size: int = 16
+    tokens_per_step: int | None = None  # None: one micro-batch per rank, no accumulation
+    max_steps: int = 1000
+    # Optimizer and schedule: AdamW, linear warmup, then cosine or warmup-stable-decay to min_lr.
+    lr: float = 3e-4
+    min_lr_ratio: float = 0.1  # final lr = lr * min_lr_ratio
+    warmup_steps: int = 100
+    schedule: Literal["cosine", "wsd"] = "cosine"
+    decay_fraction: float = 0.2  # wsd only: the last fraction of the steps decays linearly
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0  # max global grad norm; 0 disables clipping
+    # Logging, evaluation, samples, checkpoints (every N optimizer steps; 0 disables).
+    log_every: int = 10
+    eval_every: int = 100
+    eval_batches: int = 20  # micro-batches (all ranks together) for one validation loss
+    sample_every: int = 200
+    sample_prompt: str = "The"
+    sample_tokens: int = 48
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2  # older step checkpoints are deleted once a newer one is written
+    # System.
+    device: str = "auto"  # auto (cuda if available, else cpu), cpu, cuda, cuda:N, mps
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
+    compile: bool = False  # torch.compile the model (needs a C++ compiler on CPU; worth it on GPU)
+    num_workers: int = 0  # DataLoader worker processes per rank; 0 reads in the training process
+    peak_tflops: float | None = None  # accelerator peak for MFU; None: looked up from the GPU name
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Keys that only change how a run is executed or reported, never what it computes: they may differ
+# between a checkpoint and the run that resumes it without a warning.
+RUNTIME_KEYS = {
+    "data", "out", "device", "compile", "num_workers", "log_every", "eval_every", "eval_batches",
+    "sample_every", "sample_prompt", "sample_tokens", "checkpoint_every", "keep_checkpoints", "peak_tflops",
+}
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config (or start from the defaults when `path` is None) and apply `overrides`.
+
+    `overrides` maps dotted keys ("lr", "model.n_layer") to values; strings are parsed as YAML, so
+    `--set lr=1e-3` and `--set compile=true` work.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise FinemillError(f"config file not found: {p}")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise FinemillError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if not isinstance(raw, dict):
+            raise FinemillError(f"{p}: expected a mapping of config keys at the top level")
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for key, value in (overrides or {}).items():
+        if isinstance(value, str):
+            value = _parse_scalar(value)
+        section, _, sub = key.partition(".")
+        if sub:
+            if section != "model":
+                raise FinemillError(f"unknown config key {key!r}: only model.* keys are nested")
+            model = raw.setdefault("model", {})
+            if not isinstance(model, dict):
+                raise FinemillError("config key 'model': expected a mapping")
+            model[sub] = value
+        else:
+            raw[key] = value
+    return config_from_dict(raw)
+
+
+def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
+    """Build a validated TrainConfig from plain data (a parsed YAML file or a checkpoint's copy)."""
+    raw = dict(raw)
+    model_raw = raw.pop("model", None) or {}
+    if not isinstance(model_raw, dict):
+        raise FinemillError(f"config key 'model': expected a mapping, got {type(model_raw).__name__}")
+    model = ModelConfig(**_validated(ModelConfig, model_raw, prefix="model."))
+    cfg = TrainConfig(model=model, **_validated(TrainConfig, raw, prefix=""))
+    _check_values(cfg)
+    return cfg
+
+
+def parse_set_options(items: list[str] | None) -> dict[str, Any]:
+    """`--set key=value` strings -> {key: value string}."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise FinemillError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def _parse_scalar(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _validated(cls: type, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "model"]
+    out = {}
+    for key, value in raw.items():
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {prefix + close[0]!r}?)" if close else ""
+            raise FinemillError(f"unknown config key {prefix + str(key)!r}{hint}")
+        out[key] = _coerce(prefix + key, value, hints[key])
+    return out
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Check `value` against a field's type hint, converting only where it is lossless and obvious."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is Literal:
+        if value not in args:
+            raise FinemillError(f"config key {key!r}: expected one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if type(None) in args:  # Optional[X]
+        if value is None:
+            return None
+        (hint,) = [a for a in args if a is not type(None)]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():  # 5e5 in YAML
+            return int(value)
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # PyYAML reads 3e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):  # e.g. sample_prompt: 1999
+            return str(value)
+    type_name = getattr(hint, "__name__", str(hint))
+    raise FinemillError(f"config key {key!r}: expected {type_name}, got {type(value).__name__} ({value!r})")
+
+
+def _check_values(cfg: TrainConfig) -> None:
+    m = cfg.model
+    positive = {
+        "model.n_layer": m.n_layer, "model.n_head": m.n_head, "model.n_embd": m.n_embd,
+        "model.block_size": m.block_size, "micro_batch_size": cfg.micro_batch_size, "max_steps": cfg.max_steps,
+        "lr": cfg.lr,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise FinemillError(f"config key {key!r} must be positive, got {value}")
+    if m.vocab_size is not None and m.vocab_size <= 0:
+        raise FinemillError(f"config key 'model.vocab_size' must be positive, got {m.vocab_size}")
+    if m.n_embd % m.n_head or (m.n_embd // m.n_head) % 2:
+        raise FinemillError(
+            f"model.n_embd ({m.n_embd}) must be a multiple of model.n_head ({m.n_head}) "
+            "with an even head size (rotary embeddings rotate pairs of channels)"
+        )
+    non_negative = {
+        "warmup_steps": cfg.warmup_steps, "weight_decay": cfg.weight_decay, "grad_clip": cfg.grad_clip,
+        "log_every": cfg.log_every, "eval_every": cfg.eval_every, "eval_batches": cfg.eval_batches,
+        "sample_every": cfg.sample_every, "sample_tokens": cfg.sample_tokens,
+        "checkpoint_every": cfg.checkpoint_every, "num_workers": cfg.num_workers,
+    }
+    for key, value in non_negative.items():
+        if value < 0:
+            raise FinemillError(f"config key {key!r} must be >= 0, got {value}")
+    if not 0 <= cfg.min_lr_ratio <= 1:
+        raise FinemillError(f"config key 'min_lr_ratio' must be in [0, 1], got {cfg.min_lr_ratio}")
+    if not 0 < cfg.decay_fraction <= 1:
+        raise FinemillError(f"config key 'decay_fraction' must be in (0, 1], got {cfg.decay_fraction}")
+    if cfg.keep_checkpoints < 1:
+        raise FinemillError(f"config key 'keep_checkpoints' must be >= 1, got {cfg.keep_checkpoints}")
+    if cfg.tokens_per_step is not None and cfg.tokens_per_step <= 0:
+        raise FinemillError(f"config key 'tokens_per_step' must be positive, got {cfg.tokens_per_step}")

@@ -1,0 +1,203 @@
+"""A compact decoder-only transformer (GPT), in the spirit of nanoGPT's model.py.
+
+Choices, all well known, and why:
+- Pre-norm residual blocks with RMSNorm (as in Llama): cheaper than LayerNorm, no mean or bias, and
+  pre-norm trains stably without warmup tricks.
+- Rotary position embeddings (RoPE, Su et al. 2021) on queries and keys instead of a learned position
+  table: relative positions, no extra parameters, and a KV cache can keep going past a crop.
+- No biases in any linear layer (as in PaLM and Llama): fewer parameters, no loss in quality, and
+  bias-free matmuls are what the fast kernels like best.
+- SwiGLU MLP (Shazeer 2020) with a hidden size of 8/3 x width, rounded up to a multiple of 64, so it has
+  the same parameter count as GPT-2's 4x GELU MLP.
+- Causal attention through F.scaled_dot_product_attention, which picks flash attention on CUDA in bf16.
+- Token embedding and output projection tied by default (GPT-2 does this; it saves vocab x width
+  parameters, a large share of a small model); untie with `tie_embeddings: false`.
+- GPT-2 initialization: N(0, 0.02), residual output projections scaled by 1/sqrt(2 x n_layer) so the
+  residual stream's variance does not grow with depth.
+- The embedding table is padded to a multiple of 64 rows for tensor-core friendly shapes; the padded
+  ids never occur in the data, so training pushes their logits down, and sampling masks them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from finemill.train.config import ModelConfig
+
+
+def padded_vocab_size(vocab_size: int, multiple: int = 64) -> int:
+    return multiple * math.ceil(vocab_size / multiple)
+
+
+def rope_tables(head_dim: int, max_len: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of position x frequency, each (max_len, head_dim // 2), in fp32."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))  # (D/2,)
+    angles = torch.outer(torch.arange(max_len, dtype=torch.float64), inv_freq)  # (T, D/2)
+    return angles.cos().float(), angles.sin().float()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate channel pairs (i, i + D/2) of x (B, H, T, D) by position-dependent angles (cos/sin: (T, D/2))."""
+    d = x.shape[-1] // 2
+    x1, x2 = x[..., :d], x[..., d:]  # (B, H, T, D/2) each
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)  # keep bf16 under autocast, else SDPA gets fp32 (no flash)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class KVCache:
+    """Keys and values of the positions seen so far, for incremental decoding.
+
+    One (B, H, max_len, D) buffer pair per layer, allocated on first use with the dtype the attention
+    produces (bf16 under autocast). `pos` is the number of positions already cached.
+    """
+
+    def __init__(self, n_layer: int, max_len: int) -> None:
+        self.max_len = max_len
+        self.pos = 0
+        self.k: list[torch.Tensor | None] = [None] * n_layer
+        self.v: list[torch.Tensor | None] = [None] * n_layer
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store k, v (B, H, T, D) at positions pos..pos+T; return all keys and values (B, H, pos+T, D)."""
+        B, H, T, D = k.shape
+        if self.k[layer] is None:
+            self.k[layer] = k.new_zeros(B, H, self.max_len, D)
+            self.v[layer] = v.new_zeros(B, H, self.max_len, D)
+        end = self.pos + T
+        self.k[layer][:, :, self.pos : end] = k
+        self.v[layer][:, :, self.pos : end] = v
+        return self.k[layer][:, :, :end], self.v[layer][:, :, :end]
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=False)  # one matmul for q, k and v
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=False)
+
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: KVCache | None, layer: int
+    ) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).unbind(2)  # (B, T, H, D) each
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, H, T, D)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if cache is None or cache.pos == 0:
+            if cache is not None:
+                cache.append(layer, k, v)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, D)
+        else:
+            k, v = cache.append(layer, k, v)  # (B, H, P+T, D): past positions and these
+            mask = None
+            if T > 1:  # query i (at position P+i) sees keys 0..P+i
+                mask = torch.ones(T, k.shape[2], dtype=torch.bool, device=x.device).tril(diagonal=cache.pos)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
+        return self.proj(y)
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        hidden = 64 * math.ceil(8 * cfg.n_embd / 3 / 64)
+        self.gate_up = nn.Linear(cfg.n_embd, 2 * hidden, bias=False)  # gate and up in one matmul
+        self.down = nn.Linear(hidden, cfg.n_embd, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)  # (B, T, hidden) each
+        return self.down(F.silu(gate) * up)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.attn_norm = nn.RMSNorm(cfg.n_embd, eps=cfg.norm_eps)
+        self.attn = CausalSelfAttention(cfg)
+        self.mlp_norm = nn.RMSNorm(cfg.n_embd, eps=cfg.norm_eps)
+        self.mlp = SwiGLU(cfg)
+
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: KVCache | None, layer: int
+    ) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x), cos, sin, cache, layer)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        if cfg.vocab_size is None:
+            raise ValueError("ModelConfig.vocab_size must be set (the trainer takes it from the token manifest)")
+        self.config = cfg
+        self.padded_vocab = padded_vocab_size(cfg.vocab_size)
+        self.wte = nn.Embedding(self.padded_vocab, cfg.n_embd)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.norm_f = nn.RMSNorm(cfg.n_embd, eps=cfg.norm_eps)
+        self.lm_head = nn.Linear(cfg.n_embd, self.padded_vocab, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.wte.weight
+        cos, sin = rope_tables(cfg.n_embd // cfg.n_head, cfg.block_size, cfg.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)  # (block_size, D/2), rebuilt, never saved
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        for name, p in self.named_parameters():
+            if p.dim() == 2:
+                is_residual_out = name.endswith("attn.proj.weight") or name.endswith("mlp.down.weight")
+                nn.init.normal_(p, mean=0.0, std=residual_std if is_residual_out else 0.02)
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        last_only: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """idx (B, T) token ids -> (logits (B, T, V_padded) or (B, 1, V_padded) if last_only, loss or None).
+
+        With `targets` (B, T), the loss is the mean next-token cross-entropy. With a `cache`, idx holds the
+        positions after the cached ones, and their keys and values are appended to it.
+        """
+        B, T = idx.shape
+        start = cache.pos if cache is not None else 0
+        if start + T > self.config.block_size:
+            raise ValueError(f"sequence of {start + T} tokens exceeds the context length {self.config.block_size}")
+        cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]  # (T, D/2)
+        x = self.wte(idx)  # (B, T, C)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, cache, layer)
+        if cache is not None:
+            cache.pos += T
+        x = self.norm_f(x)  # (B, T, C)
+        if targets is None:
+            return self.lm_head(x[:, -1:] if last_only else x), None  # (B, T or 1, V)
+        logits = self.lm_head(x)  # (B, T, V)
+        loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T))
+        return logits, loss
+
+    def num_params(self, non_embedding: bool = False) -> int:
+        """Parameter count (tied weights once); non_embedding leaves out the token embedding table."""
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.wte.weight.numel()
+        return n
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs (forward + backward) per token, as in PaLM's appendix B and nanoGPT's MFU.
+
+        6 per weight that takes part in a matmul (2 forward, 4 backward), the output projection included
+        even when tied and the embedding lookup left out, plus 12 x layers x context x width for the
+        attention scores and weighted sum (counted over the full context, as is the convention).
+        """
+        c = self.config
+        matmul_params = self.num_params() - self.wte.weight.numel()
+        if c.tie_embeddings:
+            matmul_params += self.lm_head.weight.numel()
+        return 6 * matmul_params + 12 * c.n_layer * c.block_size * c.n_embd
