@@ -237,27 +237,6 @@ def test_cluster_histogram_groups_many_sizes_in_power_of_two_ranges():
     assert sum(n for _, n, _ in rows) == 40 and sum(d for _, _, d in rows) == sum(range(2, 42))
 
 
-def test_chars_of_steps_without_a_character_count_are_derived(tmp_path, capsys, monkeypatch):
-    rows, documents = synthetic_rows()
-    out = write_run(tmp_path / "run", rows, documents)
-    stats = json.loads((out / "stats.json").read_text())
-    minhash = next(s for s in stats["steps"] if s["name"] == "minhash")
-    expected = minhash["chars_out"]
-    for step in stats["steps"][STEPS.index("minhash"):]:  # what MinHash's filter and PII leave in stats.json
-        step["chars_out"] = 0
-    stats["documents"]["chars"] = 0
-    (out / "stats.json").write_text(json.dumps(stats))
-    from finemill.stats.load import open_run
-    from finemill.stats.summary import summarize
-
-    summary = summarize(open_run(out))
-    derived = {s.name: s for s in summary.steps}
-    assert derived["minhash"].chars_out == expected and derived["minhash"].chars_derived
-    assert summary.kept_chars == expected
-    _, shown, _ = cli(capsys, monkeypatch, "stats", str(out))
-    assert "≈" in steps_shown(shown)["minhash"]["cells"][5]
-
-
 def test_compare_two_runs_shows_counts_and_differences(run_dir, tmp_path, capsys, monkeypatch):
     rows, documents = synthetic_rows()
     other = write_run(tmp_path / "other", [r for r in rows if r["reason"] != "domain"], documents)

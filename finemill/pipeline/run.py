@@ -44,7 +44,7 @@ def resolve_inputs(paths: list[str], out: Path) -> list[str]:
 def bundled_sample(out: Path) -> list[Path]:
     """The generated sample crawl, written once into OUT/input/ as SAMPLE_FILES files (one task each, so
     the default run uses two workers). Deterministic: the same bytes every time."""
-    from finemill.pipeline.sample import write_sample_warc
+    from finemill.pipeline.sample_crawl import write_sample_warc
 
     paths = [out / "input" / f"sample-{part}.warc.gz" for part in range(SAMPLE_FILES)]
     for part, path in enumerate(paths):

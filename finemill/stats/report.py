@@ -223,7 +223,7 @@ def _steps_table(summary: Summary) -> str:
 
 
 def _step_row(step: StepSummary) -> str:
-    chars = ("≈" if step.chars_derived else "") + human_chars(max(step.chars_removed, 0))
+    chars = human_chars(max(step.chars_removed, 0))
     rate = f"{step.docs_per_s:,.0f}" if step.docs_per_s else ""
     return _tr("step", html.escape(step.name), f"{step.docs_in:,}", f"{step.docs_out:,}", f"{step.removed:,}",
                share(step.removed, step.docs_in), "", chars, f"{step.time_s:.1f}s", rate)

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from finemill.stats.dedup import Clusters, find_clusters
-from finemill.stats.load import Run, count_rows, iter_batches, value_counts
+from finemill.stats.load import Run, value_counts
 
 
 @dataclass
@@ -26,7 +26,6 @@ class StepSummary:
     reasons: dict[str, int]  # reason -> removed documents, largest first
     by_language: dict[str, dict[str, int]] = field(default_factory=dict)  # reason -> detected language -> n
     counters: dict[str, int] = field(default_factory=dict)
-    chars_derived: bool = False  # chars_out was not counted by the step; derived from removed/ texts
 
     @property
     def removed(self) -> int:
@@ -99,29 +98,15 @@ def _step_summary(run: Run, raw: dict, chars_in: int, warnings: list[str]) -> St
         by_language = {r: dict(c.most_common()) for r, c in by_language.items()}
     elif sum(reasons.values()):
         warnings.append(f"{name}: {sum(reasons.values()):,} removed but no removed/{name}/ files")
-    chars_out, derived = raw["chars_out"], False
-    if chars_out == 0 and raw["docs_out"] > 0:
-        # Steps without datatrove's doc_len counter (MinHash's filter, and PII after it) leave chars_out at
-        # 0 in stats.json; the characters they removed are exactly those of removed/<step>/.
-        chars_out, derived = chars_in - _text_chars(files), True
     return StepSummary(
         name=name,
         docs_in=raw["docs_in"],
         docs_out=raw["docs_out"],
         chars_in=chars_in,
-        chars_out=chars_out,
+        chars_out=raw["chars_out"],
         time_s=raw.get("time_s", 0.0),
         docs_per_s=raw.get("docs_per_s"),
         reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         by_language=by_language,
         counters=dict(raw.get("counters", {})),
-        chars_derived=derived,
     )
-
-
-def _text_chars(files: list) -> int:
-    if not files or not count_rows(files):
-        return 0
-    import pyarrow.compute as pc
-
-    return sum(pc.sum(pc.utf8_length(b.column(0))).as_py() or 0 for b in iter_batches(files, ["text"]))

@@ -101,7 +101,7 @@ def _step_rows(table: Table, step: StepSummary) -> None:
     chars = human_chars(step.chars_removed) if step.chars_removed >= 0 else "?"
     table.add_row(
         Text(step.name, style="bold"), f"{step.docs_in:,}", f"{step.docs_out:,}", f"{step.removed:,}",
-        share(step.removed, step.docs_in), "", ("≈" if step.chars_derived else "") + chars,
+        share(step.removed, step.docs_in), "", chars,
         f"{step.time_s:.1f}s", f"{step.docs_per_s:,.0f}" if step.docs_per_s else "",
     )
     for reason, n in step.reasons.items():
