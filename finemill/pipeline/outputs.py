@@ -57,17 +57,36 @@ def fineweb_columns(doc: Document) -> dict:
     }
 
 
-class RemovedWriter(ParquetWriter):
+class AtomicParquetWriter(ParquetWriter):
+    """A ParquetWriter whose files appear under their final name only when complete.
+
+    Each file is written as a hidden `.<name>.partial` (pyarrow, pandas and duckdb skip hidden files) and
+    renamed when the task closes it after success. A killed or failed task leaves no partial parquet file
+    visible; its rerun overwrites the hidden one.
+    """
+
+    def __init__(self, output_folder: str, **kwargs) -> None:
+        super().__init__(output_folder, output_filename=".${rank}.parquet.partial", compression="zstd",
+                         max_file_size=-1, **kwargs)  # one file per task, named by rank (a task is one input file)
+        self._succeeded = True
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        self._succeeded = exc_type is None
+        super().__exit__(exc_type, exc_val, exc_tb)
+
+    def close(self):
+        written = list(self._writers)
+        super().close()
+        if self._succeeded:
+            for name in written:
+                self.output_folder.mv(name, name.removeprefix(".").removesuffix(".partial"))
+
+
+class RemovedWriter(AtomicParquetWriter):
     """Writes the documents a step removed to `removed/<step>/`, with the reason the step gave."""
 
     def __init__(self, output_folder: str, step: str, default_reason: str) -> None:
-        super().__init__(
-            output_folder,
-            output_filename="${rank}.parquet",
-            compression="zstd",
-            schema=REMOVED_SCHEMA,
-            max_file_size=-1,  # one file per task, named by rank (a task is one input file)
-        )
+        super().__init__(output_folder, schema=REMOVED_SCHEMA)
         self.step = step
         self.default_reason = default_reason
 
@@ -86,17 +105,11 @@ class RemovedWriter(ParquetWriter):
         }
 
 
-class DocumentWriter(ParquetWriter):
+class DocumentWriter(AtomicParquetWriter):
     """Writes kept documents to `documents/` in FineWeb's schema (zstd parquet)."""
 
     def __init__(self, output_folder: str) -> None:
-        super().__init__(
-            output_folder,
-            output_filename="${rank}.parquet",
-            compression="zstd",
-            schema=DOCUMENT_SCHEMA,
-            max_file_size=-1,  # one file per task, named by rank (a task is one input file)
-        )
+        super().__init__(output_folder, schema=DOCUMENT_SCHEMA)
 
     def _default_adapter(self, doc: Document) -> dict:
         return fineweb_columns(doc)
