@@ -1,0 +1,72 @@
+"""Capacity plan: measured throughput per step, extrapolated to one Common Crawl snapshot.
+
+    python benchmarks/capacity.py ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz ../shared/data/crawl
+
+Runs `finemill run` (configs/fineweb.yaml, one worker) on the inputs, reads its stats.json, and prints per
+step the documents per second per core, then the CPU-hours, peak memory per worker and output disk for a
+snapshot of SNAPSHOT_WARC_FILES files of RECORDS_PER_WARC HTML responses each (CC-MAIN-2024-33 order of
+magnitude; pass --warc-files/--pages-per-warc for another). The throughput of each step is measured on
+the documents that reach it, so the extrapolation scales each step by the share of documents reaching it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SNAPSHOT_WARC_FILES = 90_000
+PAGES_PER_WARC = 30_000  # HTML responses in one ~1 GB compressed Common Crawl WARC file
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def main() -> int:
+    from finemill.pipeline.executor import quiet_parent_logging
+    from finemill.pipeline.recipe import load_recipe
+    from finemill.pipeline.run import run_recipe
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+")
+    parser.add_argument("--warc-files", type=int, default=SNAPSHOT_WARC_FILES)
+    parser.add_argument("--pages-per-warc", type=int, default=PAGES_PER_WARC)
+    args = parser.parse_args()
+    quiet_parent_logging()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        recipe = load_recipe(None, {"input": args.inputs, "output": str(out), "workers": 1})
+        stats = run_recipe(recipe, progress=False)
+        output_bytes = {part: folder_bytes(out / part) for part in ("documents", "removed", "work")}
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # workers=1: tasks run in-process
+
+    read = stats["reader"]["documents"]
+    pages = args.warc_files * args.pages_per_warc
+    print(f"measured on {read:,} documents from {stats['reader']['files']} file(s), one worker\n")
+    print(f"{'step':<18} {'docs in':>8} {'docs/s/core':>12} {'share reaching':>15} {'CPU-h / snapshot':>17}")
+    total_hours = 0.0
+    for step in stats["steps"]:
+        rate = step["docs_in"] / step["time_s"] if step["time_s"] else float("inf")
+        share = step["docs_in"] / read if read else 0.0
+        hours = pages * share / rate / 3600 if rate != float("inf") else 0.0
+        total_hours += hours
+        print(f"{step['name']:<18} {step['docs_in']:>8,} {rate:>12,.1f} {share:>15.1%} {hours:>17,.0f}")
+    kept_share = stats["documents"]["count"] / read if read else 0.0
+    scale = pages / read if read else 0.0
+    print(f"\nsnapshot: {args.warc_files:,} WARC files x {args.pages_per_warc:,} pages = {pages:,} pages")
+    print(f"CPU-hours (all steps): {total_hours:,.0f}  -> {total_hours / 1000:,.1f} h on 1,000 cores")
+    print(f"peak RSS of one worker: {peak_rss_mb:,.0f} MB")
+    print(f"kept: {kept_share:.1%} of documents")
+    for part, size in output_bytes.items():
+        print(f"disk, {part}/: {size * scale / 1e12:,.2f} TB per snapshot (measured {size / 1e6:,.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
