@@ -134,3 +134,42 @@ def test_real_heritrix_skips_are_explained():
     docs, counters = read(shared_file("crawl/heritrix-2008-mixed-content.warc.gz"))
     assert counters["skipped_not_html"] > 100  # images, xml, dns: records
     assert counters["skipped_record_request"] > 0 and counters["skipped_record_metadata"] > 0
+
+
+class Zeros(io.RawIOBase):
+    """`size` zero bytes, produced as read: a gzip bomb's payload without holding it in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_gzip_bomb_record_is_skipped_with_bounded_memory(tmp_path):
+    import tracemalloc
+
+    size = 200 * 2**20  # 200 MiB of zeros compress to ~200 KiB
+    path = tmp_path / "bomb.warc.gz"
+    with path.open("wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        bomb = writer.create_warc_record("https://example.com/bomb", "response", payload=Zeros(size), length=size,
+                                         http_headers=http, warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"})
+        writer.write_record(bomb)
+        f.write(record_bytes(1))
+    assert path.stat().st_size < 2 * 2**20
+    tracemalloc.start()
+    docs, counters = read(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert counters == {"skipped_too_large": 1} and [d.metadata["url"] for d in docs] == ["https://example.com/page/1"]
+    # The 10 MiB cap plus warcio's buffers: one 16 KiB compressed block can inflate ~1000x (deflate's limit),
+    # so a few tens of MiB, never the 200 MiB payload.
+    assert peak < 100 * 2**20
