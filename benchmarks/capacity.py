@@ -29,9 +29,9 @@ def folder_bytes(path: Path) -> int:
 
 
 def main() -> int:
-    from finemill.pipeline.executor import quiet_parent_logging
     from finemill.pipeline.recipe import load_recipe
     from finemill.pipeline.run import run_recipe
+    from finemill.pipeline.task_logging import quiet_parent_logging
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+")

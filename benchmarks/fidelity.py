@@ -163,9 +163,9 @@ def identical_share(ours: pd.DataFrame, reference: pd.DataFrame) -> tuple[int, i
 
 
 def main() -> int:
-    from finemill.pipeline.executor import quiet_parent_logging
     from finemill.pipeline.recipe import load_recipe
     from finemill.pipeline.run import resolve_inputs
+    from finemill.pipeline.task_logging import quiet_parent_logging
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", help="crawl files or folders; each is compared separately")

@@ -17,13 +17,13 @@ _datatrove_add_task_logger = executor_base.add_task_logger
 _datatrove_close_task_logger = executor_base.close_task_logger
 
 
-def _verbose() -> bool:
+def verbose() -> bool:
     return os.environ.get("FINEMILL_VERBOSE") == "1"
 
 
 def _add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
     """datatrove's task logger (a DEBUG log file per task), with a warnings-only terminal sink."""
-    if _verbose():
+    if verbose():
         return _datatrove_add_task_logger(logging_dir, rank, local_rank, node_rank)
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
@@ -42,14 +42,19 @@ def _add_terminal_sink() -> None:
     logger.add(sys.stderr, level="WARNING", format="{level}: {message}", filter=_worth_showing)
 
 
+# Warnings datatrove repeats for every task or stage that are normal in a finemill run: MinhashDedupFilter's
+# for each task without duplicates, RayPipelineExecutor's for each stage about a local logging folder (finemill
+# says once, itself, that OUT must be shared when it joins a Ray cluster).
+ROUTINE_WARNINGS = ("No .remove file", "Logging directory points to a local filesystem")
+
+
 def _worth_showing(record: dict) -> bool:
-    # MinhashDedupFilter warns for every task without duplicates: normal, not worth a terminal line.
-    return "No .remove file" not in record["message"]
+    return not any(routine in record["message"] for routine in ROUTINE_WARNINGS)
 
 
 def quiet_parent_logging() -> None:
     """The launching process: warnings only, unless FINEMILL_VERBOSE=1."""
-    if not _verbose():
+    if not verbose():
         logger.remove()
         _add_terminal_sink()
 
