@@ -25,7 +25,7 @@ from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
 from finemill.filters.dedup import MinhashDuplicateFilter
-from finemill.pipeline.outputs import DocumentWriter, RemovedWriter
+from finemill.pipeline.outputs import DocumentWriter, RemovedWriter, beneath
 from finemill.pipeline.reader import CrawlReader
 from finemill.pipeline.recipe import Recipe, StepSpec
 from finemill.pipeline.steps import REMOVING_STEPS, STEPS, MinhashDedup
@@ -72,14 +72,13 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
     split = next((i for i, s in enumerate(steps) if s.name == "minhash"), None)
     if split is None:
         head = [_build_step(s, out) for s in steps]
-        return [Stage("filter", [reader, *head, DocumentWriter(str(out / "documents"))],
+        return [Stage("filter", [reader, *head, DocumentWriter(str(beneath(out, "documents")))],
                       ["reader", *[s.name for s in steps], WRITER], tasks)]
 
     before, minhash_spec, after = steps[:split], steps[split], steps[split + 1:]
     config = MinhashDedup(**minhash_spec.params).config()
-    work = out / "work"
-    filtered, signatures = str(work / "filtered"), str(work / "minhash" / "signatures")
-    buckets, remove_ids = str(work / "minhash" / "buckets"), str(work / "minhash" / "remove_ids")
+    filtered, signatures = str(beneath(out, "work", "filtered")), str(beneath(out, "work", "minhash", "signatures"))
+    buckets, remove_ids = str(beneath(out, "work", "minhash", "buckets")), str(beneath(out, "work", "minhash", "remove_ids"))
     return [
         Stage(
             "filter",
@@ -101,7 +100,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
              MinhashDuplicateFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out),
                                     load_cluster_ids=True, load_cluster_sizes=True),
              *[_build_step(s, out) for s in after],
-             DocumentWriter(str(out / "documents"))],
+             DocumentWriter(str(beneath(out, "documents")))],
             [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
         ),
@@ -111,7 +110,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
 def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -> CrawlReader:
     """A reader over exactly `files`: a paths file relative to their common folder, one file per task."""
     root = os.path.commonpath([os.path.dirname(f) for f in files]) if files else "."
-    paths_file = out / "work" / "input_files.txt"
+    paths_file = beneath(out, "work", "input_files.txt")
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("".join(os.path.relpath(f, root) + "\n" for f in files), encoding="utf-8")
     return CrawlReader(
@@ -131,4 +130,4 @@ def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
 
 
 def _removed_writer(step: str, out: Path) -> RemovedWriter:
-    return RemovedWriter(str(out / "removed" / step), step=step, default_reason=DEFAULT_REASONS.get(step, "removed"))
+    return RemovedWriter(str(beneath(out, "removed", step)), step=step, default_reason=DEFAULT_REASONS.get(step, "removed"))

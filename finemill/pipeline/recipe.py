@@ -5,6 +5,7 @@
     input: {paths: ["crawl/*.warc.gz"], limit: -1}
     output: out/fineweb
     workers: 2
+    executor: {kind: slurm, slurm: {partition: cpu, time: "04:00:00"}}   # optional; default: local
     steps:
       - url_filter: {}
       - extract: {favour_precision: true, timeout: 1.0}
@@ -49,6 +50,40 @@ class StepSpec:
 
 
 @dataclass
+class RaySpec:
+    """Where and with what each task runs on Ray (datatrove's RayPipelineExecutor arguments)."""
+
+    address: str | None = None  # None: a new Ray on this machine (loopback only); "auto", "host:port", "ray://..."
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: float = 2
+
+
+@dataclass
+class SlurmSpec:
+    """sbatch settings of each stage's job array (datatrove's SlurmPipelineExecutor arguments)."""
+
+    partition: str | None = None  # required for kind: slurm
+    time: str = "24:00:00"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+    qos: str | None = None  # None: the cluster's default
+    job_name: str = "finemill"  # each stage's job is named <job_name>-<stage>
+    env_command: str | None = None  # shell line run before each task, e.g. "source ~/venv/bin/activate"
+    sbatch_args: dict[str, str] | None = None  # more #SBATCH lines, e.g. {account: proj, constraint: cpu}
+    max_array_size: int = 1001  # the cluster's MaxArraySize (`scontrol show config`)
+    tasks_per_job: int = 1  # datatrove tasks per array element (fewer, longer Slurm jobs)
+
+
+@dataclass
+class ExecutorSpec:
+    """What runs the tasks: this machine's processes, a Ray cluster, or Slurm job arrays."""
+
+    kind: typing.Literal["local", "ray", "slurm"] = "local"
+    ray: RaySpec = field(default_factory=RaySpec)
+    slurm: SlurmSpec = field(default_factory=SlurmSpec)
+
+
+@dataclass
 class Recipe:
     name: str
     dump: str
@@ -56,6 +91,7 @@ class Recipe:
     output: str
     workers: int
     steps: list[StepSpec]
+    executor: ExecutorSpec = field(default_factory=ExecutorSpec)
 
     def step_names(self) -> list[str]:
         return [s.name for s in self.steps]
@@ -101,10 +137,33 @@ def parse_recipe(raw: dict[str, Any], overrides: dict[str, Any], source: str = "
         output=_typed(overrides.get("output") or raw.get("output", "out"), str, "output", source),
         workers=_typed(overrides.get("workers") or raw.get("workers", 1), int, "workers", source),
         steps=_parse_steps(raw.get("steps"), source),
+        executor=_parse_executor(raw.get("executor"), overrides.get("executor") or {}, source),
     )
     if recipe.workers < 1:
         raise FinemillError(f"{source}: 'workers' must be >= 1, got {recipe.workers}")
     return recipe
+
+
+def _parse_executor(raw: Any, overrides: dict[str, Any], source: str) -> ExecutorSpec:
+    """The `executor:` section with command-line overrides ({"kind": ..., "ray": {...}, "slurm": {...}}; None
+    values are not given) on top. Checked like the steps: against the dataclasses' fields and types."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise FinemillError(f"{source}: 'executor' must be a mapping (kind, ray, slurm)")
+    raw = {**raw, **{k: v for k, v in overrides.items() if not isinstance(v, dict) and v is not None}}
+    checked = validate_params(ExecutorSpec, {k: v for k, v in raw.items() if k not in ("ray", "slurm")},
+                              f"{source}: executor")
+    sections = {}
+    for key, spec in (("ray", RaySpec), ("slurm", SlurmSpec)):
+        section = raw.get(key) or {}
+        if not isinstance(section, dict):
+            raise FinemillError(f"{source}: 'executor.{key}' must be a mapping of settings")
+        section = {**section, **{k: v for k, v in (overrides.get(key) or {}).items() if v is not None}}
+        sections[key] = spec(**validate_params(spec, section, f"{source}: executor.{key}"))
+    executor = ExecutorSpec(**checked, **sections)
+    if executor.kind == "slurm" and not executor.slurm.partition:
+        raise FinemillError(f"{source}: executor.slurm.partition is required to run on Slurm (or --partition)")
+    return executor
 
 
 def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
@@ -189,6 +248,10 @@ def _check_type(value: Any, annotation: Any, where: str) -> Any:
         if value in typing.get_args(annotation):
             return value
         raise FinemillError(f"{where}: expected one of {list(typing.get_args(annotation))}, got {value!r}")
+    if origin is dict or annotation is dict:
+        if not isinstance(value, dict):
+            raise FinemillError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): str(v) if isinstance(v, (int, float)) else v for k, v in value.items()}
     if origin in (list, tuple) or annotation in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise FinemillError(f"{where}: expected a list, got {value!r}")

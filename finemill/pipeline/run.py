@@ -10,11 +10,12 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from finemill import __version__
 from finemill.errors import FinemillError
+from finemill.pipeline.outputs import beneath
 from finemill.pipeline.recipe import Recipe
 
 SAMPLE_FILES = 2
@@ -68,13 +69,25 @@ def run_fingerprint(recipe: Recipe, files: list[str], out: Path) -> dict:
 
 
 def clear_run(out: Path) -> None:
-    """Delete what a previous run wrote into `out` (and nothing else there)."""
+    """Delete what a previous run wrote into `out`, and nothing else: only finemill's own output parts, and
+    never in a folder that holds anything else (a wrong --output must not cost a home folder)."""
+    if out == Path(out.anchor) or out == Path.home().resolve() or out in Path.home().resolve().parents:
+        raise FinemillError(f"--force refuses to clear {out}: give the run its own output folder")
+    foreign = sorted(p.name for p in out.iterdir() if not _finemill_part(p.name))
+    if foreign:
+        raise FinemillError(f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
+                            "finemill run; give the run its own output folder")
     for part in OUTPUT_PARTS:
         target = out / part
-        if target.is_dir():
+        if target.is_symlink() or target.is_file():
+            target.unlink()  # a link is removed, never followed out of OUT
+        elif target.is_dir():
             shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+
+
+def _finemill_part(name: str) -> bool:
+    """What finemill writes into a run folder: the run's parts, then `finemill tokenize` and `train` outputs."""
+    return name in OUTPUT_PARTS or name == "tokens" or name.startswith("train-")
 
 
 def check_resumable(out: Path, fingerprint: dict) -> None:
@@ -88,11 +101,30 @@ def check_resumable(out: Path, fingerprint: dict) -> None:
     marker.write_text(json.dumps(fingerprint, indent=1, default=str))
 
 
+@dataclass
+class RunOutcome:
+    """What `finemill run` did: ran the stages here (stats), or submitted them as jobs (job name -> id)."""
+
+    out: Path
+    stats: dict | None = None
+    jobs: dict[str, str] = field(default_factory=dict)
+
+
 def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None) -> dict:
     """Run the recipe end to end and return the content of OUT/stats.json (also written there)."""
-    from finemill.pipeline.executor import QuietLocalExecutor, quiet_parent_logging
+    outcome = start_run(recipe, force, progress)
+    if outcome.stats is None:
+        raise FinemillError(f"the {recipe.executor.kind} executor submits jobs; build the stats with `finemill stats`")
+    return outcome.stats
+
+
+def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None) -> RunOutcome:
+    """Plan the run and run it with the recipe's executor: here and now (local, Ray), then write stats.json,
+    or as submitted jobs (Slurm), whose stats.json `finemill stats OUT` builds once they have finished."""
+    from finemill.pipeline.executors import make_backend, submitted_job_ids
     from finemill.pipeline.plan import plan_stages
-    from finemill.pipeline.run_stats import build_run_stats
+    from finemill.pipeline.run_stats import save_plan, write_stats
+    from finemill.pipeline.task_logging import quiet_parent_logging
 
     quiet_parent_logging()
     out = Path(recipe.output).expanduser().resolve()
@@ -103,31 +135,38 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
     check_resumable(out, run_fingerprint(recipe, files, out))
     progress = sys.stderr.isatty() if progress is None else progress
     stages = plan_stages(recipe, files, out, progress=progress)
+    previous_wall_time = _previous_wall_time(out)
+    save_plan(out, stages, recipe.step_names(), _run_meta(recipe, files, out))
+    backend = make_backend(recipe.executor)
     started = time.perf_counter()
-    for number, stage in enumerate(stages, 1):
-        stage_started = time.perf_counter()
-        print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
-        executor = QuietLocalExecutor(
-            stage.pipeline,
-            tasks=stage.tasks,
-            workers=min(recipe.workers, stage.tasks),
-            logging_dir=str(out / "logs" / stage.name),
-        )
-        _run_stage(executor, stage.name, out)
-        print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
-    meta = {
+    with backend.session():
+        executors = []
+        for stage in stages:
+            previous = executors[-1] if executors else None
+            executors.append(backend.executor(stage, beneath(out, "logs", stage.name), recipe.workers, previous))
+        if backend.submits:
+            executors[-1].run()  # submits every stage: each waits for the one before (depends=)
+            return RunOutcome(out, jobs=submitted_job_ids(executors))
+        for number, (stage, executor) in enumerate(zip(stages, executors, strict=True), 1):
+            stage_started = time.perf_counter()
+            print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
+            _run_stage(executor, stage.name, out)
+            print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
+    return RunOutcome(out, stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
+
+
+def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
+    """The run's settings, as stats.json reports them."""
+    return {
         "finemill_version": __version__,
         "settings": {step.name: step.params for step in recipe.steps},
         "recipe": recipe.name,
         "dump": recipe.dump,
         "inputs": files,
         "workers": recipe.workers,
-        "wall_time_s": round(time.perf_counter() - started + _previous_wall_time(out), 3),
+        "executor": recipe.executor.kind,
         "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files, out)).encode()).hexdigest()[:16],
     }
-    stats = build_run_stats(stages, out, recipe.step_names(), meta)
-    (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
-    return stats
 
 
 def _previous_wall_time(out: Path) -> float:

@@ -2,15 +2,20 @@
 
 Built from datatrove's per-task stats files (`OUT/logs/<stage>/stats/<rank>.json`), so it is complete
 after a resumed run too (datatrove's merged stats.json only covers the tasks of the last invocation).
+Every executor (local, Ray, Slurm) writes those files the same way. A run first saves its plan
+(`OUT/work/plan.json`: stages, their steps and tasks, the run's settings), so stats.json can also be built
+later by another process: `finemill stats OUT` does it after a Slurm run, whose jobs finish without finemill.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from finemill.errors import FinemillError
 from finemill.pipeline.plan import (
     DEFAULT_REASONS,
     MINHASH_SIGNATURE,
@@ -18,6 +23,53 @@ from finemill.pipeline.plan import (
     WRITER,
     Stage,
 )
+
+PLAN_FILE = ("work", "plan.json")
+
+
+def save_plan(out: Path, stages: list[Stage], step_order: list[str], meta: dict) -> None:
+    """What building stats.json needs besides the logs, written before the first task runs."""
+    plan = {
+        "stages": [{"name": s.name, "step_names": s.step_names, "tasks": s.tasks} for s in stages],
+        "step_order": step_order,
+        "meta": meta,
+        "started": time.time(),
+    }
+    out.joinpath(*PLAN_FILE).write_text(json.dumps(plan, indent=1, ensure_ascii=False))
+
+
+def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
+    """Build OUT/stats.json from the saved plan and the tasks' stats files; fails naming the stages that have
+    unfinished tasks. Without `wall_time_s` (another process ran the tasks), the wall time is from the plan's
+    writing (submission) to the last task's completion."""
+    plan_file = out.joinpath(*PLAN_FILE)
+    if not plan_file.is_file():
+        raise FinemillError(f"{out} has no {'/'.join(PLAN_FILE)}: not a finemill run, or one from an older version")
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    stages = [Stage(s["name"], [], s["step_names"], s["tasks"]) for s in plan["stages"]]
+    unfinished = [f"{s.name} {_unfinished(out, s)}/{s.tasks}" for s in stages if _unfinished(out, s)]
+    if unfinished:
+        detail = ", ".join(unfinished)
+        raise FinemillError(f"the run in {out} has unfinished tasks (stage unfinished/total: {detail}); "
+                            "wait for its jobs to finish, or rerun `finemill run` to resume")
+    if wall_time_s is None:
+        wall_time_s = max(_last_completion(out, s) for s in stages) - plan["started"]
+    stats = build_run_stats(stages, out, plan["step_order"], {**plan["meta"], "wall_time_s": round(wall_time_s, 3)})
+    (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
+    return stats
+
+
+def _completions(out: Path, stage: Stage) -> list[Path]:
+    folder = out / "logs" / stage.name / "completions"
+    return [folder / f"{rank:05d}" for rank in range(stage.tasks) if (folder / f"{rank:05d}").is_file()]
+
+
+def _unfinished(out: Path, stage: Stage) -> int:
+    return stage.tasks - len(_completions(out, stage))
+
+
+def _last_completion(out: Path, stage: Stage) -> float:
+    return max((p.stat().st_mtime for p in _completions(out, stage)), default=0.0)
 
 
 def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]]:

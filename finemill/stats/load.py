@@ -55,6 +55,10 @@ def open_run(path: str | Path) -> Run:
     if not path.is_dir():
         raise FinemillError(f"not a folder: {path}")
     stats_file = path / "stats.json"
+    if not stats_file.is_file() and (path / "work" / "plan.json").is_file():
+        from finemill.pipeline.run_stats import write_stats
+
+        write_stats(path.resolve())  # a run whose tasks ran elsewhere (Slurm jobs): build it from their logs
     if not stats_file.is_file():
         hint = "the run has not finished; rerun `finemill run` to resume it" if (path / "logs").is_dir() else (
             "is it the output folder of `finemill run`?")

@@ -1,0 +1,140 @@
+"""Which datatrove executor runs the stages of a run: the one place that knows local, Ray and Slurm.
+
+A backend turns each planned stage into a datatrove executor, and says how they run:
+
+    local   LocalPipelineExecutor, stage after stage on this machine (processes)
+    ray     RayPipelineExecutor, stage after stage on a Ray cluster (a new one on this machine by default)
+    slurm   SlurmPipelineExecutor, one job array per stage, each depending on the one before; finemill
+            submits them all and exits (`finemill stats OUT` builds stats.json once they have finished)
+
+Every backend writes the same datatrove bookkeeping under OUT/logs/<stage>/ (per-task stats, logs and
+completion markers), which is what stats.json is built from and what a rerun skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from datatrove.executor.base import PipelineExecutor
+
+from finemill.errors import FinemillError
+from finemill.pipeline.plan import Stage
+from finemill.pipeline.recipe import ExecutorSpec, RaySpec, SlurmSpec
+from finemill.pipeline.task_logging import QuietLocalExecutor, verbose
+
+
+class Backend(Protocol):
+    # True: run() of the last executor only submits the stages (chained with depends=) and returns.
+    submits: ClassVar[bool]
+
+    def session(self) -> contextlib.AbstractContextManager: ...
+
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor: ...
+
+
+@dataclass
+class LocalBackend:
+    submits: ClassVar[bool] = False
+
+    def session(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
+        return QuietLocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
+                                  logging_dir=str(logs))
+
+
+@dataclass
+class RayBackend:
+    spec: RaySpec
+    submits: ClassVar[bool] = False
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Connected to the Ray cluster for the whole run; a Ray started here is stopped at the end."""
+        try:
+            import ray
+        except ImportError:
+            raise FinemillError('the Ray executor needs ray: pip install -e ".[ray]"') from None
+        if ray.is_initialized():  # a caller (a notebook, a test) already chose the cluster
+            yield
+            return
+        if self.spec.address is None:
+            with _loopback_only():  # a private Ray on this machine: nothing listens on the network
+                ray.init(address="local", include_dashboard=False, log_to_driver=verbose(), configure_logging=False)
+        else:
+            print(f"Ray cluster {self.spec.address}: finemill must be installed on every node, and the output "
+                  "folder on a filesystem they all share", file=sys.stderr)
+            ray.init(address=self.spec.address, log_to_driver=verbose(), configure_logging=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()
+
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
+        from datatrove.executor import RayPipelineExecutor
+
+        # No depends=: stages run one after the other from here, and a failed stage stops the run (datatrove's
+        # depends= would wait forever for a dependency with failed tasks).
+        return RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
+                                   logging_dir=str(logs), cpus_per_task=self.spec.cpus_per_task,
+                                   mem_per_cpu_gb=self.spec.mem_per_cpu_gb)
+
+
+@dataclass
+class SlurmBackend:
+    spec: SlurmSpec
+    submits: ClassVar[bool] = True
+
+    def session(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
+        from datatrove.executor import SlurmPipelineExecutor
+
+        spec = self.spec
+        return SlurmPipelineExecutor(
+            stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks), logging_dir=str(logs),
+            depends=previous,  # afterok: a stage starts only when every task of the one before succeeded
+            job_name=f"{spec.job_name}-{stage.name}", partition=spec.partition, time=spec.time,
+            cpus_per_task=spec.cpus_per_task, mem_per_cpu_gb=spec.mem_per_cpu_gb, qos=spec.qos,
+            env_command=spec.env_command, sbatch_args=dict(spec.sbatch_args or {}),
+            max_array_size=spec.max_array_size, tasks_per_job=spec.tasks_per_job,
+            mail_type="NONE",  # datatrove only adds mail lines with a mail user; sbatch_args can set both
+        )
+
+
+@contextlib.contextmanager
+def _loopback_only() -> Iterator[None]:
+    """Ray binds its processes to this machine's network address, even when asked for 127.0.0.1, unless its
+    multi-node mode is off (as on macOS/Windows): then the head, raylet and workers all use loopback. The
+    variable is read by the processes Ray starts, the constant by this one (ray may already be imported)."""
+    from ray._private import ray_constants
+
+    variable, saved = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, os.environ.get(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR)
+    saved_constant = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[variable], ray_constants.ENABLE_RAY_CLUSTER = "0", False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_constant
+        if saved is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved
+
+
+def make_backend(spec: ExecutorSpec) -> Backend:
+    backends = {"local": LocalBackend, "ray": lambda: RayBackend(spec.ray), "slurm": lambda: SlurmBackend(spec.slurm)}
+    return backends[spec.kind]()
+
+
+def submitted_job_ids(executors: list[PipelineExecutor]) -> dict[str, str]:
+    """{job name: Slurm job id} of the stages submitted (a finished stage has none: datatrove skips it)."""
+    return {e.job_name: str(e.job_id) for e in executors if e.job_id not in (None, -1)}
