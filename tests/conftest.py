@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -43,3 +46,51 @@ def sample_tokens(sample_run) -> Path:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return sample_run / "tokens"
+
+
+@dataclass
+class SmallRun:
+    """A short run of the full recipe over several files, the reference for other executors' runs."""
+
+    recipe: Path  # its recipe file: input files, limit, and the settings below
+    out: Path  # its output, run by the local executor
+
+
+SMALL_LIMIT = 20  # documents per file: every stage runs, in seconds rather than minutes
+SMALL_REAL_FILES = ["crawl/sample-0000.warc.gz"]
+
+
+@pytest.fixture(scope="session")
+def small_local_run(tmp_path_factory) -> SmallRun:
+    """The bundled sample's two files plus a real WARC file when ../shared/data is there (3 tasks), at most
+    SMALL_LIMIT documents each, run locally with 2 workers. The recipe is FineWeb's except: a 60 s extraction
+    timeout (1 s makes the output depend on the machine's load) and 4 MinHash buckets (fewer tasks)."""
+    from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe
+    from finemill.pipeline.run import run_recipe
+    from finemill.pipeline.sample_crawl import write_sample_warc
+
+    root = tmp_path_factory.mktemp("small_run")
+    (root / "crawl").mkdir()
+    files = []
+    for part in range(2):
+        write_sample_warc(root / "crawl" / f"sample-{part}.warc.gz", part=part, parts=2)
+        files.append(str(root / "crawl" / f"sample-{part}.warc.gz"))
+    for relative in SMALL_REAL_FILES:
+        if (SHARED_DATA / relative).is_file():
+            files.append(str(shutil.copy(SHARED_DATA / relative, root / "crawl" / f"real-{Path(relative).name}")))
+    raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
+    raw.update(input={"paths": files, "limit": SMALL_LIMIT}, workers=2)
+    for step in raw["steps"]:
+        step.get("extract", {}).update(timeout=60.0)
+        step.get("minhash", {}).update(num_buckets=4)
+    recipe = root / "small.yaml"
+    recipe.write_text(yaml.safe_dump(raw))
+    run_recipe(load_recipe(recipe, {"output": str(root / "local")}), progress=False)
+    return SmallRun(recipe, root / "local")
+
+
+def kept_documents(out: Path):
+    """A run's kept documents, ids and text, in id order."""
+    import pandas as pd
+
+    return pd.read_parquet(out / "documents", columns=["id", "text"]).sort_values("id").reset_index(drop=True)

@@ -106,7 +106,6 @@ class SlurmBackend:
             cpus_per_task=spec.cpus_per_task, mem_per_cpu_gb=spec.mem_per_cpu_gb, qos=spec.qos,
             env_command=spec.env_command, sbatch_args=dict(spec.sbatch_args or {}),
             max_array_size=spec.max_array_size, tasks_per_job=spec.tasks_per_job,
-            mail_type="NONE",  # datatrove only adds mail lines with a mail user; sbatch_args can set both
         )
 
 

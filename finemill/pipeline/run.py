@@ -105,7 +105,6 @@ def check_resumable(out: Path, fingerprint: dict) -> None:
 class RunOutcome:
     """What `finemill run` did: ran the stages here (stats), or submitted them as jobs (job name -> id)."""
 
-    out: Path
     stats: dict | None = None
     jobs: dict[str, str] = field(default_factory=dict)
 
@@ -146,13 +145,13 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
             executors.append(backend.executor(stage, beneath(out, "logs", stage.name), recipe.workers, previous))
         if backend.submits:
             executors[-1].run()  # submits every stage: each waits for the one before (depends=)
-            return RunOutcome(out, jobs=submitted_job_ids(executors))
+            return RunOutcome(jobs=submitted_job_ids(executors))
         for number, (stage, executor) in enumerate(zip(stages, executors, strict=True), 1):
             stage_started = time.perf_counter()
             print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
             _run_stage(executor, stage.name, out)
             print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
-    return RunOutcome(out, stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
+    return RunOutcome(stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
 
 
 def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
