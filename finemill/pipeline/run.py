@@ -140,18 +140,23 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
     started = time.perf_counter()
     with backend.session():
         executors = []
-        for stage in stages:
+        for stage in stages:  # each executor knows the one before: Slurm chains its jobs on it
             previous = executors[-1] if executors else None
             executors.append(backend.executor(stage, beneath(out, "logs", stage.name), recipe.workers, previous))
         if backend.submits:
             executors[-1].run()  # submits every stage: each waits for the one before (depends=)
             return RunOutcome(jobs=submitted_job_ids(executors))
-        for number, (stage, executor) in enumerate(zip(stages, executors, strict=True), 1):
-            stage_started = time.perf_counter()
-            print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
-            _run_stage(executor, stage.name, out)
-            print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
+        _run_stages(stages, executors, out)
     return RunOutcome(stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
+
+
+def _run_stages(stages: list, executors: list, out: Path) -> None:
+    """Run the stages one after the other from here, each once the one before has fully finished."""
+    for number, (stage, executor) in enumerate(zip(stages, executors, strict=True), 1):
+        stage_started = time.perf_counter()
+        print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
+        _run_stage(executor, stage.name, out)
+        print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
 
 
 def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
