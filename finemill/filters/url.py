@@ -19,6 +19,7 @@ import ahocorasick
 from datatrove.data import Document
 from datatrove.pipeline.filters import URLFilter
 from datatrove.pipeline.filters.url_filter import normalize, normalizer
+from datatrove.pipeline.writers.disk_base import DiskWriter
 from tldextract import TLDExtract
 
 from finemill.filters.string_index import StringIndex
@@ -58,9 +59,21 @@ class OfflineURLFilter(URLFilter):
 
     name = "😈 URL filter"
 
-    def __init__(self, *args, **kwargs) -> None:
-        # The arguments are URLFilter's (the recipe loader validates against its signature).
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        soft_word_threshold: int = 2,
+        extra_domains: list[str] | None = None,
+        extra_urls: list[str] | None = None,
+        banned_words: list[str] | None = None,
+        banned_subwords: list[str] | None = None,
+        soft_banned_words: list[str] | None = None,
+        use_integrated_lists: bool = True,
+        exclusion_writer: DiskWriter | None = None,
+    ) -> None:
+        # URLFilter's arguments, typed as lists so that the recipe loader rejects `extra_domains: a.com`
+        # (datatrove takes any iterable: a string would become a list of its characters).
+        super().__init__(soft_word_threshold, extra_domains, extra_urls, banned_words, banned_subwords,
+                         soft_banned_words, use_integrated_lists, exclusion_writer)
         self.tldextractor = offline_extractor()
 
     def download_data(self) -> None:
