@@ -99,9 +99,10 @@ class OfflineURLFilter(URLFilter):
         url_info = self.tldextractor(url)
 
         # top_domain_under_public_suffix is registered_domain without its per-call deprecation warning.
-        if url_info.top_domain_under_public_suffix in self.block_listed_domains:
+        domain, fqdn = url_info.top_domain_under_public_suffix, url_info.fqdn
+        if domain in self.block_listed_domains:
             return False, "domain"
-        if url_info.fqdn in self.block_listed_domains:
+        if fqdn != domain and fqdn in self.block_listed_domains:  # equal: answered on the line above
             return False, "subdomain"
         if url in self.block_listed_url:
             return False, "url"

@@ -36,7 +36,7 @@ from finemill.filters.string_index import StringIndex, write_index
 LISTS_ARCHIVE = Path(ASSETS_PATH) / "url_filterblacklistsv0_3_0.tar.gz"
 INDEXED_LISTS = ("domains", "urls")
 DATATROVE_VERSION = version("datatrove")
-FORMAT_VERSION = 1  # bump when the index layout or the build changes
+FORMAT_VERSION = 2  # bump when the index layout or the build changes
 _PARSE_CHUNK = 200_000  # lines parsed per parse_list call: bounds the memory of a build
 
 
