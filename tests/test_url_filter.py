@@ -241,6 +241,20 @@ def test_cache_is_built_once_parsed_like_datatrove_and_rebuilt_when_corrupt(smal
     assert "a.com" in blocklists.integrated_lists().domains
 
 
+def test_unwritable_cache_falls_back_to_datatrove_loading(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("FINEMILL_URL_FILTER_CACHE", str(tmp_path / "file" / "cache"))  # cannot be created
+    blocklists.integrated_lists.cache_clear()
+    loaded = []
+    monkeypatch.setattr(URLFilter, "download_data", lambda self: loaded.append(self))
+    try:
+        f = OfflineURLFilter()
+        f.download_data()
+    finally:
+        blocklists.integrated_lists.cache_clear()
+    assert loaded == [f]
+
+
 def test_cache_key_follows_datatrove_version(small_lists, monkeypatch):
     key = blocklists.cache_key()
     monkeypatch.setattr(blocklists, "DATATROVE_VERSION", "9.9.9")

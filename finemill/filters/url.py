@@ -20,6 +20,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters import URLFilter
 from datatrove.pipeline.filters.url_filter import normalize, normalizer
 from datatrove.pipeline.writers.disk_base import DiskWriter
+from loguru import logger
 from tldextract import TLDExtract
 
 from finemill.filters.string_index import StringIndex
@@ -80,7 +81,12 @@ class OfflineURLFilter(URLFilter):
         """Attach the integrated lists (once per process, see `integrated_lists`) to this filter's extras."""
         if self._downloaded:
             return
-        lists = integrated_lists() if self.use_integrated_lists else None
+        try:
+            lists = integrated_lists() if self.use_integrated_lists else None
+        except OSError as e:  # e.g. a read-only home: slower and bigger, but the same decisions
+            logger.warning(f"URL filter: no blocklist cache ({e}); loading datatrove's lists in memory")
+            super().download_data()
+            return
         self.block_listed_domains = Blocklist(self.block_listed_domains, lists.domains if lists else None)
         self.block_listed_url = Blocklist(self.block_listed_url, lists.urls if lists else None)
         if lists:
