@@ -1,6 +1,6 @@
 """URL filter: datatrove's URLFilter (offline) against finemill's OfflineURLFilter.
 
-    python benchmarks/url_filter_bench.py [--data ../shared/data] [--rounds 3] [--cold]
+    python benchmarks/url_filter_bench.py [--data ../shared/data] [--rounds 3] [--cold] [--pipeline]
 
 Each measurement runs in a fresh process, as a datatrove worker task would (datatrove's executor sends
 each task a fresh copy of the pipeline), alternating the two filters; figures are medians over rounds.
@@ -8,7 +8,8 @@ Per filter: the load (constructing the filter, loading its lists, first URL), th
 the peak RSS of the process, the steady filter rate on all real URLs, and the per-document throughput of
 one task on one file of real URLs (the ~1,170 URLs of the extraction index), load included. `ratio` is
 finemill's over datatrove's for that last figure. `--cold` also times finemill's one-time build of its
-cache (in an empty temporary cache folder). The machine's other load makes single figures noisy: compare
+cache (in an empty temporary cache folder); `--pipeline` runs the step through finemill's executor, as a
+run does. The machine's other load makes single figures noisy: compare
 the two filters within one run.
 """
 
@@ -31,17 +32,47 @@ sys.path.insert(0, str(ROOT))
 FILTERS = ("datatrove", "finemill")
 
 
+def datatrove_filter_class() -> type:
+    """datatrove's URLFilter, offline (the bundled public-suffix list), as finemill's filter was before."""
+    from datatrove.pipeline.filters import URLFilter
+    from tldextract import TLDExtract
+
+    class DatatroveOfflineURLFilter(URLFilter):
+        name = "😈 URL filter"
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.tldextractor = TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    return DatatroveOfflineURLFilter
+
+
 def build_filter(kind: str):
     if kind == "datatrove":
-        from datatrove.pipeline.filters import URLFilter
-        from tldextract import TLDExtract
-
-        f = URLFilter()
-        f.tldextractor = TLDExtract(suffix_list_urls=(), cache_dir=None)  # offline, as finemill had it
-        return f
+        return datatrove_filter_class()()
     from finemill.filters.url import OfflineURLFilter
 
     return OfflineURLFilter()
+
+
+def pipeline_run(kind: str, inputs: list[str], workers: int) -> dict:
+    """`finemill run` with the url_filter step alone, one task per input file, in this process's executor."""
+    from finemill.pipeline.executor import quiet_parent_logging
+    from finemill.pipeline.recipe import parse_recipe
+    from finemill.pipeline.run import run_recipe
+    from finemill.pipeline.steps import STEPS
+
+    if kind == "datatrove":
+        STEPS["url_filter"] = datatrove_filter_class()
+    quiet_parent_logging()
+    with tempfile.TemporaryDirectory() as tmp:
+        recipe = parse_recipe({"steps": ["url_filter"], "workers": workers}, {"input": inputs, "output": tmp})
+        start = time.perf_counter()
+        stats = run_recipe(recipe, progress=False)
+        wall = time.perf_counter() - start
+    step = stats["steps"][0]
+    return {"wall_s": wall, "step_s": step["time_s"], "docs": step["docs_in"], "files": stats["reader"]["files"],
+            "removed": step["removed"]}
 
 
 def rss_mb() -> float:
@@ -110,12 +141,18 @@ def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(child(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
         return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "--pipeline-child":
+        print(json.dumps(pipeline_run(sys.argv[2], sys.argv[4:], int(sys.argv[3]))))
+        return 0
     from tests.real_urls import INDEX, real_urls
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time finemill's one-time cache build")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also run the url_filter step alone through finemill's executor (2 workers, one task "
+                             "per file) on the crawl files and the extraction WARC")
     args = parser.parse_args()
     if not (args.data / INDEX).exists():
         print(f"real data not found in {args.data}", file=sys.stderr)
@@ -143,6 +180,16 @@ def main() -> int:
         print(f"{kind:<10}" + "".join(f"{fmt.format(medians[kind][key]):>16}" for key, _, fmt in keys))
     if args.cold:
         print(f"\nfinemill one-time cache build (first process on a machine): {cold_build_s():.1f} s")
+    if args.pipeline:
+        inputs = [str(args.data / "crawl"), str(args.data / "extraction" / "real_pages_aeb_trafilatura.warc.gz")]
+        for kind in FILTERS:
+            out = subprocess.run([sys.executable, __file__, "--pipeline-child", kind, "2", *inputs],
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"\npipeline, {kind}: {r['docs']:,} documents in {r['files']} files (tasks), 2 workers: stage "
+                  f"{r['wall_s']:.1f} s, url_filter step {r['step_s']:.2f} s summed over tasks, removed {r['removed']}",
+                  end="")
+        print()
     ratio = medians["finemill"]["task_docs_per_s"] / medians["datatrove"]["task_docs_per_s"]
     print(f"\nratio: {ratio:.2f}")
     return 0
