@@ -116,6 +116,15 @@ def test_word_splitter_matches_spacy_on_every_special_case():
     assert [splitter.word_tokenize(t) for t in texts] == [reference.word_tokenize(t) for t in texts]
 
 
+def test_word_splitter_uses_its_cache_on_real_documents():
+    reference = load_word_tokenizer("en")
+    splitter = CachedWordSplitter(reference)
+    texts = [simplify_text(t) for t in _real_texts()[:100]]
+    assert [splitter.word_tokenize(t) for t in texts] == [reference.word_tokenize(t) for t in texts]
+    assert splitter.fallbacks == 0
+    assert len(splitter._cache) == len({c for t in texts for c in t.split()})
+
+
 def test_word_splitter_cache_limit_keeps_results(tmp_path):
     reference = load_word_tokenizer("en")
     splitter = CachedWordSplitter(reference, max_entries=50)

@@ -13,6 +13,8 @@ their chunk) falls back to datatrove's `word_tokenize` for that document.
 
 from __future__ import annotations
 
+from itertools import chain
+
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer
 
 
@@ -25,6 +27,7 @@ class CachedWordSplitter:
         self.max_entries = max_entries
         self._cache: dict[str, list[str]] = {}
         self._cacheable: bool | None = None  # decided on first use (loading spaCy is lazy in datatrove)
+        self.fallbacks = 0  # documents handed to datatrove's word_tokenize after all
 
     def __getstate__(self) -> dict:
         # Pipeline steps are pickled to worker processes: send no cache along.
@@ -45,15 +48,16 @@ class CachedWordSplitter:
             return self.reference.word_tokenize(text)
         chunks = text.split()
         cache = self._cache
-        distinct = dict.fromkeys(chunks)
-        missing = [c for c in distinct if c not in cache]
+        missing = set(chunks).difference(cache)
         if missing:
             if len(cache) + len(missing) > self.max_entries:
                 cache.clear()  # all of this document's chunks are then new (it may exceed the bound alone)
-                missing = list(distinct)
-            if not self._tokenize_chunks(missing):
+                missing = set(chunks)
+            # sorted: the same spaCy input whatever the set order (each chunk's tokens do not depend on it)
+            if not self._tokenize_chunks(sorted(missing)):
+                self.fallbacks += 1
                 return self.reference.word_tokenize(text)
-        return [token for chunk in chunks for token in cache[chunk]]
+        return list(chain.from_iterable(map(cache.__getitem__, chunks)))  # the chunks' tokens, in order
 
     def _tokenize_chunks(self, chunks: list[str]) -> bool:
         """Cache the tokens of each of `chunks`; False if that cannot be trusted for some chunk."""
