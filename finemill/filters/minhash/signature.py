@@ -7,6 +7,7 @@ Same signature files, byte for byte: the stage's file layout, sorting and verifi
 from __future__ import annotations
 
 import numpy as np
+from datatrove.io import DataFolderLike
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 from datatrove.utils.typeshelper import Languages
 
@@ -60,7 +61,7 @@ class MinhashSignature(MinhashDedupSignature):
 
     def __init__(
         self,
-        output_folder,
+        output_folder: DataFolderLike,
         config: MinhashConfig | None = None,
         language: str = Languages.english,
         skip_existing_sigs: bool = False,
