@@ -68,3 +68,11 @@ def test_plot_is_written(bench, results, tmp_path):
     path = tmp_path / "quality.png"
     bench.plot(results, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_speed_part_runs_on_a_few_documents(bench):
+    pytest.importorskip("datasketch")
+    texts = bench.load_docs(shared_file("crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz"))[:5]
+    times = bench.speed(texts, repeats=1)
+    assert set(times) >= {"finemill", "datatrove", "datasketch", "finemill_shingles", "fineweb_shingling"}
+    assert all(t >= 0 for t in times.values())
