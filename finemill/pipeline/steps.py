@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from datatrove.pipeline.dedup.minhash import MinhashConfig
-from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 from datatrove.utils.hashing import HashConfig
 
 from finemill.filters.extract import TrafilaturaExtractor
 from finemill.filters.fineweb_quality import FineWebQualityFilter
 from finemill.filters.language import FastTextLanguageFilter
 from finemill.filters.pii import PIIScrubber
+from finemill.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 from finemill.filters.url import OfflineURLFilter
 
 
