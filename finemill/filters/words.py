@@ -71,22 +71,21 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         runs = RUNS.findall(text)
         if not self._known(text, runs):
             return self.spacy.word_tokenize(text)
+        joined = self.joins.pieces(text)
+        if not joined:
+            return self._run_words(runs)
         words: list[str] = []
-        joins = self.joins.spaces(text)
-        if joins:  # a few runs are read together, the others as always
-            for start, end, joined in _pieces(text, joins):
-                piece = text[start:end]
-                words.extend(self._joined_words(piece) if joined else self._runs[piece])
-            return words
-        cache = self._runs
-        for run in runs:
-            words.extend(cache[run])
-        return words
+        position = 0
+        for start, end in joined:  # a few runs read together, the others as always
+            words += self._run_words(RUNS.findall(text, position, start))
+            words += [token for token, _ in self._spacy_tokens(text[start:end]) if not token.isspace()]
+            position = end
+        return words + self._run_words(RUNS.findall(text, position))
 
     def span_tokenize(self, text: str) -> list[tuple[int, int]]:
         if not self._known(text, RUNS.findall(text)):
             return self.spacy.span_tokenize(text)
-        return sentence_spans(self._tokens(text, self.joins.spaces(text)))
+        return sentence_spans(self._tokens(text))
 
     def sent_tokenize(self, text: str) -> list[str]:
         sentences = (text[start:end].strip() for start, end in self.span_tokenize(text))
@@ -103,10 +102,8 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         failed on a run, or the text holds the string datatrove works around (`IS_ALPHA`)."""
         if "IS_ALPHA" in text:
             return False
-        cache = self._runs
-        if all(run in cache for run in runs):
-            return True
-        return self._learn({run for run in runs if run not in cache})
+        missing = set(runs).difference(self._runs)
+        return not missing or self._learn(missing)
 
     def _learn(self, runs: set[str]) -> bool:
         """Tokenize `runs` with spaCy in one call and remember their tokens. False if spaCy fails."""
@@ -124,8 +121,12 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         self._runs.update(zip(ordered, map(tuple, groups), strict=True))
         return True
 
-    def _joined_words(self, piece: str) -> list[str]:
-        return [token for token, _ in self._spacy_tokens(piece) if not token.isspace()]
+    def _run_words(self, runs: list[str]) -> list[str]:
+        words: list[str] = []
+        cache = self._runs
+        for run in runs:
+            words.extend(cache[run])
+        return words
 
     def _spacy_tokens(self, text: str) -> list[Token] | None:
         nlp = self.spacy.tokenizer
@@ -135,49 +136,31 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         except Exception:
             return None
 
-    def _tokens(self, text: str, joins: set[int]) -> list[Token]:
+    def _tokens(self, text: str) -> list[Token]:
         """Every token spaCy makes of `text`, whitespace tokens included, with its start offset. Runs must be
-        known (`_known`); runs around a space in `joins` are tokenized together."""
+        known (`_known`)."""
         tokens: list[Token] = []
         position = 0
-        if not joins:  # the common case, without building pieces
-            for match in RUNS.finditer(text):
-                start, position_after = match.span()
-                if start > position:
-                    _add_space(tokens, text[position:start], position)
-                for token in self._runs[match.group()]:
-                    tokens.append((token, start))
-                    start += len(token)
-                position = position_after
-            if position < len(text):
-                _add_space(tokens, text[position:], position)
-            return tokens
-        for start, end, joined in _pieces(text, joins):
-            if start > position:
-                _add_space(tokens, text[position:start], position)
-            if joined:
-                tokens.extend((token, start + offset) for token, offset in self._spacy_tokens(text[start:end]))
-            else:
-                for token in self._runs[text[start:end]]:
-                    tokens.append((token, start))
-                    start += len(token)
+        for start, end in self.joins.pieces(text):
+            self._add_run_tokens(tokens, text, position, start)
+            tokens += [(token, start + offset) for token, offset in self._spacy_tokens(text[start:end])]
             position = end
-        if position < len(text):
-            _add_space(tokens, text[position:], position)
+        self._add_run_tokens(tokens, text, position, len(text))
         return tokens
 
-
-def _pieces(text: str, joins: set[int]) -> list[tuple[int, int, bool]]:
-    """(start, end, joined) of each run, or of consecutive runs joined at a space in `joins`."""
-    pieces: list[tuple[int, int, bool]] = []
-    for match in RUNS.finditer(text):
-        start, end = match.span()
-        if pieces and start - 1 in joins:
-            first, _, _ = pieces.pop()
-            pieces.append((first, end, True))
-        else:
-            pieces.append((start, end, False))
-    return pieces
+    def _add_run_tokens(self, tokens: list[Token], text: str, begin: int, stop: int) -> None:
+        """Append the tokens of text[begin:stop], read run by run, and of the whitespace between them."""
+        position = begin
+        for match in RUNS.finditer(text, begin, stop):
+            start, end = match.span()
+            if start > position:
+                _add_space(tokens, text[position:start], position)
+            for token in self._runs[match.group()]:
+                tokens.append((token, start))
+                start += len(token)
+            position = end
+        if position < stop:
+            _add_space(tokens, text[position:stop], position)
 
 
 def _add_space(tokens: list[Token], space: str, start: int) -> None:
@@ -209,9 +192,18 @@ class SpecialCaseJoins:
                     self.automaton.add_word(f"{first} {second}", len(second))
         self.automaton.make_automaton()
 
-    def spaces(self, text: str) -> set[int]:
-        """Offsets of the spaces between runs that must be tokenized together."""
-        return {end - length for end, length in self.automaton.iter(text)}
+    def pieces(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each stretch of runs that must be tokenized together, in order."""
+        pieces: list[tuple[int, int]] = []
+        for space in sorted({end - length for end, length in self.automaton.iter(text)}):
+            start = space
+            while start > 0 and not text[start - 1].isspace():
+                start -= 1
+            end = RUNS.match(text, space + 1).end()
+            if pieces and start < pieces[-1][1]:  # a chain of joins: one stretch
+                start = pieces.pop()[0]
+            pieces.append((start, end))
+        return pieces
 
 
 def sentence_spans(tokens: list[Token]) -> list[tuple[int, int]]:
