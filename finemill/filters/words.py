@@ -63,6 +63,7 @@ class SpacyCompatibleTokenizer(WordTokenizer):
 
     @property
     def spacy(self) -> SpaCyTokenizer:
+        """datatrove's own splitter: for the few texts only it can answer."""
         if self._spacy is None:
             self._spacy = SpaCyTokenizer(self.language)
         return self._spacy
@@ -94,7 +95,7 @@ class SpacyCompatibleTokenizer(WordTokenizer):
     @property
     def joins(self) -> SpecialCaseJoins:
         if self._joins is None:
-            self._joins = SpecialCaseJoins(self.spacy.tokenizer.tokenizer)
+            self._joins = SpecialCaseJoins(spacy_tokenizer(self.language))
         return self._joins
 
     def _known(self, text: str, runs: list[str]) -> bool:
@@ -129,10 +130,10 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         return words
 
     def _spacy_tokens(self, text: str) -> list[Token] | None:
-        nlp = self.spacy.tokenizer
+        tokenizer = spacy_tokenizer(self.language)
         try:
-            with nlp.memory_zone():  # no growth of spaCy's string store over millions of documents
-                return [(t.text, t.idx) for t in nlp.tokenizer(text)]
+            with tokenizer.vocab.memory_zone():  # no growth of spaCy's string store over millions of documents
+                return [(t.text, t.idx) for t in tokenizer(text)]
         except Exception:
             return None
 
@@ -161,6 +162,27 @@ class SpacyCompatibleTokenizer(WordTokenizer):
             position = end
         if position < stop:
             _add_space(tokens, text[position:stop], position)
+
+
+@lru_cache(maxsize=4)
+def spacy_tokenizer(language: str):
+    """spaCy's rule-based tokenizer of `spacy.blank(language)`, built the way spaCy's default tokenizer factory
+    builds it, without a pipeline: creating a `Language` loads every package's spaCy plugins (presidio's pulls
+    in transformers: seconds per process), and the tokenizer needs none of them."""
+    from spacy import util
+    from spacy.tokenizer import Tokenizer
+    from spacy.vocab import Vocab
+
+    defaults = util.get_lang_class(language).Defaults
+    return Tokenizer(
+        Vocab(),
+        rules=defaults.tokenizer_exceptions,
+        prefix_search=util.compile_prefix_regex(defaults.prefixes).search if defaults.prefixes else None,
+        suffix_search=util.compile_suffix_regex(defaults.suffixes).search if defaults.suffixes else None,
+        infix_finditer=util.compile_infix_regex(defaults.infixes).finditer if defaults.infixes else None,
+        token_match=defaults.token_match,
+        url_match=defaults.url_match,
+    )
 
 
 def _add_space(tokens: list[Token], space: str, start: int) -> None:
