@@ -121,3 +121,24 @@ def test_a_recipe_has_one_extractor_and_resiliparse_settings_are_checked():
     raw["steps"][1] = {"extract_resiliparse": {"favour_precision": True}}
     with pytest.raises(FinemillError, match="extract_resiliparse: unknown key 'favour_precision'"):
         parse_recipe(raw, {}, source="r.yaml")
+
+
+def test_fast_recipe_runs_and_writes_removed_pages_under_its_step(tmp_path):
+    import pandas as pd
+
+    from finemill.pipeline.run import run_recipe
+    from tests.test_reader import record_bytes, write
+
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    write(crawl / "a.warc.gz", record_bytes(0, payload=ARTICLE.encode()), record_bytes(1, payload=NO_TEXT.encode()))
+    recipe = load_recipe(CONFIGS_DIR / "fineweb-fast.yaml",
+                         {"input": [str(crawl)], "output": str(tmp_path / "out"), "workers": 1})
+    recipe.steps = [s for s in recipe.steps if s.name in ("extract_resiliparse", "language")]
+    stats = run_recipe(recipe, progress=False)
+    step = next(s for s in stats["steps"] if s["name"] == "extract_resiliparse")
+    assert (step["docs_in"], step["docs_out"], step["removed"]) == (2, 1, {"no_main_text": 1})
+    removed = pd.read_parquet(tmp_path / "out" / "removed" / "extract_resiliparse")
+    assert removed.url.tolist() == ["https://example.com/page/1"] and removed.text.tolist() == [NO_TEXT]
+    kept = pd.read_parquet(tmp_path / "out" / "documents")
+    assert kept.url.tolist() == ["https://example.com/page/0"] and "residents shared" in kept.text[0]
