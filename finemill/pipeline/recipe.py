@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from finemill.errors import FinemillError
+from finemill.pipeline.step_kinds import EXTRACT_STEPS
 
 CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
@@ -129,6 +130,11 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
         raise FinemillError(f"{source}: step {sorted(duplicated)[0]!r} appears twice")
+    # A second extractor would get text, not HTML: one extraction step per recipe.
+    extractors = [n for n in names if n in EXTRACT_STEPS]
+    if len(extractors) > 1:
+        raise FinemillError(f"{source}: steps {extractors[0]!r} and {extractors[1]!r} both extract main text; "
+                            "keep one")
     return steps
 
 
