@@ -95,7 +95,7 @@ class SpacyCompatibleTokenizer(WordTokenizer):
     @property
     def joins(self) -> SpecialCaseJoins:
         if self._joins is None:
-            self._joins = SpecialCaseJoins(spacy_tokenizer(self.language))
+            self._joins = special_case_joins(self.language)
         return self._joins
 
     def _known(self, text: str, runs: list[str]) -> bool:
@@ -183,6 +183,11 @@ def spacy_tokenizer(language: str):
         token_match=defaults.token_match,
         url_match=defaults.url_match,
     )
+
+
+@lru_cache(maxsize=4)
+def special_case_joins(language: str) -> SpecialCaseJoins:
+    return SpecialCaseJoins(spacy_tokenizer(language))
 
 
 def _add_space(tokens: list[Token], space: str, start: int) -> None:
