@@ -13,11 +13,9 @@ import pytest
 from datatrove.data import Document
 from datatrove.pipeline.dedup.minhash import MinhashDedupSignature
 from datatrove.utils.text import simplify_text
-from datatrove.utils.word_tokenizers import load_word_tokenizer
 
 from finemill.filters.minhash import MinhashSignature, min_hashes
 from finemill.filters.minhash.text import simplify
-from finemill.filters.minhash.words import CachedWordSplitter
 from finemill.pipeline.steps import MinhashDedup
 from tests.conftest import shared_file
 
@@ -101,36 +99,6 @@ def test_simplify_matches_datatrove_on_every_code_point():
 def test_simplify_matches_datatrove_on_real_documents():
     texts = _real_texts()
     assert [simplify(t) for t in texts] == [simplify_text(t) for t in texts]
-
-
-def test_word_splitter_matches_spacy_on_every_special_case():
-    # spaCy's special cases (contractions, abbreviations, emoticons), whole, split into characters, and
-    # glued to neighbours: the cached splitter must tokenize them exactly as datatrove's spaCy call.
-    reference = load_word_tokenizer("en")
-    rules = list(reference.tokenizer.tokenizer.rules)
-    texts = []
-    for rule in rules:
-        texts += [rule, " ".join(rule), f"x {rule} y", rule + rule, f"({rule})"]
-    texts.append(" ".join(rules))
-    splitter = CachedWordSplitter(load_word_tokenizer("en"))
-    assert [splitter.word_tokenize(t) for t in texts] == [reference.word_tokenize(t) for t in texts]
-
-
-def test_word_splitter_uses_its_cache_on_real_documents():
-    reference = load_word_tokenizer("en")
-    splitter = CachedWordSplitter(reference)
-    texts = [simplify_text(t) for t in _real_texts()[:100]]
-    assert [splitter.word_tokenize(t) for t in texts] == [reference.word_tokenize(t) for t in texts]
-    assert splitter.fallbacks == 0
-    assert len(splitter._cache) == len({c for t in texts for c in t.split()})
-
-
-def test_word_splitter_cache_limit_keeps_results(tmp_path):
-    reference = load_word_tokenizer("en")
-    splitter = CachedWordSplitter(reference, max_entries=50)
-    texts = [simplify_text(t) for t in _real_texts()[:40]]
-    assert [splitter.word_tokenize(t) for t in texts] == [reference.word_tokenize(t) for t in texts]
-    assert len(splitter._cache) <= max(50, *(len(set(t.split())) for t in texts))
 
 
 @pytest.mark.parametrize("precision", [64, 32])

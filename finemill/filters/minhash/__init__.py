@@ -1,7 +1,7 @@
 """MinHash signatures, byte for byte those of datatrove's MinhashDedupSignature, computed faster.
 
 - `text.simplify`: datatrove's `simplify_text`, with the per-character steps done on numpy arrays;
-- `words.CachedWordSplitter`: datatrove's spaCy word tokenizer, cached per whitespace-separated chunk;
+- words: `finemill.filters.words.SpacyCompatibleTokenizer`, datatrove's spaCy splits memoized per run;
 - `hashing.shingle_hashes`: all word n-grams of a document hashed in one pass;
 - `signature.min_hashes` and the `MinhashSignature` step: the (a*x+b) mod p permutations as one numpy
   operation over the document's distinct shingle hashes.

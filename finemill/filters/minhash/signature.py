@@ -10,10 +10,11 @@ import numpy as np
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 from datatrove.utils.typeshelper import Languages
+from datatrove.utils.word_tokenizers import load_word_tokenizer
 
 from finemill.filters.minhash.hashing import ngram_strings, shingle_hashes
 from finemill.filters.minhash.text import simplify
-from finemill.filters.minhash.words import CachedWordSplitter
+from finemill.filters.quality import word_splitter
 
 _P = np.uint64((1 << 61) - 1)  # datatrove's Mersenne prime modulus
 _SHIFT = np.uint64(61)
@@ -54,7 +55,7 @@ def min_hashes(hashes: np.ndarray, a: np.ndarray, b: np.ndarray, precision: int 
 
 class MinhashSignature(MinhashDedupSignature):
     """Stage 1 of MinHash dedup: the same signature files as datatrove's MinhashDedupSignature, faster
-    (normalisation on numpy arrays, a word-chunk cache in front of spaCy, one pass of hashing, block-wise
+    (normalisation on numpy arrays, finemill's memoized spaCy-compatible word splitter, one pass of hashing, block-wise
     permutations over distinct shingles)."""
 
     name = "🎯 MinHash stage 1 (finemill)"
@@ -67,11 +68,12 @@ class MinhashSignature(MinhashDedupSignature):
         skip_existing_sigs: bool = False,
     ) -> None:
         super().__init__(output_folder, config=config, language=language, skip_existing_sigs=skip_existing_sigs)
-        self.words = CachedWordSplitter(self.word_tokenizer)
+        # the memoized spaCy-compatible splitter the quality filters use: the same words, once per run
+        self.word_tokenizer = load_word_tokenizer(word_splitter("fast", language))
 
     def get_shingles(self, text: str) -> np.ndarray:
         """uint64 (N, 1): the hashes of the word n-grams of the simplified text, as in datatrove."""
-        words = self.words.word_tokenize(simplify(text, self.config.norm_config))
+        words = self.word_tokenizer.word_tokenize(simplify(text, self.config.norm_config))
         shingles = ngram_strings(words, self.config.n_grams)
         return shingle_hashes(shingles, self.config.hash_config).reshape(-1, 1)
 
