@@ -54,12 +54,12 @@ def _powers(base: int, prime: int, count: int) -> np.ndarray:
     """(count,) int64: base**t mod prime, from a per-process table that grows to the longest text seen."""
     table = _POWERS.get((base, prime))
     if table is None or len(table) < count:
-        size = max(count, 2 * len(table) if table is not None else 1 << 16)
-        table = np.empty(size, dtype=np.int64)
-        value = 1
-        for t in range(size):  # once per process (and per doubling): not worth a cleverer loop
-            table[t] = value
-            value = value * base % prime
+        size = 1 << max(16, (count - 1).bit_length())
+        table = np.ones(size, dtype=np.int64)
+        filled, step = 1, base % prime  # invariant: table[:filled] is done and step = base**filled mod prime
+        while filled < size:  # doubling: table[f:2f] = table[:f] * base**f, products below 2**62
+            table[filled:2 * filled] = table[:filled] * step % prime
+            filled, step = 2 * filled, step * step % prime
         _POWERS[(base, prime)] = table
     return table[:count]
 
