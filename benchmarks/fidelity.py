@@ -21,8 +21,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where outputs are read: the pipeline processes do without it
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -130,8 +132,19 @@ def readable_by_datatrove(files: list[str]) -> tuple[list[str], list[str]]:
 
 
 def run_reference(recipe, files: list[str], out: Path) -> pd.DataFrame:
+    execute_reference(recipe, files, out)
+    return reference_kept(out)
+
+
+def execute_reference(recipe, files: list[str], out: Path) -> None:
     for executor in reference_stages(recipe, files, out):
         executor.run()
+
+
+def reference_kept(out: Path) -> pd.DataFrame:
+    """URL and text of the documents a finished reference run in `out` kept."""
+    import pandas as pd
+
     frames = [pd.read_json(f, lines=True) for f in sorted((out / "output").glob("*.jsonl.gz"))]
     if not frames:
         return pd.DataFrame({"url": [], "text": []})
@@ -140,10 +153,22 @@ def run_reference(recipe, files: list[str], out: Path) -> pd.DataFrame:
 
 
 def run_finemill(recipe, files: list[str], out: Path) -> pd.DataFrame:
+    execute_finemill(recipe, files, out)
+    return finemill_kept(out)
+
+
+def execute_finemill(recipe, files: list[str], out: Path) -> dict:
+    """finemill's run of `recipe` on `files` into `out`, one worker; returns its stats.json."""
     from finemill.pipeline.run import run_recipe
 
     recipe.input.paths, recipe.output, recipe.workers = files, str(out), 1
-    run_recipe(recipe, progress=False)
+    return run_recipe(recipe, progress=False)
+
+
+def finemill_kept(out: Path) -> pd.DataFrame:
+    """URL and text of the documents a finished finemill run in `out` kept."""
+    import pandas as pd
+
     documents = out / "documents"
     if not any(documents.glob("*.parquet")):
         return pd.DataFrame({"url": [], "text": []})

@@ -465,3 +465,24 @@ def test_injected_markup_stays_text_in_a_browser(report, tmp_path):
     assert "<script" not in dom.lower()  # the browser built no script element from page text
     assert "<img src=\"x\"" not in dom and "onerror" not in dom.replace("&lt;img src=x onerror", "")
     assert "&lt;script&gt;alert(\"pwned\")&lt;/script&gt;" in dom
+
+
+def test_compare_puts_the_extraction_steps_of_two_profiles_on_one_row(run_dir, tmp_path, capsys, monkeypatch):
+    fast = tmp_path / "fast"  # the same run, as if made by configs/fineweb-fast.yaml
+    shutil.copytree(run_dir, fast)
+    (fast / "removed" / "extract").rename(fast / "removed" / "extract_resiliparse")
+    for path in (fast / "removed" / "extract_resiliparse").glob("*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.set_column(table.schema.get_field_index("step"), "step",
+                                        pa.array(["extract_resiliparse"] * len(table))), path)
+    for path in (fast / "stats.json", fast / "work" / "run.json"):
+        path.write_text(path.read_text().replace('"extract"', '"extract_resiliparse"'))
+    code, out, _ = cli(capsys, monkeypatch, "stats", str(run_dir), str(fast))
+    assert code == 0
+    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+             for line in out.splitlines() if line.startswith("│")}
+    assert "extract" not in lines and "extract_resiliparse" not in lines
+    row = lines["extract / extract_resiliparse"]
+    # columns: A in, B in, A removed, A %, B removed, B %, B - A, B - A (pts)
+    assert row[0] == row[1] and row[2] == row[4] == "1" and row[6] == "0"
+    assert lines["no_main_text"][2] == lines["no_main_text"][4] == "1"

@@ -1,8 +1,10 @@
-"""Main-text extraction with trafilatura, as FineWeb did, with every dropped page accounted for.
+"""Main-text extraction, as FineWeb did, with every dropped page accounted for.
 
-datatrove's extractor drops pages whose extraction is empty, times out or fails, and only counts them.
-This step keeps datatrove's sandboxed Trafilatura (same options, same output) and also sends each
-dropped page to an exclusion writer with its reason, so `removed/extract/` explains every loss.
+datatrove's extractors drop pages whose extraction is empty, times out or fails, and only count them.
+`AccountedExtraction` keeps datatrove's sandbox (a child process per task, so a timeout or a crash in
+the extractor costs one page, not the task) and also sends each dropped page to an exclusion writer with
+its reason, so `removed/<step>/` explains every loss. `TrafilaturaExtractor` is datatrove's Trafilatura
+(same options, same output) run through that loop; `finemill.filters.resiliparse_extract` is the fast one.
 """
 
 from __future__ import annotations
@@ -11,32 +13,18 @@ import contextlib
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.extractors import Trafilatura
-from datatrove.pipeline.extractors.base import ExtractorSandbox
+from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.typeshelper import StatHints
 
 from finemill.errors import FinemillError
 
 
-class TrafilaturaExtractor(Trafilatura):
-    """trafilatura `extract(favor_precision=..., include_comments=False, deduplicate=True)` per page.
+class AccountedExtraction(BaseExtractor):
+    """The extraction loop: `self.extract(html)` per page in datatrove's sandbox; pages that give no text
+    are removed with a reason (`no_main_text`, `timeout`, `extractor_died`, `extractor_error`) and written,
+    as HTML, to `self.exclusion_writer`. Subclasses provide `extract` and set `exclusion_writer`."""
 
-    `timeout` is per page, in seconds. FineWeb ran with 0.1 s; datatrove now defaults to 1 s. A timeout
-    makes the output depend on the machine's speed, so our recipe uses 1 s: pages that take longer are
-    pathological and are removed with reason `timeout`.
-    """
-
-    name = "⛏ Trafilatura"
-
-    def __init__(
-        self,
-        favour_precision: bool = True,
-        timeout: float = 1.0,
-        deduplicate: bool = True,
-        exclusion_writer=None,
-    ) -> None:
-        _check_trafilatura_imports()
-        super().__init__(favour_precision=favour_precision, timeout=timeout, deduplicate=deduplicate)
-        self.exclusion_writer = exclusion_writer
+    exclusion_writer = None
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         writer_context = self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext()
@@ -47,7 +35,7 @@ class TrafilaturaExtractor(Trafilatura):
                 with self.track_time():
                     reason = None
                     try:
-                        doc.text = sandbox.process_document(html, self.extract)
+                        doc.text = sandbox.process_document(html, self._extract_or_error)
                     except TimeoutError:
                         reason = "timeout"
                     except EOFError:
@@ -66,10 +54,41 @@ class TrafilaturaExtractor(Trafilatura):
                     doc.metadata["filter_reason"] = reason
                     writer.write(doc, rank)
 
+    def _extract_or_error(self, html: str) -> str | Exception:
+        """`extract` in the sandbox's child process. datatrove's sandbox lets an exception kill the child,
+        which the parent then sees as a dead process (and restarts it); an error returned instead is
+        raised in the parent, so the page is counted as `extractor_error` and the child lives on."""
+        try:
+            return self.extract(html)
+        except Exception as e:  # any error of the extractor is this page's reason
+            return RuntimeError(f"{type(e).__name__}: {e}")  # always picklable, unlike some C-extension errors
 
-def _check_trafilatura_imports() -> None:
+
+class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
+    """trafilatura `extract(favor_precision=..., include_comments=False, deduplicate=True)` per page.
+
+    `timeout` is per page, in seconds. FineWeb ran with 0.1 s; datatrove now defaults to 1 s. A timeout
+    makes the output depend on the machine's speed, so our recipe uses 1 s: pages that take longer are
+    pathological and are removed with reason `timeout`.
+    """
+
+    name = "⛏ Trafilatura"
+
+    def __init__(
+        self,
+        favour_precision: bool = True,
+        timeout: float = 1.0,
+        deduplicate: bool = True,
+        exclusion_writer=None,
+    ) -> None:
+        check_import("trafilatura")
+        super().__init__(favour_precision=favour_precision, timeout=timeout, deduplicate=deduplicate)
+        self.exclusion_writer = exclusion_writer
+
+
+def check_import(module: str) -> None:
     """Fail at start, not with a timeout per page: the sandbox hides import errors as timeouts."""
     try:
-        import trafilatura  # noqa: F401
+        __import__(module)
     except ImportError as e:
-        raise FinemillError(f"trafilatura cannot be imported ({e}); reinstall finemill's dependencies") from e
+        raise FinemillError(f"{module} cannot be imported ({e}); reinstall finemill's dependencies") from e

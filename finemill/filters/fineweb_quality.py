@@ -15,6 +15,8 @@ from datatrove.pipeline.filters import FineWebQualityFilter as DatatroveFineWebQ
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import split_into_words
 
+from finemill.filters.quality import WordSplitter, word_splitter
+
 FINEWEB_STOP_CHARS = (".", "'", '"', "!", "?")
 
 
@@ -30,6 +32,7 @@ class FineWebQualityFilter(DatatroveFineWebQualityFilter):
         short_line_length: int = 30,
         char_duplicates_ratio: float = 0.01,
         new_line_ratio: float = 0.3,
+        words: WordSplitter = "fast",
         exclusion_writer=None,
     ) -> None:
         super().__init__(
@@ -43,6 +46,8 @@ class FineWebQualityFilter(DatatroveFineWebQualityFilter):
             new_line_ratio=new_line_ratio,
         )
         self.rules = rules
+        self.words = words
+        self.language = word_splitter(words, self.language)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if self.rules == "datatrove":

@@ -9,6 +9,7 @@ label almost always but its scores differ slightly).
 from __future__ import annotations
 
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 
 from datatrove.data import Document
@@ -53,10 +54,17 @@ class LocalFT176LID(FT176LID):
     @property
     def model(self):
         if self._model is None:
-            from fasttext.FastText import _FastText
-
-            self._model = _FastText(self.model_path)
+            self._model = load_fasttext(self.model_path)
         return self._model
+
+
+@lru_cache(maxsize=2)
+def load_fasttext(path: str):
+    """One load per process: datatrove runs every task on a fresh copy of the pipeline, and a worker runs
+    many tasks (one per input file)."""
+    from fasttext.FastText import _FastText
+
+    return _FastText(path)
 
 
 class FastTextLanguageFilter(LanguageFilter):

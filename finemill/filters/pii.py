@@ -36,6 +36,7 @@ import ipaddress
 import re
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from datatrove.data import DocumentsPipeline
@@ -314,8 +315,10 @@ def _plausible_ipv6(address: str) -> bool:
     return any(c.isdigit() for c in address) and len(groups) >= 3
 
 
+@lru_cache(maxsize=8)
 def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
-    # presidio imports torch and spaCy (~3 s): import it only where recognizers are really needed.
+    # presidio imports torch and spaCy (~3 s): import it only where recognizers are really needed; once per
+    # process (each task runs on a fresh copy of the pipeline).
     from presidio_analyzer import predefined_recognizers
 
     recognizers: dict[str, Any] = {}

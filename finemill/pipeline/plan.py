@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
+from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
 from finemill.filters.dedup import MinhashDuplicateFilter
+from finemill.filters.minhash import MinhashSignature
 from finemill.pipeline.outputs import DocumentWriter, RemovedWriter, beneath
 from finemill.pipeline.reader import CrawlReader
 from finemill.pipeline.recipe import Recipe, StepSpec
@@ -84,7 +85,8 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
             "filter",
             [reader, *[_build_step(s, out) for s in before],
              JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
-             MinhashDedupSignature(output_folder=signatures, config=config)],
+             # datatrove's MinhashDedupSignature, same files, faster (finemill.filters.minhash)
+             MinhashSignature(output_folder=signatures, config=config)],
             ["reader", *[s.name for s in before], None, MINHASH_SIGNATURE],
             tasks,
         ),

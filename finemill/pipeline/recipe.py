@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from finemill.errors import FinemillError
+from finemill.pipeline.step_kinds import EXTRACT_STEPS
 
 CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
@@ -188,20 +189,18 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
         raise FinemillError(f"{source}: step {sorted(duplicated)[0]!r} appears twice")
+    # A second extractor would get text, not HTML: one extraction step per recipe.
+    extractors = [n for n in names if n in EXTRACT_STEPS]
+    if len(extractors) > 1:
+        raise FinemillError(f"{source}: steps {extractors[0]!r} and {extractors[1]!r} both extract main text; "
+                            "keep one")
     return steps
 
 
 def validate_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
     """Check `params` against the keyword arguments of `cls.__init__`; return them with lists made tuples
     where the class expects a tuple. Raises FinemillError naming the first bad key."""
-    init = _explicit_init(cls)
-    signature = inspect.signature(init)
-    hints = _type_hints(init)
-    settable = {
-        n: p
-        for n, p in signature.parameters.items()
-        if n not in ("self", "exclusion_writer") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
+    settable, hints = _settable_params(cls)
     checked = {}
     for key, value in params.items():
         if key not in settable:
@@ -210,16 +209,22 @@ def validate_params(cls: type, params: dict[str, Any], where: str) -> dict[str, 
     return checked
 
 
-def _explicit_init(cls: type) -> Any:
-    """The first __init__ in the MRO that names its arguments (a subclass may just pass *args, **kwargs)."""
+def _settable_params(cls: type) -> tuple[set[str], dict[str, Any]]:
+    """The keyword arguments `cls(...)` takes and their type hints: those of each `__init__` down the MRO, as
+    long as the one before passes `**kwargs` on (a subclass adding a setting to its parent's)."""
+    names: set[str] = set()
+    hints: dict[str, Any] = {}
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
-        params = list(inspect.signature(init).parameters.values())[1:]  # without self
-        if any(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-            return init
-    return cls.__init__
+        parameters = list(inspect.signature(init).parameters.values())[1:]  # without self
+        names.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        hints = {**_type_hints(init), **hints}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            break
+    names.discard("exclusion_writer")
+    return names, hints
 
 
 def _type_hints(fn: Any) -> dict[str, Any]:

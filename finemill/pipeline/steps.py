@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from datatrove.pipeline.dedup.minhash import MinhashConfig
-from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 from datatrove.utils.hashing import HashConfig
 
 from finemill.filters.extract import TrafilaturaExtractor
 from finemill.filters.fineweb_quality import FineWebQualityFilter
 from finemill.filters.language import FastTextLanguageFilter
 from finemill.filters.pii import PIIScrubber
+from finemill.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from finemill.filters.resiliparse_extract import ResiliparseExtractor
 from finemill.filters.url import OfflineURLFilter
+from finemill.pipeline.step_kinds import EXTRACT_STEPS
 
 
 @dataclass
@@ -47,6 +49,7 @@ class MinhashDedup:
 STEPS: dict[str, type] = {
     "url_filter": OfflineURLFilter,
     "extract": TrafilaturaExtractor,
+    "extract_resiliparse": ResiliparseExtractor,  # the fast profile (configs/fineweb-fast.yaml)
     "language": FastTextLanguageFilter,
     "gopher_repetition": GopherRepetitionFilter,
     "gopher_quality": GopherQualityFilter,
@@ -57,5 +60,5 @@ STEPS: dict[str, type] = {
 }
 
 # Steps that remove documents: each gets a writer for `removed/<step>/`.
-REMOVING_STEPS = {"url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
+REMOVING_STEPS = {"url_filter", *EXTRACT_STEPS, "language", "gopher_repetition", "gopher_quality", "c4_quality",
                   "fineweb_quality", "minhash"}

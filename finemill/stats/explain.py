@@ -27,6 +27,7 @@ from datatrove.pipeline.filters.url_filter import normalizer as url_word_splitte
 from datatrove.utils.text import PUNCTUATION_SET, split_into_sentences, split_into_words
 
 from finemill.errors import FinemillError
+from finemill.pipeline.step_kinds import EXTRACT_STEPS
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -233,10 +234,10 @@ DESCRIPTIONS: dict[str, str] = {
     "hard_blacklisted": "the URL contains a banned word",
     "soft_blacklisted": "the URL contains too many soft-banned words",
     "blacklisted_subword": "the URL contains a banned subword",
-    "no_main_text": "trafilatura found no main text in the page",
-    "timeout": "trafilatura took longer than the step's timeout",
+    "no_main_text": "the extractor (trafilatura or resiliparse) found no main text in the page",
+    "timeout": "the extractor took longer than the step's timeout",
     "extractor_died": "the extraction process crashed on this page",
-    "extractor_error": "trafilatura raised an error on this page",
+    "extractor_error": "the extractor raised an error on this page",
     "lorem_ipsum": "a kept line contains 'lorem ipsum'",
     "curly_bracket": "a kept line contains a curly bracket",
     "empty": "the text is empty",
@@ -307,7 +308,7 @@ class Explainer:
             cluster = metadata.get("minhash_cluster_id")
             evidence = f"cluster {cluster}, {size} documents" if size is not None else ""
             return Measure(description, evidence=evidence)
-        if step == "extract":
+        if step in EXTRACT_STEPS:
             return Measure(description, evidence=f"page of {len(text):,} characters of HTML")
         return Measure(description)
 
@@ -317,7 +318,7 @@ def _build_filter(step: str, params: dict) -> Any | None:
     here (no language model, a setting of another finemill version)."""
     from finemill.pipeline.steps import STEPS
 
-    if step not in STEPS or step in ("minhash", "pii", "extract"):
+    if step not in STEPS or step in ("minhash", "pii", *EXTRACT_STEPS):
         return None
     try:
         return STEPS[step](**params)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.compute as pc
 
+from finemill.pipeline.step_kinds import HTML_STEPS
 from finemill.stats.load import Run, iter_batches
 
-# Steps whose removed/ rows hold the page, not extracted text: they have no place in these histograms.
-BEFORE_TEXT = ("url_filter", "extract")
 SCORE_EDGES = np.linspace(0.0, 1.0, 41)
 LENGTH_EDGES = np.logspace(0, 6, 49)  # 1 character to 1M, 8 bins per decade; longer ones go in the last
 
@@ -36,7 +35,8 @@ def score_and_length_histograms(run: Run) -> tuple[Histogram, Histogram]:
     scores = Histogram(SCORE_EDGES, np.zeros(len(SCORE_EDGES) - 1, np.int64), np.zeros(len(SCORE_EDGES) - 1, np.int64))
     lengths = Histogram(LENGTH_EDGES, np.zeros(len(LENGTH_EDGES) - 1, np.int64),
                         np.zeros(len(LENGTH_EDGES) - 1, np.int64))
-    removed = [f for name in run.step_names if name not in BEFORE_TEXT for f in run.removed_files(name)]
+    # Pages removed before or at extraction are HTML, not text: they have no place in these histograms.
+    removed = [f for name in run.step_names if name not in HTML_STEPS for f in run.removed_files(name)]
     for files, kept in ((removed, False), (run.document_files(), True)):
         for batch in iter_batches(files, ["text", "language_score"]):
             length = _values(pc.utf8_length(batch.column(0)))

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from finemill.pipeline.step_kinds import HTML_STEPS
 from finemill.stats.load import BATCH_ROWS
 
 KEPT = "kept"  # the group name of documents/ rows, which have no reason
@@ -143,12 +144,10 @@ def _example(record: dict, group: str) -> Example:
     )
 
 
-# Steps whose removed/ rows hold the page's HTML rather than extracted text.
-HTML_STEPS = ("url_filter", "extract")
 
 
 def readable_text(example: Example, step: str, max_chars: int = 20_000) -> str:
-    """The example's text for a person to read: for pages (url_filter, extract) the visible text of the
+    """The example's text for a person to read: for pages (url_filter, extraction) the visible text of the
     HTML, not its markup; otherwise the document text. Truncated to `max_chars`."""
     text = example.text[: max_chars * 10] if step in HTML_STEPS else example.text[:max_chars]
     if step in HTML_STEPS and "<" in text:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from finemill.pipeline.funnel import _chars as human_chars
 from finemill.pipeline.funnel import _share as share
+from finemill.pipeline.step_kinds import EXTRACT_STEPS
 from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
 from finemill.stats.sample import Example
@@ -173,11 +174,11 @@ def compare_table(a: Summary, b: Summary) -> Table:
         table.add_column(column, justify="right", no_wrap=True)
     table.add_row(Text("read (documents)", style="bold"), f"{a.read_docs:,}", f"{b.read_docs:,}", "", "", "", "",
                   _signed(b.read_docs - a.read_docs), "")
-    steps_a = {s.name: s for s in a.steps}
-    steps_b = {s.name: s for s in b.steps}
-    names = [s.name for s in a.steps] + [s.name for s in b.steps if s.name not in steps_a]
-    for name in names:
-        sa, sb = steps_a.get(name), steps_b.get(name)
+    steps_a = {_row_key(s.name): s for s in a.steps}
+    steps_b = {_row_key(s.name): s for s in b.steps}
+    for key in dict.fromkeys([*steps_a, *steps_b]):
+        sa, sb = steps_a.get(key), steps_b.get(key)
+        name = " / ".join(dict.fromkeys(s.name for s in (sa, sb) if s))
         table.add_section()
         table.add_row(Text(name, style="bold"), _n(sa and sa.docs_in), _n(sb and sb.docs_in),
                       *_pair(sa and sa.removed, sa and sa.docs_in, sb and sb.removed, sb and sb.docs_in))
@@ -193,6 +194,12 @@ def compare_table(a: Summary, b: Summary) -> Table:
                   share(a.kept_chars, a.read_chars), human_chars(b.kept_chars), share(b.kept_chars, b.read_chars),
                   _signed(b.kept_chars - a.kept_chars), "")
     return table
+
+
+def _row_key(step: str) -> str:
+    """Steps compared on one row: the same step, or the extraction steps of two profiles (trafilatura in
+    one run, resiliparse in the other), which do the same job and remove for the same reasons."""
+    return EXTRACT_STEPS[0] if step in EXTRACT_STEPS else step
 
 
 def print_compare(a: Summary, b: Summary, console: Console | None = None) -> None:
