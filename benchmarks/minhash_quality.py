@@ -82,7 +82,7 @@ def shingles(signer, text: str) -> list[str]:
     from finemill.filters.minhash.hashing import ngram_strings
     from finemill.filters.minhash.text import simplify
 
-    words = signer.words.word_tokenize(simplify(text, signer.config.norm_config))
+    words = signer.word_tokenizer.word_tokenize(simplify(text, signer.config.norm_config))
     return ngram_strings(words, signer.config.n_grams)
 
 
@@ -221,7 +221,8 @@ def _sign_all(signer, texts: Sequence[str]) -> None:
 
 def _fresh_finemill():
     signer = fineweb_signer()
-    _ = signer.words.reference.tokenizer  # load spaCy outside the timing
+    signer.word_tokenizer.word_tokenize("warm up")  # load spaCy outside the timing
+    signer.word_tokenizer._runs.clear()  # the process's run cache starts empty, like datatrove's
     return signer
 
 
