@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
@@ -319,7 +320,7 @@ def _plausible_ipv6(address: str) -> bool:
 def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
     # presidio imports torch and spaCy (~3 s): import it only where recognizers are really needed; once per
     # process (each task runs on a fresh copy of the pipeline).
-    from presidio_analyzer import predefined_recognizers
+    predefined_recognizers = _import_presidio_recognizers()
 
     recognizers: dict[str, Any] = {}
     for entity in entities:
@@ -330,6 +331,22 @@ def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
         else:
             recognizers[entity] = getattr(predefined_recognizers, OPTIONAL_RECOGNIZERS[entity])()
     return recognizers
+
+
+def _import_presidio_recognizers() -> Any:
+    """presidio's recognizers module, imported with `transformers` hidden: presidio's package imports its
+    Hugging Face NLP engine, which imports transformers when installed (~5 s) and tolerates its absence.
+    finemill uses pattern recognizers only. Hidden for this import alone; later imports see it again."""
+    if "presidio_analyzer" in sys.modules or "transformers" in sys.modules:
+        from presidio_analyzer import predefined_recognizers
+
+        return predefined_recognizers
+    sys.modules["transformers"] = None  # makes `import transformers` raise ImportError
+    try:
+        from presidio_analyzer import predefined_recognizers
+    finally:
+        del sys.modules["transformers"]
+    return predefined_recognizers
 
 
 def _ip_recognizer(ip_recognizer: type) -> Any:
