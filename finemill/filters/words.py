@@ -78,15 +78,17 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         words: list[str] = []
         position = 0
         for start, end in joined:  # a few runs read together, the others as always
+            piece = self._spacy_tokens(text[start:end])
+            if piece is None:
+                return self.spacy.word_tokenize(text)
             words += self._run_words(RUNS.findall(text, position, start))
-            words += [token for token, _ in self._spacy_tokens(text[start:end]) if not token.isspace()]
+            words += [token for token, _ in piece if not token.isspace()]
             position = end
         return words + self._run_words(RUNS.findall(text, position))
 
     def span_tokenize(self, text: str) -> list[tuple[int, int]]:
-        if not self._known(text, RUNS.findall(text)):
-            return self.spacy.span_tokenize(text)
-        return sentence_spans(self._tokens(text))
+        tokens = self._tokens(text) if self._known(text, RUNS.findall(text)) else None
+        return self.spacy.span_tokenize(text) if tokens is None else sentence_spans(tokens)
 
     def sent_tokenize(self, text: str) -> list[str]:
         sentences = (text[start:end].strip() for start, end in self.span_tokenize(text))
@@ -104,12 +106,13 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         if "IS_ALPHA" in text:
             return False
         missing = set(runs).difference(self._runs)
+        if missing and len(self._runs) + len(missing) > self.max_cached_runs:
+            self._runs.clear()  # bounded memory; the common runs come back within a few documents
+            missing = set(runs)
         return not missing or self._learn(missing)
 
     def _learn(self, runs: set[str]) -> bool:
         """Tokenize `runs` with spaCy in one call and remember their tokens. False if spaCy fails."""
-        if len(self._runs) + len(runs) > self.max_cached_runs:
-            self._runs.clear()  # bounded memory; the common runs come back within a few documents
         plain = {run for run in runs if _one_token(run, self.language)}
         self._runs.update((run, (run,)) for run in plain)
         ordered = sorted(runs - plain)
@@ -141,14 +144,17 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         except Exception:
             return None
 
-    def _tokens(self, text: str) -> list[Token]:
-        """Every token spaCy makes of `text`, whitespace tokens included, with its start offset. Runs must be
-        known (`_known`)."""
+    def _tokens(self, text: str) -> list[Token] | None:
+        """Every token spaCy makes of `text`, whitespace tokens included, with its start offset (None if spaCy
+        fails on a stretch of runs read together). Runs must be known (`_known`)."""
         tokens: list[Token] = []
         position = 0
         for start, end in self.joins.pieces(text):
+            piece = self._spacy_tokens(text[start:end])
+            if piece is None:
+                return None
             self._add_run_tokens(tokens, text, position, start)
-            tokens += [(token, start + offset) for token, offset in self._spacy_tokens(text[start:end])]
+            tokens += [(token, start + offset) for token, offset in piece]
             position = end
         self._add_run_tokens(tokens, text, position, len(text))
         return tokens
