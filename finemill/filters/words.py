@@ -47,7 +47,6 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         self.max_cached_runs = max_cached_runs
         self._spacy: SpaCyTokenizer | None = None
         self._runs = _RUNS.setdefault(language, {})  # run -> its tokens, shared by the process's instances
-        self._joins: SpecialCaseJoins | None = None
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.language == self.language
@@ -91,14 +90,14 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         return self.spacy.span_tokenize(text) if tokens is None else sentence_spans(tokens)
 
     def sent_tokenize(self, text: str) -> list[str]:
+        if "IS_ALPHA" in text:  # datatrove's work-around edits the text: its sentences are not slices of ours
+            return self.spacy.sent_tokenize(text)
         sentences = (text[start:end].strip() for start, end in self.span_tokenize(text))
-        return [s for s in sentences if s] if "IS_ALPHA" not in text else self.spacy.sent_tokenize(text)
+        return [s for s in sentences if s]
 
     @property
     def joins(self) -> SpecialCaseJoins:
-        if self._joins is None:
-            self._joins = special_case_joins(self.language)
-        return self._joins
+        return special_case_joins(self.language)
 
     def _known(self, text: str, runs: list[str]) -> bool:
         """Learn the runs not seen yet. False where only spaCy on the whole text gives its answer: spaCy
