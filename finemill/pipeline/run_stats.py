@@ -47,7 +47,8 @@ def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
         raise FinemillError(f"{out} has no {'/'.join(PLAN_FILE)}: not a finemill run, or one from an older version")
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     stages = [Stage(s["name"], [], s["step_names"], s["tasks"]) for s in plan["stages"]]
-    unfinished = [f"{s.name} {_unfinished(out, s)}/{s.tasks}" for s in stages if _unfinished(out, s)]
+    counts = {s.name: _unfinished(out, s) for s in stages}
+    unfinished = [f"{s.name} {counts[s.name]}/{s.tasks}" for s in stages if counts[s.name]]
     if unfinished:
         detail = ", ".join(unfinished)
         raise FinemillError(f"the run in {out} has unfinished tasks (stage unfinished/total: {detail}); "
