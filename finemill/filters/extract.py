@@ -17,6 +17,7 @@ from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.typeshelper import StatHints
 
 from finemill.errors import FinemillError
+from finemill.filters import fast_xpath
 
 
 class AccountedExtraction(BaseExtractor):
@@ -70,6 +71,10 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
     `timeout` is per page, in seconds. FineWeb ran with 0.1 s; datatrove now defaults to 1 s. A timeout
     makes the output depend on the machine's speed, so our recipe uses 1 s: pages that take longer are
     pathological and are removed with reason `timeout`.
+
+    `compiled_xpaths` (default on): trafilatura's attribute-matching XPaths are evaluated by
+    `finemill.filters.fast_xpath`, which selects the same elements about twice as fast overall; the
+    extracted text is the same. Set it to false to run trafilatura exactly as installed.
     """
 
     name = "⛏ Trafilatura"
@@ -79,11 +84,18 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
         favour_precision: bool = True,
         timeout: float = 1.0,
         deduplicate: bool = True,
+        compiled_xpaths: bool = True,
         exclusion_writer=None,
     ) -> None:
         check_import("trafilatura")
         super().__init__(favour_precision=favour_precision, timeout=timeout, deduplicate=deduplicate)
+        self.compiled_xpaths = compiled_xpaths
         self.exclusion_writer = exclusion_writer
+
+    def extract(self, text: str) -> str:
+        if self.compiled_xpaths and not fast_xpath.installed():  # in the sandbox's child: the parent is untouched
+            fast_xpath.install()
+        return super().extract(text)
 
 
 def check_import(module: str) -> None:

@@ -1,0 +1,231 @@
+"""Compiled XPaths select exactly what lxml's XPath selects, and trafilatura's output does not change."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from lxml import etree, html
+
+from finemill.filters import fast_xpath
+from finemill.filters.fast_xpath import CompiledXPath, compile_xpath
+from tests.conftest import shared_file
+
+# The expressions trafilatura spends its time on: losing any of them loses the speed-up.
+PRUNING_LISTS = ["OVERALL_DISCARD_XPATH", "PAYWALL_DISCARD_XPATH", "REMOVE_COMMENTS_XPATH", "TEASER_DISCARD_XPATH",
+                 "DISCARD_IMAGE_ELEMENTS", "COMMENTS_XPATH"]
+
+# Each feature of the grammar, and the corners of XPath's semantics: missing attributes read as "" by
+# contains/starts-with but as an empty node-set by `=`, translate() with removal and repeated characters,
+# and/or precedence, `self::` outside the leading filter, positions per parent and overall.
+EDGE_EXPRESSIONS = [
+    './/*[contains(@id, "")]',
+    './/*[starts-with(@title, "")]',
+    './/*[@id=""]',
+    './/*[translate(@id, "ab", "A")=""]',
+    './/*[translate(@class, "aab", "xyz")="xyz"]',
+    './/*[translate(@id, "aab", "xyz")="xz"]',
+    './/*[contains(translate(@class, "NAV", "nav"), "nav")]',
+    './/*[@data-x]',
+    './/*[@data-x or @id="main" and @class="big"]',
+    './/*[(@data-x or @id="main") and @class="big"]',
+    './/*[(self::div or self::p)][starts-with(@class, "nav") or contains(@id, "foot")]',
+    './/*[self::span or contains(@class, "big")]',
+    './/*[(self::div)][contains(@class, "x")][@id]',
+    './/*[contains(@class, "big")][1]',
+    '(.//*[(self::div or self::section)][contains(@class, "big")])[1]',
+    './/*[(self::p or self::span)]',
+]
+EDGE_HTML = """<html><head><title>t</title><!-- a comment --></head><body>
+<div id="" class="big nav-top" data-x=""><p class="x" title="">one <!-- c --> two</p>
+  <?php echo 1; ?><span id="ab" class="xyb">s</span><span class="NAVIGATION">n</span></div>
+<section class="big"><div id="main" class="big"><p>deep</p><div class="big">second</div></div>
+  <div class="Big">case</div><p id="footer-1">f</p></section>
+<div id="main" class="small">m</div><span>caf\u00e9 \u2014 \u6f22\u5b57</span><div id="last" class="big x">last</div>
+</body></html>"""
+
+
+def lxml_and_compiled(source: str) -> tuple[etree.XPath, CompiledXPath]:
+    original = etree.XPath(source)
+    compiled = compile_xpath(original)
+    assert compiled is not None, source
+    return original, compiled
+
+
+@pytest.mark.parametrize("source", EDGE_EXPRESSIONS)
+def test_edge_cases_select_what_lxml_selects(source: str):
+    original, compiled = lxml_and_compiled(source)
+    root = html.fromstring(EDGE_HTML)
+    contexts = [root, *root.iterdescendants(etree.Element)]  # every element as the context, leaves too
+    for context in contexts:
+        assert compiled(context) == original(context), etree.tostring(context)[:80]
+    assert any(original(context) for context in contexts), "the case must select something somewhere"
+
+
+@pytest.mark.parametrize("source", [
+    "(.//article)[1]",  # a name step, not .//*
+    ".//cite|.//quote",  # a union
+    '//*[(self::a or self::div)][rel="me"]',  # a child element compared, not an attribute
+    './/*[@class!="x"]',
+    ".//*[2]",
+    './/*[contains(text(), "x")]',
+    './/*[contains(@class, "x")][1][@id]',  # a predicate after a position
+    './/div[@id="x"]',
+])
+def test_other_expressions_are_left_to_lxml(source: str):
+    assert compile_xpath(etree.XPath(source)) is None
+
+
+def test_non_element_contexts_go_to_lxml():
+    original, compiled = lxml_and_compiled(".//*[(self::html or self::div)]")
+    root = html.fromstring(EDGE_HTML)
+    tree = etree.ElementTree(root)
+    assert compiled(tree) == original(tree) and len(compiled(tree)) == 6
+    comment = root.find(".//head").getchildren()[-1]
+    for expression in (original, compiled):  # the same error as lxml's
+        with pytest.raises(ValueError, match="not an XML element"):
+            expression(comment)
+
+
+def test_random_trees_and_trafilatura_expressions():
+    """Random markup built from the words trafilatura's expressions look for (in random case, pieces and
+    combinations): every compiled expression of trafilatura selects what lxml selects, from every node."""
+    from trafilatura import xpaths
+
+    originals = [x for name in dir(xpaths) if name.isupper() for x in getattr(xpaths, name)
+                 if isinstance(x, etree.XPath)]
+    pairs = [(x, c) for x in originals if (c := compile_xpath(x)) is not None]
+    words = sorted({w for x, _ in pairs for w in _quoted(x.path)} | {"", " ", "x"})
+    rng = random.Random(7)
+    for _ in range(40):
+        root = random_tree(rng, words)
+        contexts = [root, *rng.sample(list(root.iterdescendants(etree.Element)), 5)]
+        for original, compiled in pairs:
+            for context in contexts:
+                assert compiled(context) == original(context), original.path[:60]
+
+
+def _quoted(source: str) -> Iterator[str]:
+    for token_kind, text in fast_xpath.tokenize(source):
+        if token_kind == "string":
+            yield text
+
+
+def random_tree(rng: random.Random, words: list[str]) -> etree._Element:
+    tags = ["div", "p", "span", "section", "article", "main", "list", "item", "a", "h1", "header", "cite"]
+    attributes = ["id", "class", "role", "style", "data-component", "aria-hidden", "itemprop",
+                  "data-lp-replacement-content", "title"]
+
+    def value() -> str:
+        parts = [rng.choice(words) for _ in range(rng.randint(0, 3))]
+        text = rng.choice(["", " ", "-", "_"]).join(parts)
+        return text.upper() if rng.random() < 0.2 else text.capitalize() if rng.random() < 0.2 else text
+
+    root = etree.Element("html")
+    nodes = [etree.SubElement(root, "body")]
+    for _ in range(120):
+        parent = rng.choice(nodes)
+        if rng.random() < 0.1:
+            parent.append(etree.Comment("c"))
+            continue
+        element = etree.SubElement(parent, rng.choice(tags))
+        for name in rng.sample(attributes, rng.randint(0, 4)):
+            element.set(name, value())
+        nodes.append(element)
+    return root
+
+
+def test_trafilatura_expressions_compile():
+    from trafilatura import xpaths
+
+    for name in PRUNING_LISTS:
+        for expression in getattr(xpaths, name):
+            assert compile_xpath(expression) is not None, f"{name}: {expression.path[:80]}"
+
+
+def test_install_and_uninstall():
+    from trafilatura import xpaths
+
+    before = list(xpaths.OVERALL_DISCARD_XPATH)
+    try:
+        compiled = fast_xpath.install()
+        assert compiled >= 15 and fast_xpath.install() == compiled
+        assert all(isinstance(x, CompiledXPath) for x in xpaths.OVERALL_DISCARD_XPATH)
+        assert any(isinstance(x, etree.XPath) for x in xpaths.COMMENTS_DISCARD_XPATH)  # `.//cite|.//quote`
+    finally:
+        fast_xpath.uninstall()
+    assert xpaths.OVERALL_DISCARD_XPATH == before and not fast_xpath.installed()
+
+
+def extract_all(pages: list[str]) -> list[str | None]:
+    """trafilatura as finemill's recipe runs it, from a fresh de-duplication cache."""
+    import trafilatura
+    from trafilatura.deduplication import LRU_TEST
+
+    LRU_TEST.clear()
+    return [trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
+            for page in pages]
+
+
+def same_extraction(pages: list[str]) -> None:
+    expected = extract_all(pages)
+    try:
+        fast_xpath.install()
+        got = extract_all(pages)
+    finally:
+        fast_xpath.uninstall()
+    differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
+    assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"
+    assert sum(text is not None for text in expected) > len(pages) // 2
+
+
+def test_same_extraction_on_bundled_sample(tmp_path):
+    from datatrove.pipeline.readers import WarcReader
+
+    from finemill.pipeline.sample_crawl import write_sample_warc
+
+    write_sample_warc(tmp_path / "sample.warc.gz", part=0, parts=2)
+    pages = [doc.text for doc in WarcReader(str(tmp_path)).run()]
+    assert len(pages) > 50
+    same_extraction(pages)
+
+
+def test_same_extraction_on_real_pages():
+    from datatrove.pipeline.readers import WarcReader
+
+    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
+    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
+    same_extraction(pages[::6])  # a sixth of the 1,165 pages; benchmarks/pipeline_bench.py runs them all
+
+
+def test_same_elements_on_real_pages():
+    """Every compiled trafilatura expression on the page trees of the real pages, and on each tree as
+    trafilatura's cleaning leaves it (what the pruning expressions are applied to)."""
+    from datatrove.pipeline.readers import WarcReader
+    from trafilatura import xpaths
+    from trafilatura.htmlprocessing import tree_cleaning
+    from trafilatura.settings import Extractor
+    from trafilatura.utils import load_html
+
+    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
+    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8]
+    pairs = [(x, c) for name in PRUNING_LISTS + ["BODY_XPATH"] for x in getattr(xpaths, name)
+             if (c := compile_xpath(x)) is not None]
+    options = Extractor(precision=True)
+    selected = 0
+
+    def check(root: etree._Element) -> int:
+        found = 0
+        for original, compiled in pairs:
+            expected = original(root)
+            assert compiled(root) == expected, original.path[:60]
+            found += len(expected)
+        return found
+
+    for page in pages:
+        tree = load_html(page)
+        if tree is not None:
+            selected += check(tree)
+            selected += check(tree_cleaning(tree, options))  # cleans in place
+    assert selected > 1_000
