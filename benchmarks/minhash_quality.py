@@ -244,9 +244,6 @@ def speed(texts: Sequence[str], repeats: int) -> dict[str, float]:
 
     from finemill.filters.minhash import min_hashes
     from finemill.filters.minhash.hashing import ngram_strings, shingle_hashes
-    from finemill.filters.minhash.text import _nonspacing_mark_table
-
-    _nonspacing_mark_table()  # a one-time table per process
     reference = _fresh_finemill()
     shingle_lists = [shingles(reference, t) for t in texts]
     encoded = [[s.encode("utf-8") for s in doc] for doc in shingle_lists]

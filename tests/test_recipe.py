@@ -90,3 +90,12 @@ def test_cli_help_lists_run():
     assert result.returncode == 0 and "run" in result.stdout
     result = run_cli("run", "--help")
     assert "--workers" in result.stdout and "bundled" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["numpy", "fasttext-numpy2-wheel", "trafilatura", "NumPy", "fasttext-wheel",
+                                  "no-such-distribution", ""])
+def test_dependency_check_answers_as_datatrove(name):
+    from finemill.pipeline import dependency_check
+
+    original = dependency_check.datatrove_is_distribution_available.__wrapped__  # past its lru_cache
+    assert dependency_check.is_distribution_available(name) == original(name)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
@@ -43,6 +42,8 @@ from typing import Any, NamedTuple
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.formatters.base import BaseFormatter
 from datatrove.utils.typeshelper import StatHints
+
+from finemill.filters.imports import hidden, torch_unused_by_spacy
 
 # Same placeholders as datatrove's PIIFormatter (and so FineWeb): example.com/org are reserved for
 # documentation, and the IPs did not answer pings when datatrove picked them.
@@ -334,18 +335,10 @@ def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _import_presidio_recognizers() -> Any:
-    """presidio's recognizers module, imported with `transformers` hidden: presidio's package imports its
-    Hugging Face NLP engine, which imports transformers when installed (~5 s) and tolerates its absence.
-    finemill uses pattern recognizers only. Hidden for this import alone; later imports see it again."""
-    if "presidio_analyzer" in sys.modules or "transformers" in sys.modules:
+    """presidio's recognizers module, imported without transformers (and without torch, which spaCy's thinc
+    would import): presidio's package imports its Hugging Face NLP engine, which finemill never uses."""
+    with hidden("transformers", *torch_unused_by_spacy()):
         from presidio_analyzer import predefined_recognizers
-
-        return predefined_recognizers
-    sys.modules["transformers"] = None  # makes `import transformers` raise ImportError
-    try:
-        from presidio_analyzer import predefined_recognizers
-    finally:
-        del sys.modules["transformers"]
     return predefined_recognizers
 
 

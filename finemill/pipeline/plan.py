@@ -24,6 +24,7 @@ from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
+import finemill.pipeline.dependency_check  # noqa: F401  (a faster datatrove dependency check)
 from finemill.filters.dedup import MinhashDuplicateFilter
 from finemill.filters.minhash import MinhashSignature
 from finemill.pipeline.outputs import DocumentWriter, RemovedWriter, beneath

@@ -34,16 +34,21 @@ def _punctuation_table() -> np.ndarray:
     return table
 
 
-@lru_cache(maxsize=1)
-def _nonspacing_mark_table() -> np.ndarray:
-    """bool (0x110000,): True where `unicodedata.category` is 'Mn', the marks datatrove drops after NFD.
+# int8 (0x110000,): 1 where `unicodedata.category` is 'Mn' (the marks datatrove drops after NFD), 0 where
+# not, -1 where not looked up yet. Filled in as characters are met: the same `unicodedata` datatrove calls,
+# so both follow the running Python's Unicode version, without classifying all 1.1M code points up front.
+_NONSPACING_MARK = np.full(sys.maxunicode + 1, -1, dtype=np.int8)
 
-    Built from the same `unicodedata` datatrove calls, so both follow the running Python's Unicode version
-    (about 0.2 s, once per process)."""
-    table = np.zeros(sys.maxunicode + 1, dtype=bool)
-    marks = [cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Mn"]
-    table[marks] = True
-    return table
+
+def _nonspacing_marks(codepoints: np.ndarray) -> np.ndarray:
+    """bool (n,): which of `codepoints` (uint32 (n,)) are of category Mn."""
+    known = _NONSPACING_MARK[codepoints]
+    unknown = known < 0
+    if unknown.any():
+        for cp in np.unique(codepoints[unknown]).tolist():
+            _NONSPACING_MARK[cp] = unicodedata.category(chr(cp)) == "Mn"
+        known = _NONSPACING_MARK[codepoints]
+    return known == 1
 
 
 def _codepoints(text: str) -> np.ndarray:
@@ -69,7 +74,7 @@ def strip_diacritics(text: str) -> str:
     if text.isascii():  # NFD leaves ASCII unchanged and ASCII has no combining marks
         return text
     cps = _codepoints(unicodedata.normalize("NFD", text))  # uint32 (n,)
-    return _from_codepoints(cps[~_nonspacing_mark_table()[cps]])
+    return _from_codepoints(cps[~_nonspacing_marks(cps)])
 
 
 def simplify(text: str, config: TextNormConfig = DEF_TEXT_NORM_CONFIG) -> str:
