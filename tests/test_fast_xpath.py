@@ -144,18 +144,32 @@ def test_trafilatura_expressions_compile():
             assert compile_xpath(expression) is not None, f"{name}: {expression.path[:80]}"
 
 
-def test_install_and_uninstall():
+def test_compiled_only_within_the_block():
     from trafilatura import xpaths
 
     before = list(xpaths.OVERALL_DISCARD_XPATH)
-    try:
-        compiled = fast_xpath.install()
-        assert compiled >= 15 and fast_xpath.install() == compiled
+    with fast_xpath.compiled_xpaths() as compiled:
+        assert compiled >= 15
         assert all(isinstance(x, CompiledXPath) for x in xpaths.OVERALL_DISCARD_XPATH)
         assert any(isinstance(x, etree.XPath) for x in xpaths.COMMENTS_DISCARD_XPATH)  # `.//cite|.//quote`
-    finally:
-        fast_xpath.uninstall()
-    assert xpaths.OVERALL_DISCARD_XPATH == before and not fast_xpath.installed()
+        with fast_xpath.compiled_xpaths() as again:  # nested: still compiled inside, restored once outside
+            assert again == compiled
+        assert all(isinstance(x, CompiledXPath) for x in xpaths.OVERALL_DISCARD_XPATH)
+    assert xpaths.OVERALL_DISCARD_XPATH == before
+
+
+def test_extract_step_setting(monkeypatch):
+    """`compiled_xpaths: false` runs trafilatura exactly as installed; the default swaps them in per call."""
+    from trafilatura import xpaths
+
+    from finemill.filters.extract import TrafilaturaExtractor
+
+    seen = []
+    monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(type(xpaths.OVERALL_DISCARD_XPATH[0])))
+    TrafilaturaExtractor().extract("<html></html>")
+    TrafilaturaExtractor(compiled_xpaths=False).extract("<html></html>")
+    assert seen == [CompiledXPath, etree.XPath]
+    assert type(xpaths.OVERALL_DISCARD_XPATH[0]) is etree.XPath
 
 
 def extract_all(pages: list[str]) -> list[str | None]:
@@ -170,11 +184,8 @@ def extract_all(pages: list[str]) -> list[str | None]:
 
 def same_extraction(pages: list[str]) -> None:
     expected = extract_all(pages)
-    try:
-        fast_xpath.install()
+    with fast_xpath.compiled_xpaths():
         got = extract_all(pages)
-    finally:
-        fast_xpath.uninstall()
     differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
     assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"
     assert sum(text is not None for text in expected) > len(pages) // 2

@@ -93,9 +93,10 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
         self.exclusion_writer = exclusion_writer
 
     def extract(self, text: str) -> str:
-        if self.compiled_xpaths and not fast_xpath.installed():  # in the sandbox's child: the parent is untouched
-            fast_xpath.install()
-        return super().extract(text)
+        if not self.compiled_xpaths:
+            return super().extract(text)
+        with fast_xpath.compiled_xpaths():  # swapped in for this call only: no other trafilatura user is affected
+            return super().extract(text)
 
 
 def check_import(module: str) -> None:

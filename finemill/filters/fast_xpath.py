@@ -18,16 +18,19 @@ Only a small grammar is compiled (the one trafilatura's pruning expressions use)
     string_arg:= "@" NAME | "translate(" "@" NAME "," STRING "," STRING ")"
 
 Any other expression (positional predicates, unions, other axes or functions) keeps lxml's own XPath, so
-an expression is either compiled exactly or left alone. `install()` swaps the compiled expressions into
-trafilatura's lists in place (its modules share those list objects); `tests/test_fast_xpath.py` checks
-element-for-element equality on real pages and identical `trafilatura.extract` output.
+an expression is either compiled exactly or left alone. `compiled_xpaths()` swaps the compiled expressions
+into trafilatura's lists for the length of a block (its modules share those list objects);
+`tests/test_fast_xpath.py` checks element-for-element equality on real pages and identical
+`trafilatura.extract` output.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -369,31 +372,41 @@ def compile_xpath(expression: etree.XPath) -> CompiledXPath | None:
 
 # ------------------------------------------------------------------ installing into trafilatura
 
-_ORIGINALS: dict[str, list] = {}  # list name in trafilatura.xpaths -> its original XPath objects, while installed
-
-
-def install() -> int:
-    """Put compiled expressions into trafilatura's XPath lists, in place (trafilatura's modules import the
-    lists themselves, so they see the change). Returns how many expressions are compiled; a second call
-    changes nothing."""
+@lru_cache(maxsize=1)
+def _expression_lists() -> dict[str, tuple[list, list]]:
+    """{name: (original expressions, the same with the compiled ones in place)} for each XPath list of
+    trafilatura.xpaths, read once, before any swap."""
     from trafilatura import xpaths
 
-    if not _ORIGINALS:
-        for name, expressions in vars(xpaths).items():
-            if name.isupper() and isinstance(expressions, list):
-                _ORIGINALS[name] = list(expressions)
-                expressions[:] = [(compile_xpath(x) if isinstance(x, etree.XPath) else None) or x for x in expressions]
-    return sum(isinstance(x, CompiledXPath) for name in _ORIGINALS for x in getattr(xpaths, name))
+    lists = {}
+    for name, expressions in vars(xpaths).items():
+        if name.isupper() and isinstance(expressions, list):
+            compiled = [(compile_xpath(x) if isinstance(x, etree.XPath) else None) or x for x in expressions]
+            lists[name] = (list(expressions), compiled)
+    return lists
 
 
-def uninstall() -> None:
-    """Put lxml's expressions back."""
+_active = False
+
+
+@contextmanager
+def compiled_xpaths() -> Iterator[int]:
+    """Within the block, trafilatura uses the compiled expressions: they are swapped into its lists in place
+    (trafilatura's modules import the lists themselves, so they see the change) and lxml's are put back at
+    the end. Yields how many expressions are compiled."""
+    global _active
     from trafilatura import xpaths
 
-    for name, originals in _ORIGINALS.items():
-        getattr(xpaths, name)[:] = originals
-    _ORIGINALS.clear()
-
-
-def installed() -> bool:
-    return bool(_ORIGINALS)
+    lists = _expression_lists()
+    if _active:  # nested: already swapped in
+        yield sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
+        return
+    _active = True
+    try:
+        for name, (_, compiled) in lists.items():
+            getattr(xpaths, name)[:] = compiled
+        yield sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
+    finally:
+        for name, (originals, _) in lists.items():
+            getattr(xpaths, name)[:] = originals
+        _active = False
