@@ -119,7 +119,7 @@ class AttributeDecision:
             {"contains": contains, "starts": starts}.get(atom.kind, []).append(atom.needle)
             if atom.kind == "equals":
                 equals.add(atom.needle)
-        self.variants = [(translation_table(*key) if key else None, tuple(c), tuple(s), frozenset(e))
+        self.variants = [(translation_table(*key) if key else None, any_substring(c), tuple(s), frozenset(e))
                          for key, (c, s, e) in variants.items()]
         self.remembered: dict[str, bool] = {}
 
@@ -135,9 +135,26 @@ class AttributeDecision:
             return True
         for table, contains, starts, equals in self.variants:
             text = value if table is None else value.translate(table)
-            if text in equals or text.startswith(starts) or any(needle in text for needle in contains):
+            if text in equals or text.startswith(starts) or contains(text):
                 return True
         return False
+
+
+def any_substring(needles: list[str]) -> Callable[[str], bool]:
+    """A test for "some needle occurs in the text": one Aho-Corasick pass for many needles (trafilatura's
+    footer/navigation expression has ~80), a plain loop for a few."""
+    if "" in needles:
+        return lambda text: True
+    if len(needles) < 8:
+        needles = tuple(needles)
+        return lambda text: any(needle in text for needle in needles)
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, needle)
+    automaton.make_automaton()
+    return lambda text: next(automaton.iter(text), None) is not None
 
 
 # ------------------------------------------------------------------ the parser
@@ -339,7 +356,7 @@ class CompiledXPath:
             return self.original(context, **variables)
         shape, predicate = self.shape, self.predicate
         candidates = context.iterdescendants(*shape.tags) if shape.tags else context.iterdescendants(etree.Element)
-        matches = candidates if predicate is None else (e for e in candidates if predicate(e))
+        matches = candidates if predicate is None else filter(predicate, candidates)
         if shape.first_per_parent:
             matches = first_of_each_parent(matches)
         if shape.first_only:
