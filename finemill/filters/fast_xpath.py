@@ -389,18 +389,30 @@ def compile_xpath(expression: etree.XPath) -> CompiledXPath | None:
 
 # ------------------------------------------------------------------ installing into trafilatura
 
-@lru_cache(maxsize=1)
-def _expression_lists() -> dict[str, tuple[list, list]]:
-    """{name: (original expressions, the same with the compiled ones in place)} for each XPath list of
-    trafilatura.xpaths, read once, before any swap."""
-    from trafilatura import xpaths
+@dataclass
+class Swap:
+    """trafilatura's XPath lists: for each list name, its original expressions and the same with the
+    compiled ones in place."""
 
+    module: object | None  # trafilatura.xpaths, None where this trafilatura has no such module
+    lists: dict[str, tuple[list, list]]
+    compiled: int  # how many expressions are compiled
+
+
+@lru_cache(maxsize=1)
+def _swap() -> Swap:
+    """Read trafilatura's lists once, before any swap."""
+    try:
+        from trafilatura import xpaths
+    except ImportError:  # another trafilatura layout: it runs as installed
+        return Swap(None, {}, 0)
     lists = {}
     for name, expressions in vars(xpaths).items():
         if name.isupper() and isinstance(expressions, list):
             compiled = [(compile_xpath(x) if isinstance(x, etree.XPath) else None) or x for x in expressions]
             lists[name] = (list(expressions), compiled)
-    return lists
+    count = sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
+    return Swap(xpaths, lists, count)
 
 
 _active = False
@@ -412,18 +424,16 @@ def compiled_xpaths() -> Iterator[int]:
     (trafilatura's modules import the lists themselves, so they see the change) and lxml's are put back at
     the end. Yields how many expressions are compiled."""
     global _active
-    from trafilatura import xpaths
-
-    lists = _expression_lists()
-    if _active:  # nested: already swapped in
-        yield sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
+    swap = _swap()
+    if _active or swap.module is None:  # nested (already swapped in), or nothing to swap
+        yield swap.compiled
         return
     _active = True
     try:
-        for name, (_, compiled) in lists.items():
-            getattr(xpaths, name)[:] = compiled
-        yield sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
+        for name, (_, compiled) in swap.lists.items():
+            getattr(swap.module, name)[:] = compiled
+        yield swap.compiled
     finally:
-        for name, (originals, _) in lists.items():
-            getattr(xpaths, name)[:] = originals
+        for name, (originals, _) in swap.lists.items():
+            getattr(swap.module, name)[:] = originals
         _active = False
