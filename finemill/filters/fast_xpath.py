@@ -422,7 +422,8 @@ _active = False
 def compiled_xpaths() -> Iterator[int]:
     """Within the block, trafilatura uses the compiled expressions: they are swapped into its lists in place
     (trafilatura's modules import the lists themselves, so they see the change) and lxml's are put back at
-    the end. Yields how many expressions are compiled."""
+    the end. Yields how many expressions are compiled. Other threads calling trafilatura meanwhile use the
+    compiled expressions too; as they select the same elements, that changes their speed, not their output."""
     global _active
     swap = _swap()
     if _active or swap.module is None:  # nested (already swapped in), or nothing to swap
