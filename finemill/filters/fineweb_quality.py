@@ -15,12 +15,12 @@ from datatrove.pipeline.filters import FineWebQualityFilter as DatatroveFineWebQ
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import split_into_words
 
-from finemill.filters.quality import WordSplitter, word_splitter
+from finemill.filters.quality import FastWords, WordSplitter
 
 FINEWEB_STOP_CHARS = (".", "'", '"', "!", "?")
 
 
-class FineWebQualityFilter(DatatroveFineWebQualityFilter):
+class FineWebQualityFilter(FastWords, DatatroveFineWebQualityFilter):
     """Line-punctuation, short-line, duplicated-line and list-like (newline per word) ratios."""
 
     def __init__(
@@ -36,6 +36,7 @@ class FineWebQualityFilter(DatatroveFineWebQualityFilter):
         exclusion_writer=None,
     ) -> None:
         super().__init__(
+            words=words,
             exclusion_writer=exclusion_writer,
             line_punct_thr=line_punct_thr,
             line_punct_exclude_zero=line_punct_exclude_zero,
@@ -46,8 +47,6 @@ class FineWebQualityFilter(DatatroveFineWebQualityFilter):
             new_line_ratio=new_line_ratio,
         )
         self.rules = rules
-        self.words = words
-        self.language = word_splitter(words, self.language)
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if self.rules == "datatrove":
