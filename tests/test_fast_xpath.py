@@ -240,3 +240,18 @@ def test_same_elements_on_real_pages():
             selected += check(tree)
             selected += check(tree_cleaning(tree, options))  # cleans in place
     assert selected > 1_000
+
+
+def test_xpath_benchmark_reports_identical_texts():
+    """benchmarks/xpath_bench.py on a few real pages of each input: its report, and the same texts."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "xpath_bench.py"), "--limit", "6"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "identical: 12 of 12" in result.stdout
+    assert "XPath share of extraction: lxml" in result.stdout and "OVERALL_DISCARD_XPATH[0]" in result.stdout
