@@ -47,14 +47,16 @@ def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
         raise FinemillError(f"{out} has no {'/'.join(PLAN_FILE)}: not a finemill run, or one from an older version")
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     stages = [Stage(s["name"], [], s["step_names"], s["tasks"]) for s in plan["stages"]]
-    counts = {s.name: _unfinished(out, s) for s in stages}
-    unfinished = [f"{s.name} {counts[s.name]}/{s.tasks}" for s in stages if counts[s.name]]
+    completions = {s.name: _completions(out, s) for s in stages}
+    unfinished = [f"{s.name} {s.tasks - len(completions[s.name])}/{s.tasks}" for s in stages
+                  if len(completions[s.name]) < s.tasks]
     if unfinished:
         detail = ", ".join(unfinished)
         raise FinemillError(f"the run in {out} has unfinished tasks (stage unfinished/total: {detail}); "
                             "wait for its jobs to finish, or rerun `finemill run` to resume")
     if wall_time_s is None:
-        wall_time_s = max(_last_completion(out, s) for s in stages) - plan["started"]
+        last = max((p.stat().st_mtime for paths in completions.values() for p in paths), default=0.0)
+        wall_time_s = last - plan["started"]
     stats = build_run_stats(stages, out, plan["step_order"], {**plan["meta"], "wall_time_s": round(wall_time_s, 3)})
     (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
     return stats
@@ -63,14 +65,6 @@ def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
 def _completions(out: Path, stage: Stage) -> list[Path]:
     folder = out / "logs" / stage.name / "completions"
     return [folder / f"{rank:05d}" for rank in range(stage.tasks) if (folder / f"{rank:05d}").is_file()]
-
-
-def _unfinished(out: Path, stage: Stage) -> int:
-    return stage.tasks - len(_completions(out, stage))
-
-
-def _last_completion(out: Path, stage: Stage) -> float:
-    return max((p.stat().st_mtime for p in _completions(out, stage)), default=0.0)
 
 
 def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]]:
