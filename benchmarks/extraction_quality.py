@@ -102,7 +102,7 @@ def load_pages(data: Path = DATA, datasets: tuple[str, ...] = (AEB, TRAFILATURA_
     """The labelled pages, HTML decoded as `finemill run` decodes it; at most `limit` per dataset."""
     from warcio.archiveiterator import ArchiveIterator
 
-    from finemill.pipeline.reader import record_to_dict
+    from finemill.steps.read.warc import record_to_dict
 
     index = {row["record_id"]: row for row in map(json.loads, (data / INDEX).read_text().splitlines())}
     aeb_truth = json.loads((data / "aeb_ground_truth.json").read_text())
@@ -133,7 +133,7 @@ def load_pages(data: Path = DATA, datasets: tuple[str, ...] = (AEB, TRAFILATURA_
 def recipe_extractor(name: str) -> Callable[[str], str]:
     """The `extract` function of the extraction step of `name`'s recipe, with the recipe's settings."""
     from finemill.pipeline.recipe import CONFIGS_DIR, load_recipe
-    from finemill.pipeline.steps import STEPS
+    from finemill.pipeline.registry import STEPS
 
     config, step_name, changes = RECIPES[name]
     spec = next(s for s in load_recipe(CONFIGS_DIR / config).steps if s.name == step_name)

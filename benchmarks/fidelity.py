@@ -53,8 +53,8 @@ def reference_stages(recipe, files: list[str], out: Path) -> list:
     from datatrove.pipeline.writers import JsonlWriter
     from tldextract import TLDExtract
 
-    from finemill.filters.language import find_lid_model
-    from finemill.pipeline.steps import MinhashDedup
+    from finemill.steps.dedup.config import MinhashDedup
+    from finemill.steps.filters.language import find_lid_model
 
     params = {s.name: s.params for s in recipe.steps}
     url_filter = URLFilter()

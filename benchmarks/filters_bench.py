@@ -48,8 +48,8 @@ def datatrove_filters() -> list:
 
 
 def finemill_filters() -> list:
-    from finemill.filters.fineweb_quality import FineWebQualityFilter
-    from finemill.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
+    from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
+    from finemill.steps.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 
     return [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False),
             FineWebQualityFilter(rules="datatrove")]

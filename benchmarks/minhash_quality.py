@@ -71,16 +71,16 @@ def _label(raw) -> str:
 
 def fineweb_signer():
     """finemill's signer with FineWeb's settings (signature files are never written by this script)."""
-    from finemill.filters.minhash import MinhashSignature
-    from finemill.pipeline.steps import MinhashDedup
+    from finemill.steps.dedup.config import MinhashDedup
+    from finemill.steps.dedup.minhash import MinhashSignature
 
     return MinhashSignature(output_folder="/tmp/finemill-minhash-unused", config=MinhashDedup().config())
 
 
 def shingles(signer, text: str) -> list[str]:
     """The word n-gram strings the signature hashes: datatrove's simplify_text, spaCy words, n-grams."""
-    from finemill.filters.minhash.hashing import ngram_strings
-    from finemill.filters.minhash.text import simplify
+    from finemill.steps.dedup.minhash.hashing import ngram_strings
+    from finemill.steps.dedup.minhash.text import simplify
 
     words = signer.word_tokenizer.word_tokenize(simplify(text, signer.config.norm_config))
     return ngram_strings(words, signer.config.n_grams)
@@ -229,7 +229,7 @@ def _fresh_finemill():
 def _fresh_datatrove():
     from datatrove.pipeline.dedup import MinhashDedupSignature
 
-    from finemill.pipeline.steps import MinhashDedup
+    from finemill.steps.dedup.config import MinhashDedup
 
     signer = MinhashDedupSignature(output_folder="/tmp/finemill-minhash-unused", config=MinhashDedup().config())
     _ = signer.word_tokenizer.tokenizer
@@ -242,8 +242,8 @@ def speed(texts: Sequence[str], repeats: int) -> dict[str, float]:
     from datasketch.hashfunc import sha1_hash64
     from datatrove.utils.text import simplify_text
 
-    from finemill.filters.minhash import min_hashes
-    from finemill.filters.minhash.hashing import ngram_strings, shingle_hashes
+    from finemill.steps.dedup.minhash import min_hashes
+    from finemill.steps.dedup.minhash.hashing import ngram_strings, shingle_hashes
     reference = _fresh_finemill()
     shingle_lists = [shingles(reference, t) for t in texts]
     encoded = [[s.encode("utf-8") for s in doc] for doc in shingle_lists]

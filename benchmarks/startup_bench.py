@@ -4,7 +4,7 @@
     python benchmarks/startup_bench.py --repeats 5
 
 Each start-up figure is measured in fresh Python processes, as a worker meets it:
-- spaCy's tokenizer (`finemill.filters.words.spacy_tokenizer`): torch importable (thinc then imports it)
+- spaCy's tokenizer (`finemill.text.words.spacy_tokenizer`): torch importable (thinc then imports it)
   against finemill's import with torch hidden;
 - presidio's recognizers: `presidio_analyzer` imported as installed (its Hugging Face engine imports
   transformers) against finemill's `_import_presidio_recognizers` (transformers and torch hidden);
@@ -48,13 +48,13 @@ plan_stages(recipe, files, out)
 # Each snippet prints the seconds of its timed part. `import time` and the clock come first.
 SNIPPETS = {
     "spaCy tokenizer, torch importable": """
-import finemill.filters.words as words
+import finemill.text.words as words
 words.torch_unused_by_spacy = lambda: ()
 started = time.perf_counter()
 words.spacy_tokenizer("en")
 """,
     "spaCy tokenizer, finemill (torch hidden)": """
-import finemill.filters.words as words
+import finemill.text.words as words
 started = time.perf_counter()
 words.spacy_tokenizer("en")
 """,
@@ -63,13 +63,13 @@ started = time.perf_counter()
 from presidio_analyzer import predefined_recognizers
 """,
     "presidio recognizers, finemill": """
-from finemill.filters.pii import _import_presidio_recognizers
+from finemill.steps.pii.scrubber import _import_presidio_recognizers
 started = time.perf_counter()
 _import_presidio_recognizers()
 """,
     "run planned (all steps built), datatrove's check": PLAN.format(check="""
 import datatrove.utils._import_utils as utils
-from finemill.pipeline import dependency_check
+from finemill.patches import datatrove_dependency_check as dependency_check
 utils._is_distribution_available = dependency_check.datatrove_is_distribution_available  # datatrove's own
 """),
     "run planned (all steps built), finemill's check": PLAN.format(check=""),
@@ -86,7 +86,7 @@ def fresh_process_seconds(snippet: str) -> float:
 
 def word_learning() -> tuple[int, float, float, int]:
     """(documents, first pass s, second pass s, runs learnt) of the word splitter, tokenizer loaded."""
-    from finemill.filters.words import SpacyCompatibleTokenizer, spacy_tokenizer, special_case_joins
+    from finemill.text.words import SpacyCompatibleTokenizer, spacy_tokenizer, special_case_joins
 
     spacy_tokenizer("en"), special_case_joins("en")
     with gzip.open(DOCUMENTS, "rt", encoding="utf-8") as f:

@@ -50,7 +50,7 @@ def datatrove_filter_class() -> type:
 def build_filter(kind: str):
     if kind == "datatrove":
         return datatrove_filter_class()()
-    from finemill.filters.url import OfflineURLFilter
+    from finemill.steps.filters.url import OfflineURLFilter
 
     return OfflineURLFilter()
 
@@ -58,8 +58,8 @@ def build_filter(kind: str):
 def pipeline_run(kind: str, inputs: list[str], workers: int) -> dict:
     """`finemill run` with the url_filter step alone, one task per input file, in this process's executor."""
     from finemill.pipeline.recipe import parse_recipe
+    from finemill.pipeline.registry import STEPS
     from finemill.pipeline.run import run_recipe
-    from finemill.pipeline.steps import STEPS
     from finemill.pipeline.task_logging import quiet_parent_logging
 
     if kind == "datatrove":
@@ -129,7 +129,7 @@ def run_child(kind: str, urls_path: Path, task_urls: int, env: dict | None = Non
 
 def cold_build_s() -> float:
     """finemill's one-time cache build, in a fresh process with an empty cache folder."""
-    code = ("import time; t = time.perf_counter(); from finemill.filters.url_blocklists import integrated_lists; "
+    code = ("import time; t = time.perf_counter(); from finemill.steps.filters.url_blocklists import integrated_lists; "
             "integrated_lists(); print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "FINEMILL_URL_FILTER_CACHE": cache, "PYTHONPATH": str(ROOT)}
@@ -159,7 +159,7 @@ def main() -> int:
         return 1
     urls = real_urls(args.data)
     task_urls = sum(1 for _ in (args.data / INDEX).open())  # the URLs of one file: the task of the ratio
-    from finemill.filters.url_blocklists import integrated_lists
+    from finemill.steps.filters.url_blocklists import integrated_lists
 
     integrated_lists()  # build the cache if this machine has none: the build is not what is measured here
     results: dict[str, list[dict]] = {k: [] for k in FILTERS}

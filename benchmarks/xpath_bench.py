@@ -5,7 +5,7 @@
 
 Runs `trafilatura.extract` as the recipe's `extract` step calls it (favor_precision, no comments, deduplicate)
 over the pages, twice in this process: with trafilatura as installed (lxml evaluates its XPaths) and with
-finemill's compiled XPaths swapped in (`finemill.filters.fast_xpath`). Every expression of trafilatura's
+finemill's compiled XPaths swapped in (`finemill.steps.extract.fast_xpath`). Every expression of trafilatura's
 XPath lists is timed where trafilatura calls it. Prints per list the seconds of both, the share of
 extraction time spent in those lists, the extraction time of both, and how many pages give the identical
 text (`identical: N of M`).
@@ -76,7 +76,7 @@ def extract_all(pages: list[str], spent: dict[str, float]) -> tuple[list[str | N
 
 def load_pages(limit: int | None) -> list[str]:
     """Page HTML of each input, decoded as `finemill run` decodes it."""
-    from finemill.pipeline.reader import CrawlReader
+    from finemill.steps.read.warc import CrawlReader
 
     pages = []
     for target in INPUTS:
@@ -89,7 +89,7 @@ def load_pages(limit: int | None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from datatrove.utils.logging import logger
 
-    from finemill.filters import fast_xpath
+    from finemill.steps.extract import fast_xpath
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="pages per input (default: all)")

@@ -65,9 +65,9 @@ def small_local_run(tmp_path_factory) -> SmallRun:
     """The bundled sample's two files plus a real WARC file when ../shared/data is there (3 tasks), at most
     SMALL_LIMIT documents each, run locally with 2 workers. The recipe is FineWeb's except: a 60 s extraction
     timeout (1 s makes the output depend on the machine's load) and 4 MinHash buckets (fewer tasks)."""
+    from finemill.demo.crawl import write_sample_warc
     from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe
     from finemill.pipeline.run import run_recipe
-    from finemill.pipeline.sample_crawl import write_sample_warc
 
     root = tmp_path_factory.mktemp("small_run")
     (root / "crawl").mkdir()

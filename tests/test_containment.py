@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from finemill.errors import FinemillError
-from finemill.pipeline.outputs import beneath
 from finemill.pipeline.plan import plan_stages
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
 from finemill.pipeline.run import clear_run, run_recipe
+from finemill.steps.write.parquet import beneath
 
 
 @pytest.mark.parametrize("parts", [("..", "elsewhere"), ("removed", "..", "..", "x"), ("/tmp/abs",), ("",)])

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from finemill.commoncrawl.download import download_file, download_snapshot, snapshot_paths
 from finemill.errors import FinemillError
-from finemill.pipeline.download import download_file, download_snapshot, snapshot_paths
 
 SNAPSHOT = "CC-MAIN-2099-01"
 WARC_DIR = f"crawl-data/{SNAPSHOT}/segments/4099000000000.0/warc"
@@ -26,7 +26,7 @@ FAST = {"retries": 3, "backoff_s": 0.0}
 @pytest.fixture(scope="module")
 def crawl_root(tmp_path_factory) -> Path:
     """What the server serves: crawl-data/SNAPSHOT/warc.paths.gz and two WARC files."""
-    from finemill.pipeline.sample_crawl import write_sample_warc
+    from finemill.demo.crawl import write_sample_warc
 
     root = tmp_path_factory.mktemp("crawl")
     for part, relative in enumerate(RELATIVE[:2]):

@@ -10,9 +10,9 @@ import yaml
 from datatrove.data import Document
 
 from finemill.errors import FinemillError
-from finemill.filters.extract import AccountedExtraction, TrafilaturaExtractor
-from finemill.filters.resiliparse_extract import ResiliparseExtractor
 from finemill.pipeline.recipe import CONFIGS_DIR, DEFAULT_RECIPE, load_recipe, parse_recipe
+from finemill.steps.extract.resiliparse import ResiliparseExtractor
+from finemill.steps.extract.trafilatura import AccountedExtraction, TrafilaturaExtractor
 
 ARTICLE = (
     "<html><head><title>Library</title></head><body>"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree, html
 
-from finemill.filters import fast_xpath
-from finemill.filters.fast_xpath import CompiledXPath, compile_xpath
+from finemill.steps.extract import fast_xpath
+from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
 from tests.conftest import shared_file
 
 # The expressions trafilatura spends its time on: losing any of them loses the speed-up.
@@ -162,7 +162,7 @@ def test_extract_step_setting(monkeypatch):
     """`compiled_xpaths: false` runs trafilatura exactly as installed; the default swaps them in per call."""
     from trafilatura import xpaths
 
-    from finemill.filters.extract import TrafilaturaExtractor
+    from finemill.steps.extract.trafilatura import TrafilaturaExtractor
 
     seen = []
     monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(type(xpaths.OVERALL_DISCARD_XPATH[0])))
@@ -194,7 +194,7 @@ def same_extraction(pages: list[str]) -> None:
 def test_same_extraction_on_bundled_sample(tmp_path):
     from datatrove.pipeline.readers import WarcReader
 
-    from finemill.pipeline.sample_crawl import write_sample_warc
+    from finemill.demo.crawl import write_sample_warc
 
     write_sample_warc(tmp_path / "sample.warc.gz", part=0, parts=2)
     pages = [doc.text for doc in WarcReader(str(tmp_path)).run()]

@@ -9,9 +9,9 @@ from datatrove.data import Document
 from datatrove.pipeline.filters import FineWebQualityFilter as DatatroveFineWebQualityFilter
 
 from finemill.errors import FinemillError
-from finemill.filters.fineweb_quality import FineWebQualityFilter
-from finemill.filters.language import FastTextLanguageFilter, find_lid_model
-from finemill.filters.url import OfflineURLFilter
+from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
+from finemill.steps.filters.language import FastTextLanguageFilter, find_lid_model
+from finemill.steps.filters.url import OfflineURLFilter
 from tests.conftest import shared_file
 
 

@@ -9,8 +9,8 @@ import pytest
 
 CHECK = """
 import sys
-from finemill.filters.words import spacy_tokenizer
-from finemill.filters.pii import _build_recognizers
+from finemill.text.words import spacy_tokenizer
+from finemill.steps.pii.scrubber import _build_recognizers
 spacy_tokenizer("en")
 _build_recognizers(("EMAIL_ADDRESS", "IP_ADDRESS"))
 loaded = sorted(m for m in ("torch", "transformers") if m in sys.modules)
@@ -21,7 +21,7 @@ print(loaded, thinc.compat.has_torch, torch.tensor([1, 2]).sum().item())
 
 
 def test_spacy_and_presidio_load_without_torch():
-    from finemill.filters.imports import torch_unused_by_spacy
+    from finemill.patches.hidden_imports import torch_unused_by_spacy
 
     pytest.importorskip("torch")
     if not torch_unused_by_spacy():
@@ -32,7 +32,7 @@ def test_spacy_and_presidio_load_without_torch():
 
 
 def test_hidden_restores_modules():
-    from finemill.filters.imports import hidden
+    from finemill.patches.hidden_imports import hidden
 
     assert "json" in sys.modules
     with hidden("json", "finemill_no_such_module"):

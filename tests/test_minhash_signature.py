@@ -14,9 +14,9 @@ from datatrove.data import Document
 from datatrove.pipeline.dedup.minhash import MinhashDedupSignature
 from datatrove.utils.text import simplify_text
 
-from finemill.filters.minhash import MinhashSignature, min_hashes
-from finemill.filters.minhash.text import simplify
-from finemill.pipeline.steps import MinhashDedup
+from finemill.steps.dedup.config import MinhashDedup
+from finemill.steps.dedup.minhash import MinhashSignature, min_hashes
+from finemill.steps.dedup.minhash.text import simplify
 from tests.conftest import shared_file
 
 CONFIGS = {

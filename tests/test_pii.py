@@ -13,7 +13,7 @@ import pytest
 from datatrove.data import Document
 from datatrove.pipeline.formatters.pii import PIIFormatter, public_ip_validator
 
-from finemill.filters.pii import (
+from finemill.steps.pii.scrubber import (
     EMAIL_PLACEHOLDERS,
     IP_PLACEHOLDERS,
     SUPPORTED_ENTITIES,

@@ -18,11 +18,11 @@ from datatrove.pipeline.filters.gopher_repetition_filter import (
     get_n_grams,
 )
 
-from finemill.filters import ngrams
-from finemill.filters.fineweb_quality import FineWebQualityFilter
-from finemill.filters.ngrams import NgramStats
-from finemill.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
-from finemill.filters.words import SpacyCompatibleTokenizer
+from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
+from finemill.steps.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from finemill.text import ngrams
+from finemill.text.ngrams import NgramStats
+from finemill.text.words import SpacyCompatibleTokenizer
 from tests.conftest import shared_file
 
 PAIRS = {  # finemill's step (default: fast words) -> datatrove's class with its spaCy splitter

@@ -10,7 +10,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from finemill.pipeline.reader import CrawlReader
+from finemill.steps.read.warc import CrawlReader
 from tests.conftest import shared_file
 
 ARTICLE = "<html><body><article><h1>Title {i}</h1><p>{body}</p></article></body></html>"

@@ -95,7 +95,7 @@ def test_cli_help_lists_run():
 @pytest.mark.parametrize("name", ["numpy", "fasttext-numpy2-wheel", "trafilatura", "NumPy", "fasttext-wheel",
                                   "no-such-distribution", ""])
 def test_dependency_check_answers_as_datatrove(name):
-    from finemill.pipeline import dependency_check
+    from finemill.patches import datatrove_dependency_check as dependency_check
 
     original = dependency_check.datatrove_is_distribution_available.__wrapped__  # past its lru_cache
     assert dependency_check.is_distribution_available(name) == original(name)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from finemill.pipeline.outputs import DOCUMENT_SCHEMA
 from finemill.pipeline.recipe import load_recipe
 from finemill.pipeline.run import run_recipe
+from finemill.steps.write.parquet import DOCUMENT_SCHEMA
 from tests.test_reader import record_bytes, write
 
 REMOVING = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from finemill.pipeline.sample_crawl import CATEGORY_COUNTS, main, sample_pages, write_sample_warc
+from finemill.demo.crawl import CATEGORY_COUNTS, main, sample_pages, write_sample_warc
 
 GOOD = {"good", "good_with_pii", "good_windows_1252"}
 COPIES = {"exact_duplicate", "near_duplicate"}

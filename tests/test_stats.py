@@ -22,7 +22,7 @@ import pytest
 
 from finemill.cli import main
 from finemill.errors import FinemillError
-from finemill.pipeline.outputs import DOCUMENT_SCHEMA, REMOVED_SCHEMA
+from finemill.steps.write.parquet import DOCUMENT_SCHEMA, REMOVED_SCHEMA
 
 STEPS = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
          "fineweb_quality", "minhash", "pii"]
@@ -349,8 +349,8 @@ def test_measures_agree_with_the_datatrove_filters():
     from datatrove.data import Document
     from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 
-    from finemill.filters.fineweb_quality import FineWebQualityFilter
     from finemill.stats.explain import Explainer
+    from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
 
     explainer = Explainer({"fineweb_quality": {"rules": "fineweb"}, "c4_quality": {"filter_no_terminal_punct": False}})
     texts = [

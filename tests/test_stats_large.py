@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from finemill.pipeline.outputs import DOCUMENT_SCHEMA, REMOVED_SCHEMA
+from finemill.steps.write.parquet import DOCUMENT_SCHEMA, REMOVED_SCHEMA
 
 CHUNK = 100_000
 TEXT = "word " * 60  # 300 characters: a million of them are 300 MB, far more than the memory allowed below

@@ -18,11 +18,11 @@ import pytest
 from datatrove.data import Document
 from datatrove.pipeline.filters import URLFilter
 
-import finemill.filters.url_blocklists as blocklists
+import finemill.steps.filters.url_blocklists as blocklists
 from finemill.errors import FinemillError
-from finemill.filters.string_index import StringIndex, write_index
-from finemill.filters.url import OfflineURLFilter, offline_extractor
 from finemill.pipeline.recipe import parse_recipe
+from finemill.steps.filters.url import OfflineURLFilter, offline_extractor
+from finemill.text.string_index import StringIndex, write_index
 from tests.conftest import SHARED_DATA
 from tests.real_urls import real_urls
 
@@ -181,7 +181,7 @@ def test_second_filter_in_a_process_does_not_reload(monkeypatch):
 # The index and the cache, on small lists.
 
 def test_string_index_exact_membership_with_colliding_hashes(tmp_path, monkeypatch):
-    import finemill.filters.string_index as string_index
+    import finemill.text.string_index as string_index
 
     monkeypatch.setattr(string_index, "hash64", lambda b: len(b) % 3)  # many collisions on purpose
     strings = ["a.com", "b.org", "a.com", "", "bücher.de", "xn--bcher-kva.de", "c.net", "C.NET"]

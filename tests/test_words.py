@@ -9,7 +9,7 @@ import random
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
-from finemill.filters.words import SpacyCompatibleTokenizer
+from finemill.text.words import SpacyCompatibleTokenizer
 from tests.conftest import shared_file
 
 EDGE_CASES = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from finemill.commoncrawl.download import add_snapshot_arguments
 from finemill.errors import FinemillError
-from finemill.pipeline.download import add_snapshot_arguments
 
 HELP = """Run a recipe (default: configs/fineweb.yaml, FineWeb's steps and parameters) over crawl files.
 
@@ -96,7 +96,7 @@ def print_submitted(jobs: dict[str, str], output: str) -> None:
 
 def use_snapshot(args: argparse.Namespace, recipe) -> None:
     """Download the chosen slice of a Common Crawl snapshot into the cache and make it the run's input."""
-    from finemill.pipeline.download import download_snapshot
+    from finemill.commoncrawl.download import download_snapshot
 
     if args.input:
         raise FinemillError("--snapshot and --input exclude each other")

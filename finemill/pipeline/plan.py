@@ -24,13 +24,14 @@ from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-import finemill.pipeline.dependency_check  # noqa: F401  (a faster datatrove dependency check)
-from finemill.filters.dedup import MinhashDuplicateFilter
-from finemill.filters.minhash import MinhashSignature
-from finemill.pipeline.outputs import DocumentWriter, RemovedWriter, beneath
-from finemill.pipeline.reader import CrawlReader
+import finemill.patches.datatrove_dependency_check  # noqa: F401  (a faster datatrove dependency check)
 from finemill.pipeline.recipe import Recipe, StepSpec
-from finemill.pipeline.steps import REMOVING_STEPS, STEPS, MinhashDedup
+from finemill.pipeline.registry import REMOVING_STEPS, STEPS
+from finemill.steps.dedup.config import MinhashDedup
+from finemill.steps.dedup.duplicate_filter import MinhashDuplicateFilter
+from finemill.steps.dedup.minhash import MinhashSignature
+from finemill.steps.read.warc import CrawlReader
+from finemill.steps.write.parquet import DocumentWriter, RemovedWriter, beneath
 
 # Steps whose time belongs to the minhash step but whose counters do not (signatures, buckets, clusters).
 MINHASH_TIME = "minhash:time"
@@ -86,7 +87,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
             "filter",
             [reader, *[_build_step(s, out) for s in before],
              JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
-             # datatrove's MinhashDedupSignature, same files, faster (finemill.filters.minhash)
+             # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
              MinhashSignature(output_folder=signatures, config=config)],
             ["reader", *[s.name for s in before], None, MINHASH_SIGNATURE],
             tasks,

@@ -11,7 +11,7 @@
       - extract: {favour_precision: true, timeout: 1.0}
       ...
 
-Each step is one key naming a class in `finemill.pipeline.steps.STEPS`, with that class's keyword
+Each step is one key naming a class in `finemill.pipeline.registry.STEPS`, with that class's keyword
 arguments as its value. Validation happens here, before anything runs: unknown keys, unknown steps and
 values of the wrong type fail with a message naming the key, so a typo never runs a silent default.
 """
@@ -168,7 +168,7 @@ def _parse_executor(raw: Any, overrides: dict[str, Any], source: str) -> Executo
 
 
 def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
-    from finemill.pipeline.steps import STEPS  # the registry imports datatrove: only when a recipe is read
+    from finemill.pipeline.registry import STEPS  # the registry imports datatrove: only when a recipe is read
 
     if not isinstance(raw_steps, list) or not raw_steps:
         raise FinemillError(f"{source}: 'steps' must be a non-empty list of steps")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from finemill import __version__
 from finemill.errors import FinemillError
-from finemill.pipeline.outputs import beneath
 from finemill.pipeline.recipe import Recipe
+from finemill.steps.write.parquet import beneath
 
 SAMPLE_FILES = 2
 CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$")  # what a folder contributes (not .wat, .jsonl, ...)
@@ -45,7 +45,7 @@ def resolve_inputs(paths: list[str], out: Path) -> list[str]:
 def bundled_sample(out: Path) -> list[Path]:
     """The generated sample crawl, written once into OUT/input/ as SAMPLE_FILES files (one task each, so
     the default run uses two workers). Deterministic: the same bytes every time."""
-    from finemill.pipeline.sample_crawl import write_sample_warc
+    from finemill.demo.crawl import write_sample_warc
 
     paths = [out / "input" / f"sample-{part}.warc.gz" for part in range(SAMPLE_FILES)]
     for part, path in enumerate(paths):

@@ -316,7 +316,7 @@ class Explainer:
 def _build_filter(step: str, params: dict) -> Any | None:
     """The step's filter with the run's settings, without its exclusion writer; None if it cannot be built
     here (no language model, a setting of another finemill version)."""
-    from finemill.pipeline.steps import STEPS
+    from finemill.pipeline.registry import STEPS
 
     if step not in STEPS or step in ("minhash", "pii", *EXTRACT_STEPS):
         return None

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer
 
-from finemill.filters.imports import hidden, torch_unused_by_spacy
+from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy
 
 # Python's `\s` on str is `str.isspace`, the test spaCy's tokenizer splits on.
 RUNS = re.compile(r"\S+")
@@ -180,7 +180,7 @@ def spacy_tokenizer(language: str):
     """spaCy's rule-based tokenizer of `spacy.blank(language)`, built the way spaCy's default tokenizer factory
     builds it, without a pipeline: creating a `Language` loads every package's spaCy plugins (presidio's pulls
     in transformers: seconds per process), and the tokenizer needs none of them. spaCy is imported without
-    torch (`finemill.filters.imports`)."""
+    torch (`finemill.patches.hidden_imports`)."""
     with hidden(*torch_unused_by_spacy()):
         from spacy import util
         from spacy.tokenizer import Tokenizer

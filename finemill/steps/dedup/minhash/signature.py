@@ -12,9 +12,9 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignatur
 from datatrove.utils.typeshelper import Languages
 from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-from finemill.filters.minhash.hashing import ngram_strings, shingle_hashes
-from finemill.filters.minhash.text import simplify
-from finemill.filters.quality import word_splitter
+from finemill.steps.dedup.minhash.hashing import ngram_strings, shingle_hashes
+from finemill.steps.dedup.minhash.text import simplify
+from finemill.steps.filters.quality import word_splitter
 
 _P = np.uint64((1 << 61) - 1)  # datatrove's Mersenne prime modulus
 _SHIFT = np.uint64(61)

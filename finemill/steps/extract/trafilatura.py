@@ -4,7 +4,7 @@ datatrove's extractors drop pages whose extraction is empty, times out or fails,
 `AccountedExtraction` keeps datatrove's sandbox (a child process per task, so a timeout or a crash in
 the extractor costs one page, not the task) and also sends each dropped page to an exclusion writer with
 its reason, so `removed/<step>/` explains every loss. `TrafilaturaExtractor` is datatrove's Trafilatura
-(same options, same output) run through that loop; `finemill.filters.resiliparse_extract` is the fast one.
+(same options, same output) run through that loop; `finemill.steps.extract.resiliparse` is the fast one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.typeshelper import StatHints
 
 from finemill.errors import FinemillError
-from finemill.filters import fast_xpath
+from finemill.steps.extract import fast_xpath
 
 
 class AccountedExtraction(BaseExtractor):
@@ -73,7 +73,7 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
     pathological and are removed with reason `timeout`.
 
     `compiled_xpaths` (default on): trafilatura's attribute-matching XPaths are evaluated by
-    `finemill.filters.fast_xpath`, which selects the same elements about twice as fast overall; the
+    `finemill.steps.extract.fast_xpath`, which selects the same elements about twice as fast overall; the
     extracted text is the same. Set it to false to run trafilatura exactly as installed.
     """
 

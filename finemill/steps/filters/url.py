@@ -6,7 +6,7 @@ the list; we point it at that snapshot and never at the network.
 
 Fast to start: datatrove loads its 4.5 million blocklisted domains into a Python set in every task
 (~3 s, ~0.7 GB per process). Here they come from `integrated_lists()`: memory-mapped indexes built once
-per machine and opened once per process (see `finemill.filters.url_blocklists`). The checks, their
+per machine and opened once per process (see `finemill.steps.filters.url_blocklists`). The checks, their
 order and the reasons returned are datatrove's; only redundant work per URL is avoided.
 """
 
@@ -23,8 +23,8 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from loguru import logger
 from tldextract import TLDExtract
 
-from finemill.filters.string_index import StringIndex
-from finemill.filters.url_blocklists import integrated_lists
+from finemill.steps.filters.url_blocklists import integrated_lists
+from finemill.text.string_index import StringIndex
 
 
 @functools.cache

@@ -17,8 +17,8 @@ from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import split_into_words
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer, load_word_tokenizer
 
-from finemill.filters.ngrams import NgramStats
-from finemill.filters.words import SpacyCompatibleTokenizer
+from finemill.text.ngrams import NgramStats
+from finemill.text.words import SpacyCompatibleTokenizer
 
 WordSplitter = Literal["fast", "spacy"]
 

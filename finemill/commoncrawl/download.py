@@ -354,7 +354,7 @@ def handle_download(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m finemill.pipeline.download ARGS` = `finemill download ARGS` (same errors, same exit codes)."""
+    """`python -m finemill.commoncrawl.download ARGS` = `finemill download ARGS` (same errors, same exit codes)."""
     parser = argparse.ArgumentParser(prog="finemill")
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["download", *(sys.argv[1:] if argv is None else argv)])

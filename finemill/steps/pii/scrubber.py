@@ -43,7 +43,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.formatters.base import BaseFormatter
 from datatrove.utils.typeshelper import StatHints
 
-from finemill.filters.imports import hidden, torch_unused_by_spacy
+from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy
 
 # Same placeholders as datatrove's PIIFormatter (and so FineWeb): example.com/org are reserved for
 # documentation, and the IPs did not answer pings when datatrove picked them.

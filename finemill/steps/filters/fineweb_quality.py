@@ -15,7 +15,7 @@ from datatrove.pipeline.filters import FineWebQualityFilter as DatatroveFineWebQ
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import split_into_words
 
-from finemill.filters.quality import FastWords, WordSplitter
+from finemill.steps.filters.quality import FastWords, WordSplitter
 
 FINEWEB_STOP_CHARS = (".", "'", '"', "!", "?")
 

@@ -33,7 +33,7 @@ The file also holds what real crawl files hold besides pages: a warcinfo record,
 records, records without WARC-Identified-Payload-Type (the reader must sniff them), and a page encoded
 in windows-1252.
 
-    python -m finemill.pipeline.sample_crawl OUT.warc.gz
+    python -m finemill.demo.crawl OUT.warc.gz
 """
 
 from __future__ import annotations
@@ -1539,7 +1539,7 @@ def write_sample_warc(path: str | Path, seed: int = 0, part: int = 0, parts: int
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) not in (1, 2):
-        print("usage: python -m finemill.pipeline.sample_crawl OUT.warc.gz [SEED]", file=sys.stderr)
+        print("usage: python -m finemill.demo.crawl OUT.warc.gz [SEED]", file=sys.stderr)
         return 2
     summary = write_sample_warc(argv[0], seed=int(argv[1]) if len(argv) == 2 else 0)
     print(json.dumps(summary, indent=1))

@@ -30,7 +30,7 @@ from datatrove.pipeline.filters.url_filter import get_list, parse_list
 from datatrove.utils._import_utils import ASSETS_PATH
 from fasteners import InterProcessLock
 
-from finemill.filters.string_index import StringIndex, write_index
+from finemill.text.string_index import StringIndex, write_index
 
 # The archive datatrove's URLFilter.download_data extracts; its members "domains" and "urls" are the lists.
 LISTS_ARCHIVE = Path(ASSETS_PATH) / "url_filterblacklistsv0_3_0.tar.gz"

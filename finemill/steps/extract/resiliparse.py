@@ -9,7 +9,7 @@ trafilatura step: same sandbox, same reasons (`no_main_text`, `timeout`, ...), s
 
 from __future__ import annotations
 
-from finemill.filters.extract import AccountedExtraction, check_import
+from finemill.steps.extract.trafilatura import AccountedExtraction, check_import
 
 
 class ResiliparseExtractor(AccountedExtraction):
