@@ -90,6 +90,7 @@ NO_PII = [
     "Follow @jack and @john.smith on social media.",
     "Use logo@2x.png and icon@3x.jpg for retina screens.",
     "npm install lodash@4.17.21 @babel/core@7.2.0 react@18.2.0",
+    "go get example.com/mod@v1.3.4 and golang.org/x/text@v0.14.0.Then build.",
     "In C++ use std::vector<int> and Foo::Bar::baz(); Bad::Face is a hex-looking name.",
     "The match started at 12:30:45 and ended 14:05; ratio 16:9, John 3:16, 12::30.",
     "MAC 00:1A:2B:3C:4D:5E and ISBN 978-3-16-148410-0.",
@@ -234,6 +235,24 @@ def test_ip_keeps_port_prefix_and_brackets(scrubber: PIIScrubber) -> None:
     assert scrubber.format("net 81.2.69.0/24.") == f"net {IP_PLACEHOLDERS[0]}/24."
     assert scrubber.format("[2a00:1450:4001:811::200e]:443") == f"[{IP_PLACEHOLDERS[0]}]:443"
     assert scrubber.format("mapped ::ffff:8.8.8.8 here") == f"mapped {IP_PLACEHOLDERS[0]} here"
+
+
+# Extracted text glues a sentence to the address before it (a real page's "show@no-priors.com.Sarah Guo");
+# presidio's pattern then reads the next word as a domain label that no suffix list knows.
+GLUED_EMAILS = [
+    ("Email show@no-priors.com.Sarah Guo joined in 2023.", "show@no-priors.com"),
+    ("Questions? help@shop.co.uk.Thanks for reading!", "help@shop.co.uk"),
+    ("Press: jane.doe@mail.example.org.Call us any time.", "jane.doe@mail.example.org"),
+    ("write to team@startup.io.the team answers within a day", "team@startup.io"),
+    ("Contact: info@example.com. Sarah Guo", "info@example.com"),
+]
+
+
+@pytest.mark.parametrize(("text", "email"), GLUED_EMAILS)
+def test_email_glued_to_the_next_sentence_is_replaced(scrubber: PIIScrubber, text: str, email: str) -> None:
+    output = scrubber.format(text)
+    assert email not in output
+    assert output == text.replace(email, EMAIL_PLACEHOLDERS[0])  # the next word stays
 
 
 def test_email_cut_at_url_syntax(scrubber: PIIScrubber) -> None:

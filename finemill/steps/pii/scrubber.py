@@ -278,7 +278,37 @@ def _email_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     at = text.index("@", start, end)
     cut = [m.end() for m in _URL_SEPARATORS.finditer(text, start, at)]
     start = cut[-1] if cut else start
-    return (start, end) if start < at else None
+    domain = email_domain(text[at + 1 : end])
+    if domain is None or start >= at:
+        return None
+    return start, at + 1 + len(domain)
+
+
+@lru_cache(maxsize=1)
+def _suffix_list() -> Callable[[str], Any]:
+    """tldextract on its bundled public-suffix snapshot: no download, ever."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def email_domain(domain: str) -> str | None:
+    """The email domain that `domain` starts with: itself when it ends in a public suffix, else the longest
+    run of its leading labels that does. Extracted text glues sentences ("mail show@no-priors.com.Sarah
+    Guo"), which presidio's pattern reads as the domain "no-priors.com.Sarah"; "2x.png" or "4.17.21" have
+    no such run (None)."""
+    extract = _suffix_list()
+    labels = domain.split(".")
+    if len(labels) > 2 and labels[-1].istitle() and domain.rpartition(".")[0].islower():
+        # "x@mail.example.org.Call us": ".call" is a TLD too, but a capitalised label after lower-case
+        # ones is the next sentence's first word.
+        labels.pop()
+    for n in range(len(labels), 1, -1):
+        candidate = ".".join(labels[:n])
+        parts = extract(candidate)
+        if parts.suffix and parts.domain:
+            return candidate
+    return None
 
 
 def _ip_span(text: str, start: int, end: int, only_public: bool) -> tuple[int, int] | None:
@@ -368,15 +398,12 @@ def _offline_email_recognizer(email_recognizer: type) -> Any:
 
     Its own validation calls `tldextract.extract`, which tries to download the public-suffix list
     (a network timeout per worker offline) and parses the whole match as a URL, so "path/a@b.com" fails
-    and "medium.com/@user.name" passes. We check the domain after the "@" against the snapshot instead.
+    and "medium.com/@user.name" passes. We check the domain after the "@" against the snapshot instead
+    (`email_domain`; `_email_span` then ends the match where that domain ends).
     """
-    import tldextract
-
-    extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
     class OfflineEmailRecognizer(email_recognizer):
         def validate_result(self, pattern_text: str) -> bool:
-            domain = extract(pattern_text.rpartition("@")[2])
-            return bool(domain.suffix and domain.domain)
+            return email_domain(pattern_text.rpartition("@")[2]) is not None
 
     return OfflineEmailRecognizer()
