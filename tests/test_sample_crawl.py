@@ -53,6 +53,26 @@ def test_same_seed_same_bytes(sample, tmp_path):
     assert sha256(other_seed) != sha256(path)
 
 
+# sha256 of the two files `finemill run` writes for the bundled sample (write_sample_warc with parts=2), as
+# the generator wrote them at commit e3343f6, when its banks of text were still Python literals.
+BUNDLED_SAMPLE_SHA256 = (
+    "3b4a0904da1feec40692bf87e0d0267a6bd7c2cc592019fbcc943274ff799153",
+    "501be51e9f2f1036d85da83356c1446dfe5c99eac174afa2d3f1b9b8a95eacf6",
+)
+
+
+def test_bundled_sample_bytes_are_unchanged(tmp_path):
+    """The banks of text moved from crawl.py into banks.json; the files written from them must be the very
+    bytes the pre-move generator (commit e3343f6) wrote, recorded above. A changed bank, a reordered key
+    or a different way of filling a template fails here."""
+    digests = []
+    for part in range(2):
+        path = tmp_path / f"sample-{part}.warc.gz"
+        write_sample_warc(path, part=part, parts=2)
+        digests.append(sha256(path))
+    assert tuple(digests) == BUNDLED_SAMPLE_SHA256
+
+
 def test_command_line_writes_the_same_file(sample, tmp_path, capsys):
     path, summary = sample
     out = tmp_path / "cli.warc.gz"

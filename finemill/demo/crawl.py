@@ -1,11 +1,12 @@
-"""The bundled sample crawl: a small Common Crawl-like WARC file generated from this module's own text.
+"""The bundled sample crawl: a small Common Crawl-like WARC file generated from finemill's own text.
 
 `finemill run` with no arguments needs a crawl to work on, and we do not ship third-party web pages.
 So the sample is written here, deterministically (fixed seed, fixed WARC dates and record ids: the same
-bytes on every run), from hand-written banks of sentence templates combined with a seeded RNG.
+bytes on every run), from hand-written banks of sentence templates (`banks.json`, package data, read by
+`banks.py`) combined with a seeded RNG.
 
 The pages are chosen so that every step of the FineWeb recipe has something to remove
-(tests/test_sample.py runs datatrove's own blocks over the file and checks it):
+(tests/test_sample_crawl.py runs datatrove's own blocks over the file and checks it):
 
 ======================================  ============================================================
 category                                first removed by
@@ -58,6 +59,43 @@ from typing import BinaryIO
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from finemill.demo.banks import (
+    BLOCKLISTED_BODY,
+    BLOCKLISTED_URLS,
+    BREADCRUMBS,
+    CHROME_MAINS,
+    CODE_SNIPPETS,
+    CODE_WORDS,
+    DIGEST_SITES,
+    DIGEST_TITLES,
+    DUPLICATED_LINES,
+    EMPTY_MAINS,
+    FIRST_NAMES,
+    FOREIGN_LANGUAGES,
+    GENERIC_SENTENCES,
+    HASHTAGS,
+    HEADERS,
+    LAST_NAMES,
+    LOREM_WORDS,
+    MARKET_STALLS,
+    NEAR_DUPLICATE_NOTES,
+    PII_SENTENCES,
+    POEMS,
+    PRODUCT_NAMES,
+    SERVERS,
+    SHARE_BAR,
+    SHARED_SLOTS,
+    SITE_NAV_ITEMS,
+    SITES,
+    SPAM_SERVICES,
+    TOPIC_SITES,
+    TOPICS,
+    VERY_SHORT_MAINS,
+    WINDOWS_1252_ARTICLE,
+    Site,
+    Topic,
+)
+
 CRAWL_START = datetime(2024, 4, 12, 6, 0, 0, tzinfo=timezone.utc)
 CRAWLER_USER_AGENT = "CCBot/2.0 (https://commoncrawl.org/faq/)"
 WARC_FIELDS = "application/warc-fields"
@@ -84,613 +122,6 @@ CATEGORY_COUNTS = {
     "duplicated_lines": 8,
 }
 
-# ---------------------------------------------------------------------------------------------------
-# Text banks. Templates use {slots} (a topic's own, or the shared ones below) and [alternative|words];
-# a random choice every few words keeps two articles built from the same templates far apart for MinHash.
-# ---------------------------------------------------------------------------------------------------
-
-FIRST_NAMES = (
-    "Alice", "Ben", "Chloe", "Daniel", "Eleanor", "Farid", "Grace", "Hugo", "Isla", "James", "Keiko",
-    "Liam", "Maria", "Nadia", "Oliver", "Priya", "Quentin", "Rosa", "Samuel", "Tara", "Umar", "Vera",
-    "William", "Yusuf", "Zoe", "Tomasz", "Aoife", "Marcus", "Helen", "Ravi",
-)
-LAST_NAMES = (
-    "Anderson", "Bennett", "Carter", "Doyle", "Evans", "Fischer", "Gupta", "Hughes", "Ibrahim", "Jensen",
-    "Kowalski", "Lambert", "Moreno", "Nakamura", "O'Neill", "Patel", "Quinn", "Rossi", "Schmidt",
-    "Thompson", "Usman", "Varga", "Walsh", "Young", "Zhang", "Okafor", "Lindqvist", "Murphy", "Clarke",
-    "Haddad",
-)
-SHARED_SLOTS: dict[str, tuple[str, ...]] = {
-    "city": (
-        "Lisbon", "Edinburgh", "Kraków", "Porto", "Bologna", "Seville", "Ghent", "Ljubljana", "Valencia",
-        "Bristol", "Copenhagen", "Dublin", "Marseille", "Vienna", "Tallinn", "Bergen", "Lyon", "Glasgow",
-        "Toronto", "Melbourne", "Kyoto", "Montreal", "Prague", "Budapest", "Leeds", "Cork", "Hamburg",
-        "Naples", "Oslo", "Galway",
-    ),
-    "month": (
-        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-        "November", "December",
-    ),
-    "weekday": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "count": ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve"),
-    "number": tuple(str(n) for n in (35, 48, 60, 75, 90, 120, 140, 180, 240, 310, 450, 620, 800, 1200)),
-    "percent": ("12", "18", "22", "27", "30", "35", "40", "45"),
-    "year_old": tuple(str(y) for y in range(1838, 1896, 3)),
-}
-
-
-@dataclass(frozen=True)
-class Topic:
-    """Everything needed to write an article on one subject."""
-
-    name: str
-    section: str
-    titles: tuple[str, ...]
-    headings: tuple[str, ...]
-    slots: dict[str, tuple[str, ...]]
-    sentences: tuple[str, ...]
-
-
-TOPICS = (
-    Topic(
-        name="cooking",
-        section="recipes",
-        titles=("How to make {dish} on a weeknight", "The only {dish} recipe you will ever need", "{dish}: a family favourite, step by step", "What I learned cooking {dish} every week for a month", "A simpler way to cook {dish}"),
-        headings=("Why this recipe works", "Choosing your ingredients", "Getting the timing right", "Serving suggestions", "Storing the leftovers", "Common mistakes to avoid", "Making it ahead"),
-        slots={
-            "dish": ("lemon chicken traybake", "mushroom risotto", "slow-cooked beef ragu", "spiced lentil soup", "roast vegetable lasagne", "miso glazed salmon", "sweet potato curry", "buttermilk pancakes", "chickpea and spinach stew", "garlic prawn linguine"),
-            "ingredient": ("smoked paprika", "fresh thyme", "a knob of butter", "toasted cumin seeds", "grated parmesan", "a splash of white wine", "brown miso paste", "chopped parsley", "a squeeze of lime", "crushed garlic"),
-            "tool": ("a heavy cast iron pan", "a large casserole dish", "a sharp chef's knife", "a sturdy baking tray", "a digital thermometer", "a wide frying pan"),
-            "minutes": ("ten", "fifteen", "twenty", "twenty-five", "forty", "forty-five"),
-            "texture": ("glossy and thick", "golden at the edges", "tender but not mushy", "crisp on the outside", "silky and smooth", "deeply caramelised"),
-            "side": ("a crisp green salad", "warm crusty bread", "steamed basmati rice", "buttered new potatoes", "roasted broccoli", "a bowl of garlicky greens"),
-        },
-        sentences=(
-            "The first time I [cooked|made|tried] {dish}, I was [feeding|cooking for] {count} hungry [friends|guests|neighbours] and had nothing but {tool} and a [bit|good deal] of optimism.",
-            "[Start|Begin] by [warming|heating] {tool} over a [medium|moderate] heat, then add {ingredient} and let it [sizzle gently|cook quietly] for [a minute or two|a couple of minutes].",
-            "Most recipes [tell you to rush|hurry you through] this stage, but giving it an [extra|additional] {minutes} minutes is [what makes|the secret to making] the sauce {texture}.",
-            "If you cannot [find|get hold of] {ingredient}, then {ingredient} [works nearly as well|is a fine substitute] and is [easier to track down|often cheaper too].",
-            "My [grandmother|aunt|old neighbour] in {city} always [insisted|claimed] that {dish} tastes better the [next|following] day, and she was [usually|almost always] right.",
-            "Taste as you go and [adjust|correct] the seasoning, because [the amount of salt you need|how much salt to add] depends on how salty {ingredient} [is|turns out to be].",
-            "Once everything is {texture}, [take|lift] the pan off the heat and let it [rest|sit] while you [prepare|make] {side}.",
-            "We tested this version {count} times in our [kitchen|test kitchen], changing [only one thing|a single detail] at a time so we could [see|work out] what [mattered|made the difference].",
-            "Serve it with {side} and a [glass of something cold|pot of tea|jug of sparkling water], and [nobody|no one] at the table will ask what else is for [dinner|supper].",
-            "Leftovers keep [well|happily] in the fridge for up to {count} days, and the flavour [deepens|improves] as the [spices|herbs] [settle in|mellow].",
-            "A reader [named|called] {name} [wrote to tell us|let us know] that adding {ingredient} at the [end|last minute] [brightened|lifted] the whole dish.",
-            "Do not be tempted to [crowd|overfill] the pan, since the vegetables will steam instead of [browning|colouring] and you will [lose|miss] that {texture} finish.",
-            "The whole thing takes [about|roughly] {minutes} minutes from start to finish, which makes it [ideal|perfect] for a [busy|tired|rainy] {weekday} evening.",
-            "For a vegetarian version, [swap|replace] the meat [for|with] [mushrooms|lentils|chickpeas] and use a good vegetable stock [instead of|rather than] chicken stock.",
-            "You can double the quantities without [much|any real] trouble, although you will need {tool} [large|big] enough to hold everything.",
-            "Children who [normally|usually] refuse anything green have been known to ask for [second helpings|more] of {dish}, which says [a lot|plenty].",
-            "I learned this [trick|idea] from a [chef|cook] in {city} who [cooked|served] {dish} for {number} guests every {weekday} without breaking a sweat.",
-            "A pinch of sugar [balances|softens] the acidity of the tomatoes, though {ingredient} can do the same job with [more character|a little more personality].",
-        ),
-    ),
-    Topic(
-        name="travel",
-        section="travel",
-        titles=("Three days in {city}: where to eat, sleep and wander", "A slow travel guide to {city}", "Getting around {city} without a car", "What nobody tells you about visiting {city}", "A long weekend in {city} on a modest budget"),
-        headings=("Getting there", "Where to stay", "What to eat", "A perfect first morning", "Day trips worth taking", "Practical tips", "When to go"),
-        slots={
-            "place": ("the old harbour", "the cathedral square", "the hillside vineyards", "the covered market", "the riverside promenade", "the botanical garden", "the fishing villages along the coast", "the medieval quarter"),
-            "transport": ("the night train", "a regional bus", "a rented bicycle", "the early ferry", "a shared taxi", "the local tram"),
-            "meal": ("grilled sardines", "a bowl of noodle soup", "fresh pastries", "a plate of local cheeses", "slow-cooked lamb", "a bowl of mussels"),
-            "season": ("late spring", "early autumn", "the shoulder season", "midsummer", "early winter"),
-        },
-        sentences=(
-            "We arrived in {city} on {transport} just after [dawn|sunrise], when the streets were still quiet and the [cafés|bakeries] were only [beginning|starting] to open.",
-            "The best way to [understand|get to know] the city is to walk from {place} to {place} without a map and let yourself get [a little|slightly|happily] lost.",
-            "Prices [rise sharply|climb quickly] in the summer months, so we would [recommend|suggest] visiting in {season} when the crowds have [thinned|gone home].",
-            "Our guide, a retired [teacher|engineer|postman] called {name}, knew the story behind [almost|nearly] every [doorway|street corner] we passed.",
-            "Lunch was {meal} eaten on a [wooden bench|harbour wall|shady step], and it cost less than a [cup of coffee|sandwich] back home.",
-            "Taking {transport} out to {place} is cheap, [reliable|easy] and far more [pleasant|relaxing] than sitting in traffic.",
-            "Book your [accommodation|room] at least {count} weeks ahead if you [plan to travel|are visiting] during a public holiday.",
-            "Many [museums|galleries] are closed on {weekday}, which is worth [remembering|knowing] before you plan your [itinerary|days].",
-            "In the evening, locals [gather|meet] around {place} to talk, argue about [football|politics] and share {meal}.",
-            "The tourist office near the station hands out free maps, but the staff are even more useful for [honest|frank] [restaurant|café] advice.",
-            "If you only have one free [afternoon|morning], spend it at {place} and save the [shopping|museums] for another trip.",
-            "We spent [roughly|about] {number} euros over three days, not counting the [train|bus] tickets, which felt reasonable for a city of this size.",
-            "It rained for most of our second day, so we [ducked|escaped] into small galleries and bookshops that we would [otherwise|probably] have missed.",
-            "The walk back along {place} at sunset was the moment we [both|quietly] decided we would return to {city} [one day|before long].",
-            "Pack comfortable shoes, because the cobbled streets are [beautiful|charming] but [unforgiving|hard] on tired feet.",
-            "A weekly pass for {transport} paid for itself within [two|three] days and saved us from [counting coins|fumbling for change] at every stop.",
-            "Our host, {name}, had lived in {city} all her life and still found new corners to [explore|discover] every {month}.",
-            "The queue for {meal} at the corner stall was long, yet it moved [quickly|steadily] and the wait was part of the [fun|experience].",
-        ),
-    ),
-    Topic(
-        name="gardening",
-        section="gardening",
-        titles=("Growing {plant} in a small garden", "A beginner's guide to {plant}", "What to do in the garden this {month}", "How I finally stopped {pest} eating my {plant}", "Lessons from a wet summer on the allotment"),
-        headings=("Preparing the soil", "Sowing and planting", "Watering and feeding", "Dealing with pests", "Harvesting", "Jobs for next month", "What went wrong"),
-        slots={
-            "plant": ("tomatoes", "runner beans", "sweet peas", "courgettes", "lavender", "dahlias", "garlic", "strawberries", "climbing roses", "salad leaves"),
-            "pest": ("slugs", "aphids", "vine weevils", "cabbage white caterpillars", "pigeons"),
-            "soil_fix": ("a thick layer of compost", "well-rotted manure", "leaf mould", "a handful of grit", "a mulch of bark chippings"),
-            "task": ("pruning", "deadheading", "sowing seeds", "dividing perennials", "planting bulbs", "watering"),
-        },
-        sentences=(
-            "Last year my {plant} [struggled|sulked] through a cold, wet {month}, so this season I started them off indoors on a [sunny|bright] windowsill.",
-            "Before planting, dig in {soil_fix} to [improve|help] drainage and give young roots something to [grow into|get hold of].",
-            "At this time of year {pest} are the main [enemy|problem], and a torch-lit patrol after dark is still the most [reliable|effective] defence.",
-            "My neighbour {name} has grown {plant} on the same [allotment|plot] for over {count} decades and [swears by|relies on] {soil_fix}.",
-            "Water [deeply|thoroughly] once or twice a week rather than a little every day, as shallow watering [encourages|leads to] weak roots.",
-            "Time spent {task} now will reward you with [stronger|healthier] growth and far more [flowers|fruit] later in the [summer|season].",
-            "If space is tight, {plant} grow [surprisingly|remarkably] well in large pots as long as they never dry out [completely|entirely].",
-            "Keep a simple [notebook|diary] of what you sowed and when, because memory is [an unreliable|a forgetful] gardener.",
-            "By the end of {month} the first {plant} were ready, and nothing from a shop has ever tasted [quite|half] as good.",
-            "A cheap cold frame made from old windows has extended my growing season by [several|a few] weeks at [each end|both ends].",
-            "Try not to tidy the borders too [thoroughly|early] in autumn, since hollow stems give shelter to [helpful|beneficial] insects over winter.",
-            "Companion planting with [marigolds|nasturtiums] seemed to keep {pest} away from my {plant}, though the evidence is [anecdotal|far from scientific].",
-            "Feed container plants with a liquid [fertiliser|feed] every {count} weeks once the first flowers [appear|open].",
-            "The gardening club in {city} runs a seed swap each [spring|March], which is a [wonderful|cheap] way to try unusual varieties.",
-            "Do not worry if a few plants fail, as every [disappointing|difficult] season teaches you something about your own soil.",
-            "When {task}, use clean, sharp tools so that the cuts heal [quickly|cleanly] and disease has less chance to take hold.",
-            "A retired farmer called {name} once told me that {plant} need patience more than they need [fertiliser|attention].",
-            "The rain barrel by the shed collected about {number} litres last {month}, enough to water the whole [vegetable patch|garden].",
-        ),
-    ),
-    Topic(
-        name="history",
-        section="history",
-        titles=("The forgotten history of {building}", "How the {trade} shaped our town", "Life in {era}: what the records reveal", "Uncovering the story of {building}", "What {source} tell us about the past"),
-        headings=("Early beginnings", "A time of change", "The people behind the story", "Decline and rediscovery", "What survives today", "Reading the evidence"),
-        slots={
-            "era": ("the late eighteenth century", "the Victorian period", "the years after the First World War", "the early medieval period", "the 1920s", "the Napoleonic wars"),
-            "building": ("the old corn exchange", "the parish church", "the railway viaduct", "the town hall", "the abandoned textile mill", "the harbour lighthouse"),
-            "source": ("parish registers", "bundles of letters", "old newspaper reports", "estate account books", "faded diaries", "council minutes"),
-            "trade": ("wool merchants", "shipbuilders", "coal miners", "printers", "brewers", "lace makers"),
-        },
-        sentences=(
-            "Few people who walk past {building} today [realise|know] that it once stood at the heart of a [busy|thriving] trading community.",
-            "According to {source} held in the county archive, the first building on the site [dates from|goes back to] {era}.",
-            "By the middle of the century, [nearly|almost] {number} families depended on the {trade} for their [living|income].",
-            "Historians have long [debated|argued about] why the town declined so [quickly|suddenly], but the surviving [evidence|paperwork] points to several causes at once.",
-            "One remarkable document, [found|unearthed] by a local researcher named {name}, describes a [fierce|bitter] dispute over water rights.",
-            "The arrival of the railway in {year_old} transformed the economy [almost overnight|within a decade] and brought new workers from {city}.",
-            "Life for ordinary workers in {era} was hard, with long hours, [crowded|damp] housing and very little protection from [illness|accidents].",
-            "Much of what we know comes from {source}, which record births, marriages and the occasional scandal in [careful|elegant] handwriting.",
-            "The {trade} formed a guild that [set|fixed] prices, trained apprentices and paid for the [upkeep|repair] of {building}.",
-            "A fire in {year_old} destroyed most of the original timber structure, although the stone foundations [survived|were spared].",
-            "Restoration work in the [1970s|1980s] uncovered painted beams and a sealed cellar that had been [forgotten|hidden] for generations.",
-            "It is [tempting|easy] to romanticise the past, but the records also tell [stories|tales] of poverty, debt and [emigration|hunger].",
-            "Visitors can still see the [original|weathered] carved date stone above the [main|north] entrance of {building}.",
-            "Letters written by {trade} to relatives abroad give a [vivid|moving] picture of daily life and the price of bread.",
-            "The local history society has [transcribed|digitised] {source} and made them freely available to anyone researching their [family|house].",
-            "Understanding this history helps [explain|make sense of] why the streets around {building} are [laid out|arranged] the way they are.",
-            "In {year_old} a census recorded {number} people living within a mile of {building}, most of them under [thirty|twenty-five].",
-            "A great-granddaughter of one of the {trade}, {name}, still keeps his [tools|ledgers] in a [wooden|battered] chest in {city}.",
-        ),
-    ),
-    Topic(
-        name="programming",
-        section="engineering",
-        titles=("Lessons from debugging {problem}", "A practical introduction to {concept}", "Why our team moved to {language}", "Writing better tests with {tool}", "What {concept} taught me about simple code"),
-        headings=("The problem", "A first attempt", "What actually worked", "Measuring the results", "Trade-offs", "What we would do differently"),
-        slots={
-            "language": ("Python", "Rust", "Go", "Kotlin", "Elixir", "Swift"),
-            "tool": ("a profiler", "the debugger", "a linter", "property-based tests", "a code formatter", "continuous integration"),
-            "problem": ("a slow database query", "a memory leak", "a race condition", "a flaky test", "an off-by-one error", "a deadlock in the worker pool"),
-            "concept": ("dependency injection", "immutable data structures", "error handling", "structured logging", "caching", "pagination"),
-        },
-        sentences=(
-            "Last {month} our team spent almost a week [chasing|hunting down] {problem} that only appeared under heavy load in production.",
-            "The fix turned out to be [three|four] lines long, which is often the case once you finally understand what is [going on|happening].",
-            "Running {tool} [early|earlier] in the process would have saved us a [great deal|lot] of time and [frustration|late nights].",
-            "When we rewrote the service in {language}, the biggest improvement was not speed but how much easier the code became to [read|change].",
-            "Good {concept} is less about clever tricks and more about making the [intent|purpose] of the code obvious to the next [person|reader].",
-            "A colleague, {name}, suggested writing down every assumption we had made, and [two|three] of them turned out to be wrong.",
-            "Benchmarks showed that response times [dropped|fell] by {percent} percent after the change, with no [increase|rise] in memory use.",
-            "It is worth adding a regression test for every bug you fix, so that the same mistake cannot [quietly return|sneak back in] later.",
-            "Many teams adopt {concept} because it is [fashionable|popular], but it only pays off when the codebase is [large|big] enough to need it.",
-            "We now run {tool} on every pull request, and the number of issues reaching production has fallen [noticeably|sharply].",
-            "Reading the source code of the [libraries|tools] you depend on is one of the [fastest|surest] ways to become a better engineer.",
-            "The original design made sense when the system handled a few hundred requests a day, but it did not [scale|survive growth].",
-            "Pair programming felt [slow|awkward] at first, yet it helped us spot {problem} before it ever reached a [customer|user].",
-            "If you are new to {language}, start with a small command line tool rather than trying to rewrite an entire [application|product].",
-            "Clear error messages are a [gift|kindness] to your future self, especially when something breaks at [three|four] in the morning.",
-            "In the end, the most [valuable|useful] outcome was not the faster code but the shared understanding the team [built|gained] along the way.",
-            "Our build now finishes in {count} minutes instead of twenty, thanks largely to {tool} and a [leaner|smaller] dependency tree.",
-            "{name} gave a talk about {concept} at a meetup in {city}, and the questions afterwards were [better|sharper] than the slides.",
-        ),
-    ),
-    Topic(
-        name="finance",
-        section="money",
-        titles=("How to start saving for {goal}", "The simple budget that helped us afford {goal}", "Is {account} right for you?", "Small changes that cut our monthly bills", "What I wish I had known about money at twenty-five"),
-        headings=("Where to begin", "Building a budget", "Cutting costs", "Saving and investing", "Avoiding common traps", "Staying motivated"),
-        slots={
-            "goal": ("an emergency fund", "a house deposit", "early retirement", "a family holiday", "paying off a student loan", "a new car"),
-            "account": ("a high-interest savings account", "a workplace pension", "a low-cost index fund", "a fixed-term deposit", "a tax-free savings account"),
-            "expense": ("takeaway meals", "unused subscriptions", "impulse purchases", "bank fees", "expensive coffee", "car repairs"),
-        },
-        sentences=(
-            "When we sat down to look at our spending, we [discovered|realised] that {expense} were costing us more than {number} pounds a month.",
-            "The first step towards {goal} is knowing [exactly|precisely] where your money goes, which means tracking every purchase for a [few|couple of] weeks.",
-            "Financial planners [often|usually] suggest keeping three to six months of [essential|basic] expenses in {account} before investing elsewhere.",
-            "Our reader {name} from {city} paid off a credit card balance in {count} months by following the [method|plan] described below.",
-            "Interest rates have changed a [great deal|lot] over the past year, so it is worth checking whether your savings are [earning|working hard] enough.",
-            "Cutting back on {expense} felt [difficult|painful] at first, but after a month we barely noticed the difference.",
-            "Setting up an automatic transfer on payday means the money is [saved|put aside] before you have a chance to spend it.",
-            "Putting money into {account} is [generally|usually] a long-term decision, and short-term swings in value should not cause [panic|alarm].",
-            "It is [easy|tempting] to underestimate irregular costs such as birthdays, insurance renewals and {expense}.",
-            "A simple spreadsheet with three columns for income, fixed costs and [flexible|everyday] spending is [often|usually] all you need.",
-            "Before signing up for any financial product, read the [fees|small print] carefully and compare at least {count} alternatives.",
-            "Many people find that saving becomes easier once they give each pot of money a [clear|specific] purpose, such as {goal}.",
-            "Debt with the highest interest rate should [usually|normally] be repaid first, while making minimum payments on everything else.",
-            "This article is for general information only, so please [speak|talk] to a qualified adviser about your own [situation|circumstances].",
-            "Reviewing your budget every {month} helps you catch small leaks before they become [large|expensive] problems.",
-            "The most important habit is consistency, because [modest|small] amounts saved regularly add up to [surprising|impressive] sums over time.",
-            "By {month} we had set aside {number} pounds towards {goal}, which felt like a small [miracle|victory] at the time.",
-            "{name}, a [teacher|nurse] in {city}, keeps a jar for loose change and uses it to pay for {expense} without [guilt|worry].",
-        ),
-    ),
-    Topic(
-        name="science",
-        section="science",
-        titles=("Scientists report {finding}", "What the discovery of {finding} means", "A closer look at new research in {field}", "Why {field} researchers are excited this year", "The slow, careful work behind a headline in {field}"),
-        headings=("The discovery", "How the study worked", "What the experts say", "Limitations", "What happens next"),
-        slots={
-            "field": ("marine biology", "climate science", "astronomy", "neuroscience", "materials science", "genetics"),
-            "finding": ("a new species of deep-sea coral", "an unusually bright supernova", "a protein linked to memory loss", "a cheaper way to store solar energy", "evidence of ancient river beds on Mars", "a bacterium that breaks down plastic"),
-            "institution": ("a university research team", "the national space agency", "an international consortium", "a small independent laboratory", "researchers at the city hospital"),
-        },
-        sentences=(
-            "Researchers announced on {weekday} that they had [identified|found] {finding}, a result that [surprised|puzzled] many in the field.",
-            "The study, carried out by {institution}, involved more than {number} samples [collected|gathered] over several years.",
-            "Dr {name}, who led the work, said the team had checked the results [repeatedly|again and again] before deciding to publish.",
-            "Independent experts described the findings as [promising|intriguing] but cautioned that they still need to be [replicated|confirmed].",
-            "Work in {field} often moves [slowly|carefully], and a single paper rarely settles a question on its own.",
-            "The measurements were made using instruments that were not available even {count} years ago.",
-            "If confirmed, the discovery could change how scientists think about {field} and open several new lines of [enquiry|research].",
-            "Funding for the project came from a mix of public grants and [charitable foundations|private donors].",
-            "One limitation of the study is that most of the data came from a single [region|site], which may not be typical.",
-            "The team plans to share its full data set so that other groups can test the conclusions for themselves.",
-            "Public interest in {field} has grown [steadily|quickly], helped by documentaries and accessible online lectures.",
-            "Similar claims have been made before, so the scientific community will be watching closely for [follow-up|further] studies.",
-            "According to the paper, the effect was strongest in samples collected during {month}, for reasons that remain [unclear|a mystery].",
-            "Students working with {institution} helped with the fieldwork, gaining experience that few courses can offer.",
-            "The results were published in a peer-reviewed journal after [several|three] rounds of revision.",
-            "For now, the researchers say, the most honest answer to many of the questions raised is that we simply do not know yet.",
-            "A conference in {city} last {month} gave the first hint of the result, when {name} showed a single [puzzling|odd] graph.",
-            "Roughly {percent} percent of the measurements fell outside the expected range, which is what first caught the team's attention.",
-        ),
-    ),
-    Topic(
-        name="sports",
-        section="sport",
-        titles=("{team} keep their hopes alive in the race for {prize}", "Match report: a dramatic night at {venue}", "Five things we learned from the weekend's games", "The young players changing the fortunes of {team}", "{team} show real grit in a hard-fought win"),
-        headings=("The first half", "Turning point", "Player ratings", "What the manager said", "Looking ahead", "Fan reaction"),
-        slots={
-            "team": ("the Rovers", "the home side", "City", "the Harriers", "the visitors", "United"),
-            "prize": ("the league title", "the regional cup", "promotion", "a place in the play-offs"),
-            "score": ("two goals to one", "three goals to nil", "a single late goal", "four goals to two"),
-            "venue": ("the old ground", "a packed stadium", "a rain-soaked pitch", "the new community arena"),
-        },
-        sentences=(
-            "{team} won by {score} on {weekday} night in front of {venue}, keeping their [challenge|push] for {prize} [very much|firmly] alive.",
-            "The opening twenty minutes were [cautious|scrappy], with both sides more concerned about mistakes than [chances|goals].",
-            "{name} opened the scoring shortly before half-time with a [low|curling] shot that crept inside the far post.",
-            "The manager admitted [afterwards|after the game] that his team had not played well but [praised|applauded] their [determination|spirit].",
-            "Attendance has risen by almost {percent} percent this season, and the atmosphere was [loud|electric] from start to finish.",
-            "Injuries have been a problem all year, and the squad looked [stretched|tired] in the closing stages.",
-            "A late substitution changed the game, as fresh legs down the [left|right] flank finally stretched the defence.",
-            "Supporters travelled from as far as {city} to watch, many of them arriving [hours|long] before kick-off.",
-            "With {count} matches remaining, every point now feels [precious|vital] in the race for {prize}.",
-            "The referee's decision to award a penalty divided opinion, although replays suggested it was the [right|correct] call.",
-            "Young [midfielder|defender] {name} was the standout performer, covering every blade of grass and winning [almost|nearly] every tackle.",
-            "Training this week will focus on set pieces, which have cost the team several goals in recent [games|weeks].",
-            "Ticket prices for the next home game have been frozen, a gesture that was [warmly|widely] welcomed by the supporters' trust.",
-            "The club's academy has produced {count} first-team players in the last [two|three] seasons, a record few rivals can [match|equal].",
-            "[Nobody|No one] expected this group of players to be challenging for {prize} when the season began in {month}.",
-            "The next fixture is away from home, where {team} have struggled to pick up points for [most|much] of the year.",
-            "Goalkeeper {name} made {count} [fine|superb] saves, the last of them a fingertip stop deep into [added|stoppage] time.",
-            "More than {number} season tickets have already been sold for next year, a figure that [delighted|surprised] the board.",
-        ),
-    ),
-    Topic(
-        name="local_news",
-        section="news",
-        titles=("Council approves {project} after long debate", "Local concerns grow over {project}", "Volunteers transform a neglected corner of {street}", "What {project} will mean for the town", "Community rallies to save a much-loved café on {street}"),
-        headings=("What was decided", "Local reaction", "Costs and timetable", "What happens next", "How to have your say"),
-        slots={
-            "project": ("the new cycle lane", "the library extension", "a plan to close the swimming pool", "the redevelopment of the market square", "a new primary school", "the flood defence scheme"),
-            "group": ("residents", "local shop owners", "parents at the nearby school", "members of the allotment society", "volunteers"),
-            "street": ("High Street", "Mill Lane", "Station Road", "Church Street", "Victoria Road", "Bridge Street"),
-        },
-        sentences=(
-            "Councillors voted on {weekday} evening to approve {project}, ending months of [debate|argument] and public consultation.",
-            "Dozens of {group} packed into the meeting room, with some people standing at the back for more than [two|three] hours.",
-            "The scheme is expected to cost around {number} thousand pounds, with most of the money coming from a [regional|national] grant.",
-            "Work is due to begin in {month} and should be finished within {count} months if the weather [holds|behaves].",
-            "A spokesperson for the {group} said they welcomed the investment but wanted more information about disruption on {street}.",
-            "Local resident {name}, who has lived on {street} for [thirty|forty] years, said the area had been overlooked for too long.",
-            "Traffic on {street} will be diverted while the work is carried out, and temporary parking will be provided [nearby|on {street}].",
-            "Several shops said they had seen fewer customers since the last round of roadworks, and they fear a [repeat|second blow].",
-            "A petition opposing the plans gathered more than {number} signatures in just [three|four] weeks.",
-            "The council has promised to publish regular updates and hold a drop-in session at the library every {weekday}.",
-            "Supporters argue that {project} will make the town centre safer and more [attractive|welcoming] for families.",
-            "Critics say the consultation was [rushed|too short] and that older residents were not given enough chance to respond.",
-            "Volunteers spent the weekend clearing litter and planting bulbs along {street}, watched by curious passers-by.",
-            "The decision will be reviewed in {month} next year, when councillors will consider the first results.",
-            "Anyone who wants to comment on the plans can do so at the council offices or by writing to their local councillor.",
-            "For many people in the town, the debate over {project} has become a wider argument about what kind of place they want to live in.",
-            "A similar scheme in {city} took {count} years longer than planned, a warning that several speakers repeated.",
-            "Councillor {name} said the money had to be spent by {month} or it would be returned to the regional fund.",
-        ),
-    ),
-    Topic(
-        name="reviews",
-        section="reviews",
-        titles=("{product} review: is it worth the money?", "We tested a popular {product} for a month", "The best {product} for most people", "Long-term review: living with a {product}", "Is this {product} too good to be true?"),
-        headings=("Design and build", "Performance", "Battery and charging", "What we did not like", "Verdict", "Who should buy it"),
-        slots={
-            "product": ("cordless vacuum cleaner", "espresso machine", "pair of trail running shoes", "budget laptop", "robot lawnmower", "set of noise-cancelling headphones", "electric bike", "air fryer"),
-            "feature": ("battery life", "build quality", "companion app", "noise level", "comfort over long periods", "value for money"),
-            "flaw": ("a flimsy charging cable", "a confusing set of buttons", "a short warranty", "an irritating startup chime", "a heavy carrying case"),
-        },
-        sentences=(
-            "We used this {product} [every day|daily] for {count} weeks to see how it [copes with|stands up to] ordinary [family|household] life.",
-            "First impressions are [good|positive], and its {feature} is [clearly|noticeably] better than on the model it replaces.",
-            "Setting it up took about [ten|fifteen] minutes, although the printed instructions were not much help.",
-            "Our main [complaint|gripe] is {flaw}, which feels out of place on a [product|machine] at this price.",
-            "At around {number} pounds it is not [cheap|a bargain], but it undercuts [several|a few] better-known rivals.",
-            "Over the [testing period|test month] its {feature} remained [consistent|impressive], and we never felt the need to reach for the old one.",
-            "My [partner|flatmate], who is usually sceptical of gadgets, ended up using it [more than I did|every single day].",
-            "Competitors offer more features on paper, but few of them feel as [thoughtfully|carefully] designed in [daily|everyday] use.",
-            "If {feature} matters most to you, this is one of the [strongest|best] options [available|on sale] right now.",
-            "The manufacturer offers a [two-year|three-year] guarantee, and replacement parts are [easy|simple] to order online.",
-            "After a month the novelty wore off, which is [usually|often] the point where small annoyances like {flaw} start to [grate|matter].",
-            "We compared it side by side with {count} [similar|rival] models, and it finished near the top in [almost|nearly] every test.",
-            "Our colleague {name} tried it at home as well and reached [broadly|roughly] the same conclusions as we did.",
-            "Overall, it does the basics [very|really] well and avoids the gimmicks that clutter so many [modern|recent] products.",
-            "If you can find it on sale in {month}, it becomes an easy recommendation for most [households|people].",
-            "Those on a tight budget may prefer an older model, which offers [most|much] of the same performance for far less [money|cash].",
-            "A reader in {city}, {name}, wrote in to say that the {product} had survived a house move without a scratch.",
-            "We measured its {feature} against the claims on the box, and the real figures came within {percent} percent of them.",
-        ),
-    ),
-)
-
-# Sentences that fit any article; they still carry slots and alternatives, so two articles rarely share them.
-GENERIC_SENTENCES = (
-    "We would [love|like] to hear about your own experiences, so please [share|send] them with us by {weekday}.",
-    "It is a small detail, but small details are [often|usually] what separate a good result from a [disappointing|mediocre] one.",
-    "None of this is complicated, yet it took us {count} [attempts|tries] to work it out.",
-    "As always, your own circumstances may differ, so treat these suggestions as a starting point rather than a [rulebook|recipe].",
-    "When we first wrote about this subject {count} years ago, the situation looked very different.",
-    "Several readers from {city} have asked us to explain the reasoning in more detail, which is what the next section [sets out to do|tries to do].",
-    "There is no single right answer here, and sensible people [disagree|differ] about the best approach.",
-    "Looking back, the most useful lesson was to be patient and to resist the urge to change everything at once.",
-    "We spoke to {name}, who has more than {count} decades of experience, to find out what beginners most often get wrong.",
-    "The difference was noticeable within a [week|fortnight], and it has lasted far longer than we expected.",
-    "That said, there are a few things worth checking before you start, especially if it is your first {month} trying this.",
-    "On a grey {weekday} afternoon in {month}, it is easy to forget why any of this matters, but it does.",
-    "Our advice is to start small, keep notes, and build on whatever works for you in {city} or anywhere else.",
-    "We have updated this article since it was first published in {month} to reflect new information and reader feedback.",
-    "Some of the most helpful tips came not from experts but from people like {name} who had simply tried and failed a few times.",
-    "If you are in {city} this {month}, it is well worth seeing the results for yourself.",
-    "It would be easy to dismiss all of this as common sense, but common sense is not always common practice.",
-    "The numbers only tell part of the story, and the human side is [just as|every bit as] important.",
-    "A friend from {city} put it best when she said that the hardest part is simply getting started.",
-    "We were not paid or sponsored to write this piece, and {name} checked every figure before publication.",
-    "In hindsight, we should have asked for help much earlier instead of trying to do everything ourselves.",
-    "Things rarely go exactly to plan, and that is part of what makes the process [interesting|worthwhile].",
-    "Whatever you decide, try to make the choice deliberately rather than by default.",
-    "By the time we had finished on {weekday} evening, it was clear that the effort had been worthwhile.",
-    "Of course, not everyone will agree, and {name} for one thinks we have been far too cautious.",
-    "The conversation that followed lasted well into the evening and covered far more ground than we had planned.",
-    "We will return to this subject in {month} once we have had more time to test the alternatives.",
-    "If there is one thing to take away from all of this, it is that consistency matters more than perfection.",
-    "Our thanks go to {name} in {city}, who read an early draft and pointed out several mistakes.",
-    "Plenty of people manage [perfectly well|just fine] without any of this, and there is no shame in keeping things simple.",
-    "We kept a [log|record] of every attempt over {count} weeks, and the pattern only became clear at the very end.",
-    "The cheapest option is not always the worst, and the most expensive one is certainly not always the best.",
-    "A few of you wrote in after our {month} piece to point out what we had missed, and we are grateful for it.",
-    "It helps to talk the plan through with someone else before committing, even if they know nothing about the subject.",
-)
-
-# Other-language pages: LanguageFilter must see them as not English.
-FOREIGN_LANGUAGES: dict[str, dict[str, tuple[str, ...]]] = {
-    "de": {
-        "domains": ("www.wochenblatt-am-see.de", "www.kuechenzeit-magazin.de"),
-        "nav": ("Startseite", "Rezepte", "Reisen", "Über uns", "Kontakt"),
-        "titles": ("Neuigkeiten aus der Region", "Unser Wochenrückblick", "Tipps für den Alltag"),
-        "sentences": (
-            "Am Wochenende haben wir einen langen Spaziergang durch den Stadtpark gemacht und anschließend Kaffee und Kuchen genossen.",
-            "Die Stadtverwaltung hat angekündigt, dass die Bauarbeiten an der Hauptstraße noch bis Ende des Monats dauern werden.",
-            "Für dieses Rezept brauchen Sie nur wenige Zutaten, die Sie in jedem Supermarkt bekommen.",
-            "Viele Leserinnen und Leser haben uns gefragt, wie man im Winter am besten Energie sparen kann.",
-            "Der Zug nach München war pünktlich, aber leider völlig überfüllt, weil viele Menschen in den Urlaub fuhren.",
-            "Im Garten blühen jetzt die ersten Tulpen, und die Vögel sind schon seit dem frühen Morgen zu hören.",
-            "Nach dem Spiel sagte der Trainer, dass seine Mannschaft in der zweiten Halbzeit deutlich besser gespielt habe.",
-            "Das Museum ist dienstags bis sonntags von zehn bis achtzehn Uhr geöffnet, der Eintritt für Kinder ist frei.",
-            "Wir empfehlen, die Unterkunft frühzeitig zu buchen, da die Preise in der Hauptsaison stark steigen.",
-            "Die Forscher wollen ihre Ergebnisse im nächsten Jahr in einer Fachzeitschrift veröffentlichen.",
-        ),
-    },
-    "fr": {
-        "domains": ("www.carnets-du-sud.fr", "www.la-gazette-du-quartier.fr"),
-        "nav": ("Accueil", "Recettes", "Voyages", "À propos", "Contact"),
-        "titles": ("Nouvelles du quartier", "Nos conseils de la semaine", "Carnet de voyage"),
-        "sentences": (
-            "Ce week-end, nous avons profité du beau temps pour nous promener le long de la rivière avec les enfants.",
-            "La mairie a annoncé que les travaux de rénovation de la place du marché commenceront au printemps prochain.",
-            "Pour réussir cette recette, il faut laisser reposer la pâte au moins une heure au réfrigérateur.",
-            "Beaucoup de lecteurs nous ont demandé comment économiser de l'argent sans renoncer aux petits plaisirs du quotidien.",
-            "Le train pour Bordeaux avait plus d'une heure de retard, mais le paysage valait vraiment le détour.",
-            "Dans le jardin, les premières tomates commencent à rougir et les fraises sont presque prêtes à être cueillies.",
-            "Après le match, l'entraîneur a reconnu que son équipe avait manqué de réalisme devant le but.",
-            "Le musée est ouvert tous les jours sauf le lundi, et l'entrée est gratuite le premier dimanche du mois.",
-            "Nous vous conseillons de réserver votre hébergement plusieurs semaines à l'avance pendant la haute saison.",
-            "Les chercheurs espèrent que ces résultats permettront de mieux comprendre l'évolution du climat.",
-        ),
-    },
-    "es": {
-        "domains": ("www.diario-del-barrio.es", "www.recetas-de-la-abuela.es"),
-        "nav": ("Inicio", "Recetas", "Viajes", "Quiénes somos", "Contacto"),
-        "titles": ("Noticias del barrio", "Consejos de la semana", "Diario de viaje"),
-        "sentences": (
-            "El fin de semana pasado fuimos al mercado central y compramos fruta fresca, queso y pan recién hecho.",
-            "El ayuntamiento ha confirmado que las obras de la calle principal terminarán antes del verano.",
-            "Para esta receta necesitas pocos ingredientes y apenas media hora de preparación.",
-            "Muchos lectores nos han preguntado cómo ahorrar en la factura de la luz durante los meses de invierno.",
-            "El tren a Sevilla salió puntual y el viaje fue mucho más cómodo de lo que esperábamos.",
-            "En el huerto ya han salido las primeras lechugas, aunque las heladas de la semana pasada dañaron algunas plantas.",
-            "Tras el partido, el entrenador explicó que el equipo había trabajado muy bien en defensa.",
-            "El museo abre de martes a domingo y la entrada es gratuita para los menores de dieciocho años.",
-            "Te recomendamos reservar el alojamiento con antelación, porque en agosto los precios suben mucho.",
-            "Los investigadores publicarán los resultados completos del estudio a finales de este año.",
-        ),
-    },
-    "it": {
-        "domains": ("www.cronache-di-paese.it", "www.orto-e-cucina.it"),
-        "nav": ("Home", "Ricette", "Viaggi", "Chi siamo", "Contatti"),
-        "titles": ("Notizie dal quartiere", "I consigli della settimana", "Diario di viaggio"),
-        "sentences": (
-            "Domenica scorsa siamo andati al mercato del paese e abbiamo comprato verdure fresche e formaggio locale.",
-            "Il comune ha annunciato che i lavori sulla piazza principale inizieranno il mese prossimo.",
-            "Per questa ricetta servono pochi ingredienti e circa quaranta minuti di cottura a fuoco lento.",
-            "Molti lettori ci hanno chiesto come risparmiare sulla spesa senza rinunciare alla qualità.",
-            "Il treno per Firenze era in ritardo di mezz'ora, ma il viaggio è stato comunque piacevole.",
-            "Nell'orto i pomodori stanno maturando e le zucchine crescono più velocemente del previsto.",
-            "Dopo la partita, l'allenatore ha detto che la squadra deve migliorare nei calci piazzati.",
-            "Il museo è aperto dal martedì alla domenica e il biglietto ridotto costa cinque euro.",
-            "Vi consigliamo di prenotare l'alloggio con largo anticipo, soprattutto durante l'estate.",
-            "I ricercatori sperano di pubblicare i risultati definitivi entro la fine dell'anno.",
-        ),
-    },
-    "nl": {
-        "domains": ("www.buurtnieuws-online.nl", "www.fietsen-en-eten.nl"),
-        "nav": ("Home", "Recepten", "Reizen", "Over ons", "Contact"),
-        "titles": ("Nieuws uit de buurt", "Tips van de week", "Reisverslag"),
-        "sentences": (
-            "Afgelopen weekend hebben we een lange fietstocht gemaakt langs de dijk en onderweg koffie gedronken in een klein dorp.",
-            "De gemeente heeft laten weten dat de werkzaamheden aan de brug nog minstens twee maanden duren.",
-            "Voor dit recept heb je maar een paar ingrediënten nodig die je in elke supermarkt kunt vinden.",
-            "Veel lezers vroegen ons hoe je in de winter kunt besparen op je energierekening.",
-            "De trein naar Utrecht was vol, maar we vonden gelukkig nog een plekje bij het raam.",
-            "In de moestuin komen de eerste bonen al op, hoewel de nachten nog behoorlijk koud zijn.",
-            "Na de wedstrijd zei de trainer dat zijn ploeg in de tweede helft veel beter had gespeeld.",
-            "Het museum is van dinsdag tot en met zondag geopend en kinderen tot twaalf jaar mogen gratis naar binnen.",
-            "We raden aan om je verblijf ruim van tevoren te boeken, omdat de prijzen in de zomer flink stijgen.",
-            "De onderzoekers willen hun resultaten volgend jaar publiceren in een wetenschappelijk tijdschrift.",
-        ),
-    },
-    "pt": {
-        "domains": ("www.jornal-da-vila.pt", "www.cozinha-de-domingo.pt"),
-        "nav": ("Início", "Receitas", "Viagens", "Sobre nós", "Contacto"),
-        "titles": ("Notícias do bairro", "Dicas da semana", "Diário de viagem"),
-        "sentences": (
-            "No fim de semana passado fomos ao mercado da vila e comprámos fruta fresca, queijo e pão caseiro.",
-            "A câmara municipal anunciou que as obras na avenida principal vão terminar antes do verão.",
-            "Para esta receita precisa de poucos ingredientes e de cerca de meia hora na cozinha.",
-            "Muitos leitores perguntaram-nos como poupar dinheiro nas compras do supermercado.",
-            "O comboio para o Porto chegou com algum atraso, mas a paisagem ao longo do rio compensou a espera.",
-            "Na horta, as primeiras alfaces já estão prontas e os tomateiros crescem a bom ritmo.",
-            "Depois do jogo, o treinador disse que a equipa tinha mostrado muito carácter na segunda parte.",
-            "O museu está aberto de terça a domingo e a entrada é gratuita para crianças até aos doze anos.",
-            "Recomendamos que reserve o alojamento com antecedência, porque os preços sobem muito em agosto.",
-            "Os investigadores esperam publicar os resultados finais do estudo no próximo ano.",
-        ),
-    },
-    "pl": {
-        "domains": ("www.gazeta-osiedlowa.pl", "www.kuchnia-i-ogrod.pl"),
-        "nav": ("Strona główna", "Przepisy", "Podróże", "O nas", "Kontakt"),
-        "titles": ("Wiadomości z okolicy", "Porady tygodnia", "Dziennik podróży"),
-        "sentences": (
-            "W ostatni weekend wybraliśmy się na długi spacer po lesie, a potem zjedliśmy obiad w małej gospodzie.",
-            "Urząd miasta poinformował, że remont głównej ulicy potrwa jeszcze co najmniej dwa miesiące.",
-            "Do tego przepisu potrzebujesz tylko kilku składników, które łatwo kupić w każdym sklepie.",
-            "Wielu czytelników pytało nas, jak oszczędzać na rachunkach za ogrzewanie w czasie zimy.",
-            "Pociąg do Krakowa był punktualny, ale w wagonach było bardzo tłoczno z powodu długiego weekendu.",
-            "W ogrodzie zakwitły już pierwsze tulipany, a na krzewach pojawiły się młode liście.",
-            "Po meczu trener powiedział, że jego drużyna zagrała w drugiej połowie znacznie lepiej.",
-            "Muzeum jest otwarte od wtorku do niedzieli, a wstęp dla dzieci do lat siedmiu jest bezpłatny.",
-            "Zalecamy wcześniejszą rezerwację noclegu, ponieważ w sezonie ceny znacznie rosną.",
-            "Naukowcy planują opublikować pełne wyniki badań pod koniec przyszłego roku.",
-        ),
-    },
-}
-
-# Real entries of datatrove's bundled URL blocklists (gambling, pharmacy and phishing domains, subdomains
-# of a public-suffix host) and of its banned / soft-banned word lists. The page bodies stay tame.
-BLOCKLISTED_URLS = (
-    "https://www.casinoonline.com/promotions/welcome-bonus",
-    "https://www.888casino.com/blog/weekend-offers/",
-    "https://www.online-casinos.com/reviews/new-sites-2024",
-    "https://casino-gambling-pros.com/guide/first-deposit",
-    "https://www.free-poker-rooms.com/rooms/tonight",
-    "https://www.kilopills.com/catalog/page/2",
-    "https://0-secure-paypal.com/account/verify",
-    "https://www.caribbeancasinos.net/news/island-resorts",
-    "https://www.bestinternetpoker.com/freerolls/schedule",
-    "https://beatonlinecasinos.blogspot.com/2024/03/new-offers.html",
-    "https://bingocasino.blogspot.com/2024/02/bingo-night.html",
-    "https://www.pharmacy-direct-online.net/products/viagra-generic-100mg",
-    "https://www.discount-meds-shop.com/cialis-daily-low-price",
-    "https://www.video-archive-hub.com/category/xxx/latest",
-    "https://www.fashion-outlet-deals.com/lingerie/sexy-nightwear-sale",
-    "https://www.hotchat-rooms.com/join/today",
-)
-BLOCKLISTED_BODY = (
-    "Welcome back! New offers are added every day, so check this page often.",
-    "Register for free in less than a minute and claim your welcome bonus today.",
-    "Members enjoy exclusive promotions, weekly prizes and fast support around the clock.",
-    "Limited time only: the best deals of the season are waiting for you.",
-    "Verify your account details now to keep enjoying all of our services without interruption.",
-)
-
-# ---------------------------------------------------------------------------------------------------
-# Sites: where the good articles live.
-# ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Site:
-    domain: str
-    name: str
-    topic: str  # a Topic name, or "digest" for sites whose long reads mix several topics
-    url_style: int  # 0: /section/yyyy/mm/slug/  1: /blog/slug.html  2: /section/id-slug
-
-
-SITES = (
-    Site("www.thekitchenledger.com", "The Kitchen Ledger", "cooking", 0),
-    Site("www.weeknightsupper.co.uk", "Weeknight Supper", "cooking", 1),
-    Site("www.saltandsimmer.net", "Salt & Simmer", "cooking", 2),
-    Site("www.slowroutesjournal.com", "Slow Routes Journal", "travel", 0),
-    Site("www.trainwindowtravels.net", "Train Window Travels", "travel", 1),
-    Site("www.potterandplot.co.uk", "Potter & Plot", "gardening", 1),
-    Site("www.greenfingersweekly.com", "Green Fingers Weekly", "gardening", 2),
-    Site("www.oldtownrecords.org", "Old Town Records", "history", 0),
-    Site("www.parishandpeople.org.uk", "Parish & People", "history", 2),
-    Site("www.quietbuildlog.dev", "Quiet Build Log", "programming", 1),
-    Site("www.stacktracestories.io", "Stack Trace Stories", "programming", 0),
-    Site("www.sensiblepennies.com", "Sensible Pennies", "finance", 0),
-    Site("www.householdbudgetdesk.co.uk", "Household Budget Desk", "finance", 2),
-    Site("www.labnotebookdaily.com", "Lab Notebook Daily", "science", 0),
-    Site("www.fieldandorbit.net", "Field & Orbit", "science", 2),
-    Site("www.touchlinereport.co.uk", "Touchline Report", "sports", 0),
-    Site("www.terracechronicle.com", "Terrace Chronicle", "sports", 2),
-    Site("www.riversidegazette.co.uk", "Riverside Gazette", "local_news", 0),
-    Site("www.northvaleherald.com", "Northvale Herald", "local_news", 2),
-    Site("www.honestkitreviews.com", "Honest Kit Reviews", "reviews", 1),
-    Site("www.testbenchweekly.com", "Test Bench Weekly", "reviews", 0),
-    Site("www.sundaylongread.com", "The Sunday Long Read", "digest", 0),
-    Site("www.weekendnotebook.co.uk", "Weekend Notebook", "digest", 2),
-)
-TOPIC_SITES = [site for site in SITES if site.topic != "digest"]
-DIGEST_SITES = [site for site in SITES if site.topic == "digest"]
-DIGEST_TITLES = (
-    "The week in review", "Weekend reading", "Notes from a busy month", "Our long read for the weekend",
-    "Letters, lists and lessons",
-)
-SITE_NAV_ITEMS = (
-    ("Home", "News", "Features", "Opinion", "About", "Contact"),
-    ("Home", "Latest", "Guides", "Newsletter", "Shop", "Subscribe"),
-    ("Start here", "Archive", "Popular", "Podcast", "About us"),
-)
-SERVERS = ("nginx", "Apache", "cloudflare", "nginx/1.24.0", "Apache/2.4.58 (Ubuntu)")
 
 # ---------------------------------------------------------------------------------------------------
 # Writing articles.
@@ -871,21 +302,6 @@ def page_html(
     return "\n".join(blocks)
 
 
-HEADERS = (
-    '<header class="site-header"><a class="logo" href="/">{site}</a>\n<nav class="main-menu"><ul>{menu}</ul></nav>\n'
-    '<form class="search" action="/search"><input type="text" name="q" placeholder="Search"></form></header>',
-    '<div class="topbar"><div class="container"><a class="brand" href="/">{site}</a><ul class="menu">{menu}</ul>'
-    '<a class="subscribe" href="/subscribe/">Subscribe</a></div></div>',
-    '<header id="masthead"><p class="site-title"><a href="/">{site}</a></p><p class="tagline">Stories worth your '
-    'time</p><nav id="site-navigation"><button class="menu-toggle">Menu</button><ul>{menu}</ul></nav></header>',
-)
-BREADCRUMBS = '<nav class="breadcrumbs"><a href="/">Home</a> &rsaquo; <a href="/features/">Features</a></nav>'
-SHARE_BAR = (
-    '<div class="share"><span>Share this:</span> <a href="#">Facebook</a> <a href="#">X</a> <a href="#">Email</a>'
-    ' <a href="#comments">Comments (0)</a></div>'
-)
-
-
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -962,12 +378,14 @@ def add_pii(good: GoodArticle, rng: random.Random) -> None:
     uk_phone = f"+44 20 7946 0{rng.randint(100, 999)}"
     phone = rng.choice((uk_phone, f"(555) 01{rng.randint(0, 9)}-{rng.randint(1000, 9999)}"))
     private_ip = rng.choice(("192.168.1.", "192.168.0.", "10.0.0.")) + str(rng.randint(2, 250))
-    sentences = [
-        f"If you have a question about this story, you can email our editor at {email} or call the desk on {phone}.",
-        f"During testing the public server answered at {public_ip(rng)}, while the router on our office network sits at {private_ip} as usual.",
-        f"Readers who spotted a mistake can write to corrections@{domain} and we will update the article as soon as we can.",
-        f"The booking page was briefly hosted at {public_ip(rng)} after the move, and {first} {last} can be reached at {email} for group bookings.",
-    ]
+    fields = {
+        "email": email, "phone": phone, "private_ip": private_ip, "domain": domain, "first": first, "last": last,
+    }
+
+    def fill(match: re.Match) -> str:  # a fresh public address at each {public_ip}, in reading order
+        return public_ip(rng) if match.group(1) == "public_ip" else fields[match.group(1)]
+
+    sentences = [SLOT_PATTERN.sub(fill, template) for template in PII_SENTENCES]
     rng.shuffle(sentences)
     good.article.blocks.insert(len(good.article.blocks) // 2, ("p", sentences[0]))
     good.article.blocks.append(("p", sentences[1]))
@@ -979,28 +397,11 @@ def windows_1252_article(rng: random.Random) -> Page:
     """An English travel piece full of accented words, served as windows-1252 (not UTF-8), as many older
     sites still are. Only characters that windows-1252 and ISO-8859-1 share are used, so a charset
     detector that guesses either one decodes it right."""
-    text = (
-        "We found the little café behind the cathedral on our second morning in Lyon, and it quickly became a ritual.",
-        "The owner, a cheerful man called Jérôme, served crème brûlée for breakfast without a hint of irony.",
-        "His façade is painted a faded rosé pink, and the terrace looks onto a square where old men play pétanque until dusk.",
-        "I confess to a naïve belief that every French bakery is excellent, but this one really does deserve its reputation.",
-        "On the menu you will also find a jalapeño omelette, a nod to the owner's years working in a Mexican restaurant.",
-        "A regular from Zürich told us she plans her business trips around the Friday pain au chocolat.",
-        "Prices are modest, the coffee is strong, and nobody minds if you linger over a newspaper for an hour or more.",
-        "Before we left, Jérôme wrote the name of his cousin's bistro in Mâcon on a napkin and insisted we go there next.",
-        "We did, the following spring, and it was every bit as good as he had promised, down to the last crêpe.",
-        "If you visit, go early on a weekday, sit outside if the weather allows, and order whatever is written on the blackboard.",
-        "The cassoulet on Thursdays is rich enough to feed a family, and the waiter will happily bring a second basket of bread.",
-        "In autumn the square fills with stalls selling chestnuts, cider and a rather fierce eau-de-vie that we cannot recommend.",
-        "Our only complaint is that the chairs are small, which matters less once the second coffee has arrived.",
-        "We have sent at least a dozen friends there since, and every one of them has come back with a story about Jérôme.",
-    )
-    article = Article("A café in Lyon that we keep going back to", "Hélène Marchetti", "9 April 2024")
-    article.blocks = [("p", " ".join(text[:4])), ("p", " ".join(text[4:7])), ("h2", "How to find it")]
-    article.blocks += [("p", " ".join(text[7:11])), ("p", " ".join(text[11:]))]
+    bank = WINDOWS_1252_ARTICLE
+    article = Article(bank["title"], bank["author"], bank["published"])
+    article.blocks = [(tag, " ".join(sentences)) for tag, sentences in bank["blocks"]]
     page_text = page_html(article.title, article_html(article), SITES[3].name, rng, charset="windows-1252")
-    url = "https://www.slowroutesjournal.com/travel/2024/04/a-cafe-in-lyon-that-we-keep-going-back-to/"
-    return Page(url=url, category="good_windows_1252", html=page_text, charset="windows-1252")
+    return Page(url=bank["url"], category="good_windows_1252", html=page_text, charset="windows-1252")
 
 
 def exact_duplicate(good: GoodArticle, rng: random.Random) -> Page:
@@ -1009,13 +410,6 @@ def exact_duplicate(good: GoodArticle, rng: random.Random) -> Page:
     tracked, amp = f"{url}?utm_source=newsletter&utm_medium=email", f"{url.rstrip('/')}/amp/"
     url = rng.choice((tracked, amp, url.replace("://www.", "://m.")))
     return Page(url=url, category="exact_duplicate", html=good.page.html)
-
-
-NEAR_DUPLICATE_NOTES = {
-    "date": "This article was updated with new information after it was first published.",
-    "correction": "Correction: an earlier version of this article gave a wrong figure.",
-    "syndicated": "This article first appeared on {site} and is republished here with permission.",
-}
 
 
 FIGURE_PATTERN = re.compile(r"\b\d{2,4}\b")
@@ -1091,44 +485,6 @@ def blocklisted_pages(rng: random.Random) -> list[Page]:
     return pages
 
 
-# Pages with nothing worth keeping. The first kind has no text at all outside the header, aside and
-# footer, so trafilatura returns nothing; the second kind leaks menus and buttons into the text, and the
-# filters after the extractor have to catch them.
-EMPTY_MAINS = (
-    '<div id="root"></div><script src="/static/js/main.3f9a1c.js"></script>'
-    '<script>window.__INITIAL_STATE__ = {"route": "home"};</script>',
-    '<div class="gallery">{images}</div>',
-    '<div class="player"><iframe src="https://player.videohost.net/embed/{number}" width="640" height="360" '
-    "allowfullscreen></iframe></div>",
-    '<div class="map" data-lat="51.5072" data-lng="-0.1276"><canvas width="800" height="600"></canvas></div>',
-)
-CHROME_MAINS = (
-    '<div class="login"><h2>Sign in</h2><form action="/login" method="post"><label>Email</label>'
-    '<input type="email" name="email"><label>Password</label><input type="password" name="password">'
-    '<button type="submit">Sign in</button><a href="/reset">Forgot your password?</a>'
-    '<a href="/register">Create an account</a></form></div>',
-    '<div class="consent-wall"><h2>We value your privacy</h2><button>Accept</button><button>Reject</button>'
-    "<button>Manage preferences</button></div>",
-    '<div class="product-grid">{products}</div><div class="pagination"><a href="?page=1">1</a>'
-    '<a href="?page=2">2</a><a href="?page=3">3</a><a href="?page=2">Next</a></div>',
-    '<div class="search-results"><h2>Search results</h2><p>0 results</p></div>',
-)
-PRODUCT_NAMES = (
-    "Oak side table", "Linen cushion cover", "Ceramic mug set", "Wool throw", "Brass desk lamp",
-    "Cotton bath towel", "Walnut serving board", "Glass carafe", "Enamel pie dish", "Rattan basket",
-)
-VERY_SHORT_MAINS = (
-    "<h1>Coming soon</h1><p>Our new website is on its way.</p>",
-    "<h1>Under maintenance</h1><p>Back shortly.</p>",
-    "<h1>404</h1><p>Page not found.</p>",
-    "<h1>Thank you!</h1><p>You are now subscribed.</p>",
-    "<p>Redirecting...</p>",
-    "<h1>This domain may be for sale</h1>",
-    "<h1>Access denied</h1>",
-    "<p>Loading...</p>",
-)
-
-
 def fill_boilerplate(template: str, rng: random.Random) -> str:
     """A boilerplate body with its placeholders (video id, photos, product cards) filled in."""
     if "{number}" in template:
@@ -1172,12 +528,6 @@ def simple_article_page(url: str, category: str, title: str, lines: list[str], r
     return Page(url=url, category=category, html=page_html(title, main, "Daily Offers", rng))
 
 
-SPAM_SERVICES = (
-    "cheap flights to {city}", "emergency plumbers in {city}", "used cars in {city}", "wedding venues near {city}",
-    "same day loans in {city}", "hotel deals in {city}",
-)
-
-
 def repetitive_pages(rng: random.Random) -> list[Page]:
     """Doorway pages: the same few lines over and over, and keyword soup (GopherRepetitionFilter)."""
     pages = []
@@ -1202,12 +552,6 @@ def repetitive_pages(rng: random.Random) -> list[Page]:
         url = f"https://{slugify(service)}.info/{i + 1}"
         pages.append(simple_article_page(url, "keyword_stuffed", service.capitalize(), lines, rng))
     return pages
-
-
-HASHTAGS = (
-    "#travel", "#sunset", "#wanderlust", "#weekend", "#foodie", "#photography", "#citybreak", "#instagood",
-    "#explore", "#holiday", "#nofilter", "#happy", "#love", "#summer", "#tbt",
-)
 
 
 def low_quality_pages(rng: random.Random) -> list[Page]:
@@ -1248,20 +592,6 @@ def low_quality_pages(rng: random.Random) -> list[Page]:
     return pages
 
 
-LOREM_WORDS = (
-    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore "
-    "magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris nisi aliquip ex ea commodo "
-    "consequat duis aute irure in reprehenderit voluptate velit esse cillum fugiat nulla pariatur"
-).split()
-# Filled in per page: trafilatura drops a paragraph of over 100 characters on its fourth sighting.
-CODE_SNIPPETS = (
-    'const settings = {{ theme: "{word}", retries: {number}, timeout: {ms} }};',
-    "function handle{Word}(event) {{ event.preventDefault(); open{Word}({number}); }}",
-    'if (user.has{Word}) {{ show{Word}Panel({number}); }} else {{ redirect("/{word}"); }}',
-)
-CODE_WORDS = ("dark", "menu", "cart", "profile", "search", "gallery", "settings", "inbox")
-
-
 def c4_pages(rng: random.Random) -> list[Page]:
     """Pages C4QualityFilter rejects: a theme's lorem ipsum left in place, code with curly brackets,
     fewer than five sentences."""
@@ -1291,32 +621,6 @@ def c4_pages(rng: random.Random) -> list[Page]:
         url = f"https://{site.domain}/short/{i + 1}"
         pages.append(simple_article_page(url, "few_sentences", title, [text], rng))
     return pages
-
-
-MARKET_STALLS = (
-    "Fresh sourdough and rye loaves", "Free range eggs from the farm", "Local honey in glass jars",
-    "Seasonal apples and pears", "Handmade goat cheese rounds", "Cut flowers in paper bundles",
-    "Smoked fish from the coast", "Organic salad leaves by weight", "Homemade jams and chutneys",
-    "Wooden toys for young children", "Knitted hats and scarves", "Vintage records and books",
-    "Hot coffee from the van", "Street food from six countries", "Potted herbs for the windowsill",
-    "Second hand bicycles and parts", "Plants grown by the school", "Candles made from beeswax",
-)
-# Short verses written for this sample: nearly every line is under 30 characters.
-POEMS = (
-    ("Frost on the kitchen pane,", "the kettle starts to sing,", "my father lights the stove", "and swears at everything.",
-     "The dog is by the door,", "the radio is low,", "and no one wants to go", "out in the falling snow."),
-    ("The boats come in at five,", "the gulls are loud and bold,", "the nets are wet and heavy", "and the harbour wall is cold.",
-     "My uncle counts the catch,", "my aunt counts out the pay,", "and both of them are smiling", "at the ending of the day."),
-    ("We walked the lane in June,", "the hedges thick with may,", "and talked of nothing much", "to pass the long, bright day.",
-     "The river took the light,", "the swallows took the air,", "and if you ask me now,", "I think that I am there."),
-    ("The last bus leaves at one,", "the chip shop shuts at two,", "the city folds its arms", "and waits for something new.",
-     "A fox crosses the square,", "a window flickers blue,", "and somewhere someone sings", "a song I never knew."),
-)
-DUPLICATED_LINES = (
-    "Story continues below this advertisement",
-    "Sign up for our free daily newsletter here",
-    "Read more stories like this from our team",
-)
 
 
 def fineweb_pages(rng: random.Random) -> list[Page]:
