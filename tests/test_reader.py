@@ -173,3 +173,39 @@ def test_gzip_bomb_record_is_skipped_with_bounded_memory(tmp_path):
     # The 10 MiB cap plus warcio's buffers: one 16 KiB compressed block can inflate ~1000x (deflate's limit),
     # so a few tens of MiB, never the 200 MiB payload.
     assert peak < 100 * 2**20
+
+
+def warcinfo_bytes(is_part_of: str) -> bytes:
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    writer.write_record(writer.create_warcinfo_record("crawl.warc.gz", {"isPartOf": is_part_of}))
+    return buffer.getvalue()
+
+
+def read_dumps(folder: Path, name: str, **kwargs) -> set[str]:
+    reader = CrawlReader(str(folder), glob_pattern=name, default_metadata={"dump": "recipe-label"}, **kwargs)
+    return {doc.metadata["dump"] for doc in reader.run()}
+
+
+@pytest.mark.parametrize(("name", "dump"), [("CC-MAIN-2020-34-excerpt.warc.gz", "CC-MAIN-2020-34"),
+                                            ("CC-MAIN-2016-50-excerpt.wet.gz", "CC-MAIN-2016-50"),
+                                            ("whirlwind.warc.gz", "CC-MAIN-2024-22"),
+                                            ("heritrix-2008-mixed-content.warc.gz", "recipe-label"),
+                                            ("sample-0000.warc.gz", "recipe-label")])
+def test_real_files_are_labelled_with_their_snapshot(name, dump):
+    """Common Crawl's warcinfo says which snapshot a file is part of; other crawls (archive.org's heritrix
+    `isPartOf: archive.org-shallow`, wget) keep the recipe's label."""
+    path = shared_file(f"crawl/{name}")
+    assert read_dumps(path.parent, path.name) == {dump}
+    assert read_dumps(path.parent, path.name, dump_from_input=False) == {"recipe-label"}
+
+
+def test_snapshot_from_path_then_warcinfo(tmp_path):
+    folder = tmp_path / "crawl-data" / "CC-MAIN-2023-50" / "segments"
+    folder.mkdir(parents=True)
+    (folder / "a.warc.gz").write_bytes(record_bytes(1))  # no warcinfo: the path tells
+    (folder / "b.warc.gz").write_bytes(warcinfo_bytes("CC-MAIN-2024-10") + record_bytes(2))
+    assert read_dumps(folder, "a.warc.gz") == {"CC-MAIN-2023-50"}
+    assert read_dumps(folder, "b.warc.gz") == {"CC-MAIN-2024-10"}  # the file's own record wins
+    (tmp_path / "c.warc.gz").write_bytes(warcinfo_bytes("my-crawl") + record_bytes(3))
+    assert read_dumps(tmp_path, "c.warc.gz") == {"recipe-label"}

@@ -10,11 +10,16 @@ and for the rest:
 - a file compressed as ONE gzip stream (some WET files; warcio refuses these): read as one stream;
 - non-HTML payloads, request/metadata records, undecodable text, oversized records: counted with a
   reason (`skipped_<reason>`), never silently dropped.
+
+Each document's `dump` is the Common Crawl snapshot its file belongs to where the input says so (the
+warcinfo record's `isPartOf: CC-MAIN-2020-34`, else a `CC-MAIN-YYYY-WW` folder or name in its path), and
+the recipe's label otherwise (`dump_from_input=False`: the recipe's label always).
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -27,6 +32,8 @@ GZIP_MAGIC = b"\x1f\x8b\x08"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_RECORD_BYTES = 10 * 2**20  # Common Crawl truncates payloads at 1 MiB; 10x that is not a web page
 SCAN_CHUNK = 1 << 20
+SNAPSHOT = re.compile(r"CC-MAIN-\d{4}-\d{2}")  # a Common Crawl snapshot's name, e.g. CC-MAIN-2024-22
+IS_PART_OF = re.compile(rb"^isPartOf:\s*(CC-MAIN-\d{4}-\d{2})\s*$", re.MULTILINE)
 
 
 class CrawlReader(WarcReader):
@@ -34,20 +41,29 @@ class CrawlReader(WarcReader):
 
     name = "🕷 Crawl reader"
 
-    def __init__(self, *args, max_record_bytes: int = MAX_RECORD_BYTES, **kwargs) -> None:
+    def __init__(
+        self, *args, max_record_bytes: int = MAX_RECORD_BYTES, dump_from_input: bool = True, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_record_bytes = max_record_bytes
+        self.dump_from_input = dump_from_input
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
+        dump = snapshot_in_path(f"{self.data_folder.path}/{filepath}") if self.dump_from_input else None
         with self.data_folder.open(filepath, "rb", compression=None) as raw:
             for index, (record, payload) in enumerate(self._records(raw)):
                 with self.track_time():
+                    if record.rec_type == "warcinfo" and self.dump_from_input:
+                        dump = snapshot_in_warcinfo(payload) or dump
                     extracted = record_to_dict(record, payload, self.max_record_bytes)
                     if isinstance(extracted, str):
                         self.stat_update(f"skipped_{extracted}")
                         continue
                     document = self.get_document_from_dict(extracted, filepath, index)
                 if document:
+                    if dump:
+                        document.metadata["dump"] = dump
+                        self.stat_update("dump_from_input")
                     yield document
 
     def _records(self, raw: IO[bytes]) -> Iterator[tuple]:
@@ -104,6 +120,18 @@ class CrawlReader(WarcReader):
             records = ArchiveIterator(raw)
 
 
+def snapshot_in_path(path: str) -> str | None:
+    """The last `CC-MAIN-YYYY-WW` in a file's path (`.../crawl-data/CC-MAIN-2024-22/segments/...`)."""
+    found = SNAPSHOT.findall(path)
+    return found[-1] if found else None
+
+
+def snapshot_in_warcinfo(payload: bytes | None) -> str | None:
+    """The snapshot a warcinfo record names (`isPartOf: CC-MAIN-2020-34`); None for other crawls."""
+    found = IS_PART_OF.search(payload or b"")
+    return found.group(1).decode() if found else None
+
+
 class _WholeStreamGzip(Exception):
     """The file is one gzip stream, not one gzip member per record."""
 
@@ -137,8 +165,10 @@ def _next_gzip_member(raw: IO[bytes], start: int) -> int | None:
 
 
 def _read_payload(record, max_bytes: int) -> bytes | None:
-    """The payload of response/conversion records, read now so a clipped record fails here, inside the
-    guarded loop. None for other record types (their payload is never used)."""
+    """The payload of response/conversion (and warcinfo) records, read now so a clipped record fails here,
+    inside the guarded loop. None for other record types (their payload is never used)."""
+    if record.rec_type == "warcinfo":
+        return record.content_stream().read(max_bytes)  # a few fields, e.g. isPartOf: the snapshot
     if record.rec_type not in ("response", "conversion"):
         return None
     payload = record.content_stream().read(max_bytes + 1)
