@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from finemill import run_folder
 from finemill.errors import FinemillError
 from finemill.pipeline.plan import plan_stages
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
 from finemill.pipeline.run import clear_run, run_recipe
-from finemill.steps.write.parquet import beneath
+from finemill.run_folder import beneath
 
 
 @pytest.mark.parametrize("parts", [("..", "elsewhere"), ("removed", "..", "..", "x"), ("/tmp/abs",), ("",)])
@@ -65,6 +66,14 @@ def test_a_run_writes_only_beneath_its_resolved_output(tmp_path, monkeypatch):
     out = tmp_path / "runs" / "r"
     assert written and all(p.is_relative_to(out) for p in written), sorted(written - set(out.rglob("*")))
     assert (out / "stats.json").is_file() and list((out / "documents").glob("*.parquet"))
+    # Every file lies where finemill.run_folder says the run writes: the layout has one owner.
+    layout = [run_folder.documents(out), run_folder.removed(out, "extract"), run_folder.removed(out, "minhash"),
+              run_folder.stats_file(out), run_folder.run_marker(out), run_folder.plan_file(out),
+              run_folder.input_list(out), run_folder.filtered(out), run_folder.input_folder(out),
+              *[run_folder.minhash(out, part) for part in run_folder.MINHASH_PARTS],
+              *[run_folder.logs(out, stage) for stage in ("filter", "buckets", "clusters", "finalize")]]
+    unplaced = [p for p in written if not any(p == place or p.is_relative_to(place) for place in layout)]
+    assert not unplaced, unplaced
 
 
 def test_force_refuses_root_home_and_folders_holding_other_things(tmp_path, monkeypatch):

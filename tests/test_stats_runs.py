@@ -109,7 +109,7 @@ def test_every_removed_document_fails_the_measure_shown_for_it(run):
 
 
 def test_sample_run_clusters_account_for_every_duplicate(sample_run):
-    from finemill.stats.dedup import _from_dups, find_clusters
+    from finemill.stats.dedup import clusters_from_pairs, find_clusters
     from finemill.stats.load import open_run
 
     opened = open_run(sample_run)
@@ -119,7 +119,7 @@ def test_sample_run_clusters_account_for_every_duplicate(sample_run):
     assert sum((size - 1) * n for size, n in clusters.sizes.items()) == removed  # one kept per cluster
     # the cluster stage's own count agrees with the clusters rebuilt from its duplicate pairs
     logged = json.loads(next((sample_run / "logs" / "clusters" / "stats").glob("*.json")).read_text())
-    assert logged[0]["stats"]["cluster_size"]["n"] == _from_dups(sample_run).count
+    assert logged[0]["stats"]["cluster_size"]["n"] == clusters_from_pairs(sample_run).count
     pairs = sum(len(p.read_bytes()) // struct.calcsize("<4I")
                 for p in (sample_run / "work" / "minhash" / "buckets").glob("*.dups"))
     assert pairs >= removed

@@ -24,14 +24,14 @@ from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-import finemill.patches.datatrove_dependency_check  # noqa: F401  (a faster datatrove dependency check)
+from finemill import run_folder
 from finemill.pipeline.recipe import Recipe, StepSpec
 from finemill.pipeline.registry import REMOVING_STEPS, STEPS
 from finemill.steps.dedup.config import MinhashDedup
 from finemill.steps.dedup.duplicate_filter import MinhashDuplicateFilter
 from finemill.steps.dedup.minhash import MinhashSignature
 from finemill.steps.read.warc import CrawlReader
-from finemill.steps.write.parquet import DocumentWriter, RemovedWriter, beneath
+from finemill.steps.write.parquet import DocumentWriter, RemovedWriter
 
 # Steps whose time belongs to the minhash step but whose counters do not (signatures, buckets, clusters).
 MINHASH_TIME = "minhash:time"
@@ -75,13 +75,13 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
     split = next((i for i, s in enumerate(steps) if s.name == "minhash"), None)
     if split is None:
         head = [_build_step(s, out) for s in steps]
-        return [Stage("filter", [reader, *head, DocumentWriter(str(beneath(out, "documents")))],
+        return [Stage("filter", [reader, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
                       ["reader", *[s.name for s in steps], WRITER], tasks)]
 
     before, minhash_spec, after = steps[:split], steps[split], steps[split + 1:]
     config = MinhashDedup(**minhash_spec.params).config()
-    filtered, signatures = str(beneath(out, "work", "filtered")), str(beneath(out, "work", "minhash", "signatures"))
-    buckets, remove_ids = str(beneath(out, "work", "minhash", "buckets")), str(beneath(out, "work", "minhash", "remove_ids"))
+    filtered = _inside(out, run_folder.filtered(out))
+    signatures, buckets, remove_ids = (_inside(out, run_folder.minhash(out, part)) for part in run_folder.MINHASH_PARTS)
     return [
         Stage(
             "filter",
@@ -104,7 +104,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
              MinhashDuplicateFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out),
                                     load_cluster_ids=True, load_cluster_sizes=True),
              *[_build_step(s, out) for s in after],
-             DocumentWriter(str(beneath(out, "documents")))],
+             DocumentWriter(_inside(out, run_folder.documents(out)))],
             [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
         ),
@@ -114,7 +114,7 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
 def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -> CrawlReader:
     """A reader over exactly `files`: a paths file relative to their common folder, one file per task."""
     root = os.path.commonpath([os.path.dirname(f) for f in files]) if files else "."
-    paths_file = beneath(out, "work", "input_files.txt")
+    paths_file = run_folder.beneath(out, run_folder.input_list(out))
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("".join(os.path.relpath(f, root) + "\n" for f in files), encoding="utf-8")
     return CrawlReader(
@@ -134,4 +134,10 @@ def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
 
 
 def _removed_writer(step: str, out: Path) -> RemovedWriter:
-    return RemovedWriter(str(beneath(out, "removed", step)), step=step, default_reason=DEFAULT_REASONS.get(step, "removed"))
+    return RemovedWriter(_inside(out, run_folder.removed(out, step)), step=step,
+                         default_reason=DEFAULT_REASONS.get(step, "removed"))
+
+
+def _inside(out: Path, folder: Path) -> str:
+    """A writer's folder, as datatrove takes it, once checked to lie inside OUT."""
+    return str(run_folder.beneath(out, folder))

@@ -13,14 +13,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from finemill import __version__
+from finemill import __version__, run_folder
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import Recipe
-from finemill.steps.write.parquet import beneath
+from finemill.run_folder import beneath
 
 SAMPLE_FILES = 2
 CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$")  # what a folder contributes (not .wat, .jsonl, ...)
-OUTPUT_PARTS = ("documents", "removed", "work", "logs", "stats.json", "input")
 
 
 def resolve_inputs(paths: list[str], out: Path) -> list[str]:
@@ -47,7 +46,7 @@ def bundled_sample(out: Path) -> list[Path]:
     the default run uses two workers). Deterministic: the same bytes every time."""
     from finemill.demo.crawl import write_sample_warc
 
-    paths = [out / "input" / f"sample-{part}.warc.gz" for part in range(SAMPLE_FILES)]
+    paths = [run_folder.input_folder(out) / f"sample-{part}.warc.gz" for part in range(SAMPLE_FILES)]
     for part, path in enumerate(paths):
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,11 +72,11 @@ def clear_run(out: Path) -> None:
     never in a folder that holds anything else (a wrong --output must not cost a home folder)."""
     if out == Path(out.anchor) or out == Path.home().resolve() or out in Path.home().resolve().parents:
         raise FinemillError(f"--force refuses to clear {out}: give the run its own output folder")
-    foreign = sorted(p.name for p in out.iterdir() if not _finemill_part(p.name))
+    foreign = sorted(p.name for p in out.iterdir() if not run_folder.is_finemill_part(p.name))
     if foreign:
         raise FinemillError(f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
                             "finemill run; give the run its own output folder")
-    for part in OUTPUT_PARTS:
+    for part in run_folder.RUN_PARTS:
         target = out / part
         if target.is_symlink() or target.is_file():
             target.unlink()  # a link is removed, never followed out of OUT
@@ -85,14 +84,9 @@ def clear_run(out: Path) -> None:
             shutil.rmtree(target)
 
 
-def _finemill_part(name: str) -> bool:
-    """What finemill writes into a run folder: the run's parts, then `finemill tokenize` and `train` outputs."""
-    return name in OUTPUT_PARTS or name == "tokens" or name.startswith("train-")
-
-
 def check_resumable(out: Path, fingerprint: dict) -> None:
     """Refuse to mix two different runs in one output folder; record this run's fingerprint."""
-    marker = out / "work" / "run.json"
+    marker = run_folder.run_marker(out)
     if marker.is_file() and json.loads(marker.read_text()) != fingerprint:
         raise FinemillError(
             f"{out} holds a run of another recipe or other inputs; use another --output, or --force to start over"
@@ -120,11 +114,13 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
 def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None) -> RunOutcome:
     """Plan the run and run it with the recipe's executor: here and now (local, Ray), then write stats.json,
     or as submitted jobs (Slurm), whose stats.json `finemill stats OUT` builds once they have finished."""
+    from finemill import patches
     from finemill.pipeline.executors import make_backend, submitted_job_ids
     from finemill.pipeline.plan import plan_stages
     from finemill.pipeline.run_stats import save_plan, write_stats
     from finemill.pipeline.task_logging import quiet_parent_logging
 
+    patches.install()  # before any step is built; workers install them too (finemill.patches.PatchedExecutor)
     quiet_parent_logging()
     out = Path(recipe.output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +138,7 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
         executors = []
         for stage in stages:  # each executor knows the one before: Slurm chains its jobs on it
             previous = executors[-1] if executors else None
-            executors.append(backend.executor(stage, beneath(out, "logs", stage.name), recipe.workers, previous))
+            executors.append(backend.executor(stage, beneath(out, run_folder.logs(out, stage.name)), recipe.workers, previous))
         if backend.submits:
             executors[-1].run()  # submits every stage: each waits for the one before (depends=)
             return RunOutcome(jobs=submitted_job_ids(executors))
@@ -175,8 +171,8 @@ def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
 
 def _previous_wall_time(out: Path) -> float:
     """Wall time of earlier invocations of this same run (a rerun only adds its own)."""
-    previous = out / "stats.json"
-    return json.loads(previous.read_text()).get("wall_time_s", 0.0) if previous.is_file() else 0.0
+    previous = run_folder.read_stats(out)
+    return previous.get("wall_time_s", 0.0) if previous else 0.0
 
 
 def _run_stage(executor, name: str, out: Path) -> None:
@@ -184,7 +180,7 @@ def _run_stage(executor, name: str, out: Path) -> None:
         executor.run()
     except Exception as e:  # a task crashed: say where its log is, keep what finished for the rerun
         raise FinemillError(
-            f"stage {name!r} failed: {type(e).__name__}: {e}; task logs in {out / 'logs' / name / 'logs'}; "
+            f"stage {name!r} failed: {type(e).__name__}: {e}; task logs in {run_folder.task_logs(out, name)}; "
             "finished tasks are kept, rerun to resume"
         ) from e
     incomplete = executor.get_incomplete_ranks(range(executor.world_size))

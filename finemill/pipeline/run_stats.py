@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from finemill import run_folder
 from finemill.errors import FinemillError
 from finemill.pipeline.plan import (
     DEFAULT_REASONS,
@@ -23,8 +24,6 @@ from finemill.pipeline.plan import (
     WRITER,
     Stage,
 )
-
-PLAN_FILE = ("work", "plan.json")
 
 
 def save_plan(out: Path, stages: list[Stage], step_order: list[str], meta: dict) -> None:
@@ -35,16 +34,17 @@ def save_plan(out: Path, stages: list[Stage], step_order: list[str], meta: dict)
         "meta": meta,
         "started": time.time(),
     }
-    out.joinpath(*PLAN_FILE).write_text(json.dumps(plan, indent=1, ensure_ascii=False))
+    run_folder.plan_file(out).write_text(json.dumps(plan, indent=1, ensure_ascii=False))
 
 
 def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
     """Build OUT/stats.json from the saved plan and the tasks' stats files; fails naming the stages that have
     unfinished tasks. Without `wall_time_s` (another process ran the tasks), the wall time is from the plan's
     writing (submission) to the last task's completion."""
-    plan_file = out.joinpath(*PLAN_FILE)
+    plan_file = run_folder.plan_file(out)
     if not plan_file.is_file():
-        raise FinemillError(f"{out} has no {'/'.join(PLAN_FILE)}: not a finemill run, or one from an older version")
+        raise FinemillError(f"{out} has no {plan_file.relative_to(out).as_posix()}: not a finemill run, "
+                            "or one from an older version")
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     stages = [Stage(s["name"], [], s["step_names"], s["tasks"]) for s in plan["stages"]]
     completions = {s.name: _completions(out, s) for s in stages}
@@ -58,12 +58,12 @@ def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
         last = max((p.stat().st_mtime for paths in completions.values() for p in paths), default=0.0)
         wall_time_s = last - plan["started"]
     stats = build_run_stats(stages, out, plan["step_order"], {**plan["meta"], "wall_time_s": round(wall_time_s, 3)})
-    (out / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
+    run_folder.write_stats(out, stats)
     return stats
 
 
 def _completions(out: Path, stage: Stage) -> list[Path]:
-    folder = out / "logs" / stage.name / "completions"
+    folder = run_folder.completions(out, stage.name)
     return [folder / f"{rank:05d}" for rank in range(stage.tasks) if (folder / f"{rank:05d}").is_file()]
 
 
@@ -71,7 +71,7 @@ def merge_task_stats(stages: list[Stage], out: Path) -> dict[str, dict[str, Any]
     """{step name: {"counters": {key: total}, "time_s": seconds}} summed over all tasks of all stages."""
     merged: dict[str, dict[str, Any]] = defaultdict(lambda: {"counters": defaultdict(int), "time_s": 0.0})
     for stage in stages:
-        for stats_file in sorted((out / "logs" / stage.name / "stats").glob("*.json")):
+        for stats_file in sorted(run_folder.task_stats(out, stage.name).glob("*.json")):
             task_steps = json.loads(stats_file.read_text())
             upstream_s = 0.0
             for name, step in zip(stage.step_names, task_steps, strict=True):

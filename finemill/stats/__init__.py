@@ -6,6 +6,7 @@
     sample.py      uniform random examples per reason without reading every text (bottom-k sampling)
     explain.py     the measure behind each removal reason, against the run's threshold
     histograms.py  language score and length histograms, before and after filtering, streamed
+    format.py      numbers for people: shares, character counts, top reasons
     table.py       terminal tables (rich)
     charts.py      matplotlib charts as PNG bytes
     report.py      the self-contained HTML report

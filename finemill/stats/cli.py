@@ -77,6 +77,7 @@ def handle_stats(args: argparse.Namespace) -> int:
 def handle_inspect(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from finemill import run_folder
     from finemill.errors import FinemillError
     from finemill.stats.explain import Explainer
     from finemill.stats.load import open_run
@@ -93,7 +94,7 @@ def handle_inspect(args: argparse.Namespace) -> int:
         groups = sample_by_reason(run.document_files(), args.n, args.seed, language=args.language)
         if not groups:
             what = f" detected as {args.language!r}" if args.language else ""
-            raise FinemillError(f"no kept document{what} in {run.path / 'documents'}")
+            raise FinemillError(f"no kept document{what} in {run_folder.documents(run.path)}")
     else:
         groups = sample_by_reason(run.removed_files(args.step), args.n, args.seed, args.reason, args.language)
         if not groups:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
+from finemill import run_folder
 from finemill.stats.load import Run, iter_batches
 
 
@@ -57,7 +58,7 @@ def find_clusters(run: Run) -> Clusters | None:
     """The run's MinHash clusters, or None when the run has no MinHash step."""
     if "minhash" not in run.step_names:
         return None
-    return _from_metadata(run) or _from_dups(run.path) or _from_logs(run.path)
+    return _from_metadata(run) or clusters_from_pairs(run.path) or _from_logs(run.path)
 
 
 def _from_metadata(run: Run) -> Clusters | None:
@@ -78,8 +79,9 @@ def _from_metadata(run: Run) -> Clusters | None:
     return Clusters(len(cluster_size), Counter(cluster_size.values()), "removed/minhash metadata")
 
 
-def _from_dups(out: Path) -> Clusters | None:
-    dups = sorted((out / "work" / "minhash" / "buckets").glob("*.dups"))
+def clusters_from_pairs(out: Path) -> Clusters | None:
+    """The clusters the duplicate pairs in work/minhash/buckets join into (None when there are none)."""
+    dups = sorted(run_folder.minhash(out, "buckets").glob("*.dups"))
     if not dups:
         return None
     parent: dict[tuple[int, int], tuple[int, int]] = {}
@@ -103,7 +105,7 @@ def _from_dups(out: Path) -> Clusters | None:
 
 def _from_logs(out: Path) -> Clusters | None:
     count = 0
-    files = sorted((out / "logs" / "clusters" / "stats").glob("*.json"))
+    files = sorted(run_folder.task_stats(out, "clusters").glob("*.json"))
     for stats_file in files:
         for step in json.loads(stats_file.read_text()):
             size = step.get("stats", {}).get("cluster_size")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from finemill import run_folder
 from finemill.errors import FinemillError
 
 BATCH_ROWS = 65_536  # rows per record batch: a few MB of short strings, and few Python round trips
@@ -43,10 +44,10 @@ class Run:
         raise FinemillError(f"{self.path}: no step {name!r} in this run; its steps: {', '.join(self.step_names)}")
 
     def removed_files(self, step: str) -> list[Path]:
-        return parquet_files(self.path / "removed" / step)
+        return parquet_files(run_folder.removed(self.path, step))
 
     def document_files(self) -> list[Path]:
-        return parquet_files(self.path / "documents")
+        return parquet_files(run_folder.documents(self.path))
 
 
 def open_run(path: str | Path) -> Run:
@@ -54,19 +55,16 @@ def open_run(path: str | Path) -> Run:
     path = Path(path).expanduser()
     if not path.is_dir():
         raise FinemillError(f"not a folder: {path}")
-    stats_file = path / "stats.json"
-    if not stats_file.is_file() and (path / "work" / "plan.json").is_file():
+    stats_file = run_folder.stats_file(path)
+    if not stats_file.is_file() and run_folder.plan_file(path).is_file():
         from finemill.pipeline.run_stats import write_stats
 
         write_stats(path.resolve())  # a run whose tasks ran elsewhere (Slurm jobs): build it from their logs
-    if not stats_file.is_file():
-        hint = "the run has not finished; rerun `finemill run` to resume it" if (path / "logs").is_dir() else (
-            "is it the output folder of `finemill run`?")
-        raise FinemillError(f"no stats.json in {path}: {hint}")
-    try:
-        stats = json.loads(stats_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise FinemillError(f"{stats_file}: not valid JSON ({e})") from None
+    stats = run_folder.read_stats(path)
+    if stats is None:
+        hint = ("the run has not finished; rerun `finemill run` to resume it" if (path / run_folder.LOGS).is_dir()
+                else "is it the output folder of `finemill run`?")
+        raise FinemillError(f"no {run_folder.STATS_FILE} in {path}: {hint}")
     missing = {"reader", "steps", "documents"} - set(stats)
     if missing:
         raise FinemillError(f"{stats_file}: not a finemill stats file (missing {', '.join(sorted(missing))})")
@@ -78,7 +76,7 @@ def open_run(path: str | Path) -> Run:
 def _recipe_params(path: Path) -> dict[str, dict]:
     """The settings each step ran with, from the resume marker work/run.json. Without it (work/ deleted to
     save space) the filters' defaults are assumed."""
-    marker = path / "work" / "run.json"
+    marker = run_folder.run_marker(path)
     try:
         steps = json.loads(marker.read_text(encoding="utf-8")).get("steps", [])
         return {step["name"]: dict(step.get("params") or {}) for step in steps}

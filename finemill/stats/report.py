@@ -12,10 +12,9 @@ import datetime as dt
 import html
 from pathlib import Path
 
-from finemill.pipeline.funnel import _chars as human_chars
-from finemill.pipeline.funnel import _share as share
 from finemill.stats import charts
 from finemill.stats.explain import DESCRIPTIONS, Explainer
+from finemill.stats.format import human_chars, share
 from finemill.stats.histograms import score_and_length_histograms
 from finemill.stats.sample import GROUP_SEPARATOR, Example, readable_text, sample_by_reason
 from finemill.stats.summary import StepSummary, Summary

@@ -15,11 +15,10 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from finemill.pipeline.funnel import _chars as human_chars
-from finemill.pipeline.funnel import _share as share
 from finemill.pipeline.step_kinds import EXTRACT_STEPS
 from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
+from finemill.stats.format import human_chars, share
 from finemill.stats.sample import Example
 from finemill.stats.summary import StepSummary, Summary
 

@@ -140,6 +140,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.out is None:
         raise FinemillError("give the run folder OUT, or --inspect SHARD (see `finemill tokenize --help`)")
 
+    from finemill import run_folder
+    from finemill.tokenize.manifest import MANIFEST_NAME
     from finemill.tokenize.run import tokenize_run
     from finemill.tokenize.shards import ShardSettings
 
@@ -162,7 +164,7 @@ def handle(args: argparse.Namespace) -> int:
         log=log,
     )
     if not args.quiet:
-        tokens_dir = Path(args.out) / "tokens"
+        tokens_dir = run_folder.tokens(Path(args.out))
         for name, split in manifest["splits"].items():
             print(
                 f"{name:5s}: {split['documents']:,} documents, {split['tokens']:,} tokens, "
@@ -174,5 +176,5 @@ def handle(args: argparse.Namespace) -> int:
             f"{manifest['bytes_per_token']} bytes/token; "
             f"{manifest['source']['empty_documents']} empty document(s) skipped"
         )
-        print(f"manifest: {tokens_dir / 'manifest.json'}")
+        print(f"manifest: {tokens_dir / MANIFEST_NAME}")
     return 0

@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from finemill import run_folder
 from finemill.errors import FinemillError
 from finemill.tokenize.documents import (
     find_document_files,
@@ -14,6 +15,8 @@ from finemill.tokenize.documents import (
     ordered_units,
     sources_signature,
 )
+from finemill.tokenize.hf_tokenizer import CONFIG_NAME as HF_CONFIG_NAME
+from finemill.tokenize.hf_tokenizer import write_tokenizer_config
 from finemill.tokenize.manifest import (
     MANIFEST_NAME,
     TOKENIZER_NAME,
@@ -32,7 +35,7 @@ def clear_tokens_dir(tokens_dir: Path, keep_tokenizer: bool = False) -> None:
     """Remove what a previous `finemill tokenize` wrote (only that)."""
     for split in SPLITS:
         shutil.rmtree(tokens_dir / split, ignore_errors=True)
-    for name in (MANIFEST_NAME, TRAIN_META_NAME) + (() if keep_tokenizer else (TOKENIZER_NAME,)):
+    for name in (MANIFEST_NAME, TRAIN_META_NAME) + (() if keep_tokenizer else (TOKENIZER_NAME, HF_CONFIG_NAME)):
         (tokens_dir / name).unlink(missing_ok=True)
 
 
@@ -129,7 +132,7 @@ def tokenize_run(
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FinemillError(f"run folder not found: {out_dir}")
-    documents_dir, tokens_dir = out_dir / "documents", out_dir / "tokens"
+    documents_dir, tokens_dir = run_folder.documents(out_dir), run_folder.tokens(out_dir)
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)
     if overwrite:
@@ -149,6 +152,7 @@ def tokenize_run(
         log=log,
     )
     encoder = Encoder.from_file(path, eot_token=eot_token)
+    write_tokenizer_config(tokens_dir, eot_token)  # so transformers' AutoTokenizer loads the folder, and pads
     encoder.verify(list(iter_texts(units, max_bytes=_VERIFY_BYTES)))
     if encoder.backend == "tiktoken":
         log("encoder: tiktoken, built from the tokenizer's merges (checked against HF tokenizers)")

@@ -1,22 +1,13 @@
-"""What a run writes, and in which columns.
-
-    OUT/documents/<rank>.parquet   kept documents, FineWeb's columns
-    OUT/removed/<step>/<rank>.parquet   every removed document, with its step and reason
-    OUT/stats.json                 per-step counts, reasons, characters, time
-    OUT/work/                      intermediate files (filtered docs, MinHash signatures, buckets, ...)
-    OUT/logs/                      datatrove's per-task logs, stats and completion markers
-"""
+"""The parquet files a run writes, and their columns: kept documents (FineWeb's) and removed ones (with
+their step and reason). Where they go is `finemill.run_folder`'s business."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 from datatrove.data import Document
 from datatrove.pipeline.writers import ParquetWriter
-
-from finemill.errors import FinemillError
 
 DOCUMENT_SCHEMA = pa.schema(
     [
@@ -43,16 +34,6 @@ REMOVED_SCHEMA = pa.schema(
         ("metadata", pa.string()),  # JSON of all other metadata (cluster ids, file path, ...)
     ]
 )
-
-
-def beneath(out: Path, *parts: str) -> Path:
-    """OUT/<parts...>, refusing any path that would leave OUT (`..`, an absolute part, a symlink out of it).
-    Every folder a run writes to is built through here, so nothing a recipe says can write elsewhere."""
-    root = out.resolve()
-    path = root.joinpath(*parts).resolve()
-    if not path.is_relative_to(root) or path == root:
-        raise FinemillError(f"output path {'/'.join(parts)!r} is not inside the output folder {root}")
-    return path
 
 
 def fineweb_columns(doc: Document) -> dict:

@@ -1,0 +1,142 @@
+"""The run folder: where `finemill run`, `stats`, `tokenize` and `train` read and write inside OUT.
+
+    OUT/input/                          the bundled sample crawl, when the run had no input
+    OUT/documents/<rank>.parquet        kept documents, FineWeb's columns
+    OUT/removed/<step>/<rank>.parquet   every removed document, with its step and reason
+    OUT/stats.json                      per-step counts, reasons, characters, time
+    OUT/work/                           the run's plan, its resume marker and intermediate files
+                                        (filtered documents, MinHash signatures, buckets, remove lists)
+    OUT/logs/<stage>/                   datatrove's per-task logs, stats and completion markers
+    OUT/tokens/                         `finemill tokenize`: token shards and their manifest
+    OUT/train-<name>/                   `finemill train`: checkpoints, metrics, samples
+
+Every path is spelled here and nowhere else. The accessors only join names (readers use them as they
+are); writers pass theirs through `beneath`, which refuses anything that would leave OUT.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from finemill.errors import FinemillError
+
+INPUT = "input"
+DOCUMENTS = "documents"
+REMOVED = "removed"
+STATS_FILE = "stats.json"
+WORK = "work"
+LOGS = "logs"
+TOKENS = "tokens"
+TRAIN_PREFIX = "train-"
+
+# What `finemill run --force` deletes: the run's own parts (tokens and train-* are later commands' outputs).
+RUN_PARTS = (DOCUMENTS, REMOVED, WORK, LOGS, STATS_FILE, INPUT)
+
+# The MinHash stages' intermediate folders under work/minhash/.
+MINHASH_PARTS = ("signatures", "buckets", "remove_ids")
+
+
+def beneath(out: Path, *parts: str | Path) -> Path:
+    """OUT/<parts...>, resolved, refusing any path that would leave OUT (`..`, an absolute part, a symlink
+    out of it). Every folder a run writes to is built through here, so nothing a recipe says can write
+    elsewhere. A part may be a path an accessor built from `out` itself."""
+    root = out.resolve()
+    path = root.joinpath(*parts).resolve()
+    if not path.is_relative_to(root) or path == root:
+        shown = "/".join(str(p) for p in parts)
+        raise FinemillError(f"output path {shown!r} is not inside the output folder {root}")
+    return path
+
+
+def is_finemill_part(name: str) -> bool:
+    """Whether an entry of a run folder is something finemill writes there (run, tokenize or train)."""
+    return name in RUN_PARTS or name == TOKENS or name.startswith(TRAIN_PREFIX)
+
+
+def input_folder(out: Path) -> Path:
+    return out / INPUT
+
+
+def documents(out: Path) -> Path:
+    return out / DOCUMENTS
+
+
+def removed(out: Path, step: str) -> Path:
+    return out / REMOVED / step
+
+
+def stats_file(out: Path) -> Path:
+    return out / STATS_FILE
+
+
+def work(out: Path, *parts: str) -> Path:
+    return out.joinpath(WORK, *parts)
+
+
+def input_list(out: Path) -> Path:
+    """The crawl files of the run, one per line, relative to their common folder (the reader's paths file)."""
+    return work(out, "input_files.txt")
+
+
+def run_marker(out: Path) -> Path:
+    """The run's fingerprint (steps, settings, inputs): a rerun must match it to resume."""
+    return work(out, "run.json")
+
+
+def plan_file(out: Path) -> Path:
+    """The stages, their steps and tasks, saved before the first task runs (stats.json is built from it)."""
+    return work(out, "plan.json")
+
+
+def filtered(out: Path) -> Path:
+    """Stage 1's kept documents, read back by the MinHash finalize stage."""
+    return work(out, "filtered")
+
+
+def minhash(out: Path, part: str) -> Path:
+    if part not in MINHASH_PARTS:
+        raise ValueError(f"no MinHash folder {part!r}; they are {MINHASH_PARTS}")
+    return work(out, "minhash", part)
+
+
+def logs(out: Path, stage: str) -> Path:
+    """A stage's datatrove logging folder: logs/ (task logs), stats/ (per-task stats), completions/."""
+    return out / LOGS / stage
+
+
+def task_logs(out: Path, stage: str) -> Path:
+    return logs(out, stage) / "logs"
+
+
+def task_stats(out: Path, stage: str) -> Path:
+    return logs(out, stage) / "stats"
+
+
+def completions(out: Path, stage: str) -> Path:
+    return logs(out, stage) / "completions"
+
+
+def tokens(out: Path) -> Path:
+    return out / TOKENS
+
+
+def train(out: Path, config_name: str) -> Path:
+    """The training run folder for a config (`train-tiny` and `tiny` both give OUT/train-tiny)."""
+    return out / f"{TRAIN_PREFIX}{config_name.removeprefix(TRAIN_PREFIX) or 'run'}"
+
+
+def write_stats(out: Path, stats: dict) -> None:
+    """Write OUT/stats.json: the only writer of that file."""
+    stats_file(out).write_text(json.dumps(stats, indent=1, ensure_ascii=False))
+
+
+def read_stats(out: Path) -> dict | None:
+    """The content of OUT/stats.json; None when there is none; a one-line error when it is not JSON."""
+    path = stats_file(out)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise FinemillError(f"{path}: not valid JSON ({e})") from None
