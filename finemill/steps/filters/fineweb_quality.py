@@ -3,11 +3,13 @@
 datatrove's FineWebQualityFilter changed after FineWeb was produced (datatrove <= 0.3, spring 2024):
 it now drops empty lines before the line ratios, compares with strict `<`/`>` instead of `<=`/`>=`,
 and counts a wider set of terminal punctuation. `rules: fineweb` (the default of our recipe)
-reproduces the rules FineWeb used; `rules: datatrove` uses datatrove's current class unchanged.
+reproduces the rules FineWeb used; `rules: datatrove` applies datatrove's current rules (`tests/test_quality.py`
+checks it decides as datatrove's class does).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from datatrove.data import Document
@@ -15,12 +17,13 @@ from datatrove.pipeline.filters import FineWebQualityFilter as DatatroveFineWebQ
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import split_into_words
 
+from finemill.steps.filters.checks import Check, MeasuredFilter
 from finemill.steps.filters.quality import FastWords, WordSplitter
 
 FINEWEB_STOP_CHARS = (".", "'", '"', "!", "?")
 
 
-class FineWebQualityFilter(FastWords, DatatroveFineWebQualityFilter):
+class FineWebQualityFilter(FastWords, MeasuredFilter, DatatroveFineWebQualityFilter):
     """Line-punctuation, short-line, duplicated-line and list-like (newline per word) ratios."""
 
     def __init__(
@@ -48,21 +51,27 @@ class FineWebQualityFilter(FastWords, DatatroveFineWebQualityFilter):
         )
         self.rules = rules
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if self.rules == "datatrove":
-            return super().filter(doc)
-        lines = doc.text.split("\n")  # empty lines count, as in FineWeb
-        ratio = sum(1 for line in lines if line.endswith(self.stop_chars)) / len(lines)
-        if ratio <= self.line_punct_thr and not (ratio == 0 and self.line_punct_exclude_zero):
-            return False, "line_punct_ratio"
-        ratio = sum(1 for line in lines if len(line) <= self.short_line_length) / len(lines)
-        if ratio >= self.short_line_threshold:
-            return False, "short_line_ratio"
+    def checks(self, doc: Document) -> Iterator[Check]:
+        """The four ratios in order, under either rule set (see the module's docstring for the differences)."""
+        fineweb = self.rules == "fineweb"
+        lines = doc.text.split("\n")
         non_empty_lines = [line for line in lines if line.strip() != ""]
-        ratio = find_duplicates(non_empty_lines)[1] / max(len(doc.text.replace("\n", "")), 1)
-        if ratio >= self.char_duplicates_ratio:
-            return False, "char_dup_ratio"
-        words = split_into_words(doc.text, self.language)
-        if doc.text.count("\n") / max(len(words), 1) > self.new_line_ratio:
-            return False, "list_ratio"
-        return True
+        if not fineweb:  # datatrove's current rules: empty lines do not count
+            if not non_empty_lines:
+                yield Check("empty", "the text is empty")
+                return
+            lines = non_empty_lines
+        ending = sum(1 for line in lines if line.endswith(self.stop_chars)) / len(lines)
+        if not (ending == 0 and self.line_punct_exclude_zero):
+            yield Check("line_punct_ratio", "share of lines ending in punctuation", ending, self.line_punct_thr,
+                        "<=" if fineweb else "<")
+        short = sum(1 for line in lines if len(line) <= self.short_line_length) / len(lines)
+        yield Check("short_line_ratio", "share of short lines", short, self.short_line_threshold,
+                    ">=" if fineweb else ">")
+        characters = len(doc.text.replace("\n", ""))
+        duplicated = find_duplicates(non_empty_lines)[1] / (max(characters, 1) if fineweb else characters)
+        yield Check("char_dup_ratio", "characters in duplicated lines / all", duplicated, self.char_duplicates_ratio,
+                    ">=" if fineweb else ">")
+        words = len(split_into_words(doc.text, self.language))
+        yield Check("list_ratio", "newlines per word", doc.text.count("\n") / (max(words, 1) if fineweb else words),
+                    self.new_line_ratio, ">")

@@ -9,6 +9,7 @@ label almost always but its scores differ slightly).
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from datatrove.pipeline.filters import LanguageFilter
 from datatrove.utils.lid import FT176LID
 
 from finemill.errors import FinemillError
+from finemill.steps.filters.checks import Check, MeasuredFilter
 
 # (package, path inside it) of installed copies of lid.176.ftz, in order of preference.
 PACKAGED_MODELS = (
@@ -67,11 +69,12 @@ def load_fasttext(path: str):
     return _FastText(path)
 
 
-class FastTextLanguageFilter(LanguageFilter):
+class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
     """Keeps documents whose score for one of `languages` is above `threshold` (FineWeb: en, 0.65).
 
     Adds `language` and `language_score` (of the best language) to the metadata, counts every detected
-    language (`lang_<code>`), and gives removed documents the reason `below_threshold`.
+    language (`lang_<code>`), and gives removed documents the reason `below_threshold`. datatrove's options
+    not offered here (GlotLID, label_only, top language pairs) keep their defaults.
     """
 
     name = "🌍 Language ID"
@@ -90,7 +93,19 @@ class FastTextLanguageFilter(LanguageFilter):
         )
         self.model = LocalFT176LID(self.languages, find_lid_model(model))
 
+    def checks(self, doc: Document) -> Iterator[Check]:
+        """One check: the best score among `languages` (of any language when None). Records the detected
+        language and its score in the metadata, as datatrove's filter does."""
+        (language, score), scores = self.model.predict(doc)
+        doc.metadata["language"] = language
+        doc.metadata["language_score"] = score
+        if self.languages:  # datatrove keeps a document when any of its languages scores above the threshold
+            label, score = f"score of {'/'.join(self.languages)}", max(scores.values())
+        else:
+            label = "language score"
+        yield Check("below_threshold", label, score, self.language_threshold, "<=")
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        keep = super().filter(doc)
+        decision = MeasuredFilter.filter(self, doc)
         self.stat_update(f"lang_{doc.metadata['language']}")
-        return True if keep else (False, "below_threshold")
+        return decision

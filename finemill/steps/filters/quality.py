@@ -3,20 +3,26 @@
 The rules and thresholds are datatrove's (= the papers'); only how words are split and n-grams counted
 changes, with identical results (`tests/test_quality.py` checks keep/drop, reasons and texts on real pages).
 `words: spacy` in a recipe step brings back datatrove's own splitter.
+
+Each filter states its rules once, as `checks(doc)` (see `finemill.steps.filters.checks`): the decision is
+the first check that removes, and `finemill inspect` shows the same checks' numbers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from datatrove.data import Document
 from datatrove.pipeline.filters import C4QualityFilter as DatatroveC4QualityFilter
 from datatrove.pipeline.filters import GopherQualityFilter as DatatroveGopherQualityFilter
 from datatrove.pipeline.filters import GopherRepetitionFilter as DatatroveGopherRepetitionFilter
+from datatrove.pipeline.filters.c4_filters import CITATION_REGEX, ELLIPSIS, END_PUNCTUATION, POLICY_SUBSTRINGS
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
-from datatrove.utils.text import split_into_words
+from datatrove.utils.text import PUNCTUATION_SET, split_into_sentences, split_into_words
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer, load_word_tokenizer
 
+from finemill.steps.filters.checks import Check, MeasuredFilter
 from finemill.text.ngrams import NgramStats
 from finemill.text.words import SpacyCompatibleTokenizer
 
@@ -43,46 +49,136 @@ class FastWords:
         self.language = word_splitter(words, self.language)
 
 
-class GopherQualityFilter(FastWords, DatatroveGopherQualityFilter):
+class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilter):
     """Gopher's quality rules (word counts and lengths, symbols, bullets, stop words), datatrove's defaults."""
 
+    def checks(self, doc: Document) -> Iterator[Check]:
+        """datatrove's rules in datatrove's order; a setting of None or 0 switches its rule off."""
+        text = doc.text
+        words = split_into_words(text, self.language)
+        non_symbol_words = [w for w in words if any(ch not in PUNCTUATION_SET for ch in w)]
+        counted = "words (not only punctuation)"
+        if self.min_doc_words:
+            yield Check("gopher_short_doc", counted, len(non_symbol_words), self.min_doc_words, "<")
+        if self.max_doc_words:
+            yield Check("gopher_long_doc", counted, len(non_symbol_words), self.max_doc_words, ">")
+        # datatrove takes numpy's mean: NaN (every comparison false) when no word is left
+        mean_length = sum(map(len, non_symbol_words)) / len(non_symbol_words) if non_symbol_words else float("nan")
+        if self.min_avg_word_length:
+            yield Check("gopher_below_avg_threshold", "mean word length", mean_length, self.min_avg_word_length, "<")
+        if self.max_avg_word_length:
+            yield Check("gopher_above_avg_threshold", "mean word length", mean_length, self.max_avg_word_length, ">")
+        if self.max_symbol_word_ratio:
+            yield Check("gopher_too_many_hashes", "'#' per word", text.count("#") / len(words),
+                        self.max_symbol_word_ratio, ">")
+            yield Check("gopher_too_many_ellipsis", "ellipses per word",
+                        (text.count("...") + text.count("…")) / len(words), self.max_symbol_word_ratio, ">")
+        lines = text.splitlines()
+        if self.max_bullet_lines_ratio:
+            bullets = sum(s.lstrip().startswith("•") or s.lstrip().startswith("-") for s in lines)
+            yield Check("gopher_too_many_bullets", "share of lines starting with a bullet", bullets / len(lines),
+                        self.max_bullet_lines_ratio, ">")
+        if self.max_ellipsis_lines_ratio:
+            ellipses = sum(s.rstrip().endswith("...") or s.rstrip().endswith("…") for s in lines)
+            yield Check("gopher_too_many_end_ellipsis", "share of lines ending with an ellipsis",
+                        ellipses / len(lines), self.max_ellipsis_lines_ratio, ">")
+        if self.max_non_alpha_words_ratio:  # despite its name, the least share of words with a letter
+            alpha = sum(any(c.isalpha() for c in w) for w in words)
+            yield Check("gopher_below_alpha_threshold", "share of words with a letter", alpha / len(words),
+                        self.max_non_alpha_words_ratio, "<")
+        if self.min_stop_words:
+            yield Check("gopher_enough_stop_words", "distinct stop words (the, be, to, of, ...)",
+                        len(self.stop_words.intersection(words)), self.min_stop_words, "<")
 
-class C4QualityFilter(FastWords, DatatroveC4QualityFilter):
+
+# C4 rules that remove the whole document when a kept line breaks them (the others drop the line).
+C4_DOCUMENT_RULES = {"lorem_ipsum": "a kept line contains 'lorem ipsum'",
+                     "curly_bracket": "a kept line contains a curly bracket"}
+
+
+class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
     """C4's rules (lorem ipsum, curly brackets, javascript and policy lines, sentences), datatrove's defaults."""
 
+    def checks(self, doc: Document) -> Iterator[Check]:
+        """The line rules, then the sentences in the lines kept. When the document passes, the generator's last
+        step replaces its text with the kept lines, as datatrove's filter does."""
+        pieces = doc.text.splitlines() if self.split_paragraph else split_into_sentences(doc.text, self.language)
+        sentences, kept = 0, []
+        for piece in pieces:
+            self.stat_update("line-total")
+            outcome, line = self._line_outcome(piece.strip())
+            if outcome in C4_DOCUMENT_RULES:
+                yield Check(outcome, C4_DOCUMENT_RULES[outcome], found=(line,))
+                return
+            if outcome:
+                self.stat_update(f"line-filter-{outcome}")
+                continue
+            if self.min_num_sentences != -1:  # counting costs a sentence split: skipped when it cannot matter
+                sentences += len(split_into_sentences(line, self.language)) if self.split_paragraph else 1
+            kept.append(line)
+            self.stat_update("line-kept")
+        # compared even when switched off (-1), as datatrove does: every count passes then
+        enough = Check("too_few_sentences", "sentences in the lines C4 keeps", sentences, self.min_num_sentences, "<")
+        yield enough
+        if not enough.removes:
+            doc.text = ("\n" if self.split_paragraph else " ").join(kept).strip()
 
-class GopherRepetitionFilter(FastWords, DatatroveGopherRepetitionFilter):
+    def _line_outcome(self, line: str) -> tuple[str | None, str]:
+        """(None, the line as kept), or (why the line is dropped, as in datatrove's line stats, or the document
+        rule it breaks, the line). Rules in datatrove's order: which one applies first decides."""
+        words = line.split()
+        if self.max_word_length != -1 and any(len(word) > self.max_word_length for word in words):
+            return "too_long_word", line
+        if self.remove_citations:
+            line = CITATION_REGEX.sub("", line)
+        if self.filter_no_terminal_punct and (line.endswith(ELLIPSIS) or not line.endswith(END_PUNCTUATION)):
+            return "no_terminal_punc", line
+        if len(words) < self.min_words_per_line:  # words before citations were removed, as in datatrove
+            return "too_few_words", line
+        lower = line.lower()
+        if self.filter_lorem_ipsum and "lorem ipsum" in lower:
+            return "lorem_ipsum", line
+        if self.filter_javascript and "javascript" in lower:
+            return "javascript", line
+        if self.filter_curly_bracket and "{" in line:
+            return "curly_bracket", line
+        if self.filter_policy and any(p in lower for p in POLICY_SUBSTRINGS):
+            return "policy", line
+        return None, line
+
+
+class GopherRepetitionFilter(FastWords, MeasuredFilter, DatatroveGopherRepetitionFilter):
     """Gopher's repetition rules (Rae et al. 2021, table A1), with the n-gram measures of `NgramStats`."""
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+    def checks(self, doc: Document) -> Iterator[Check]:
+        """datatrove's rules in datatrove's order: paragraphs, lines, top n-grams, repeated n-grams."""
         text = doc.text
         if not text:
-            return False, "empty"
+            yield Check("empty", "the text is empty")
+            return
         paragraphs = self.paragraph_exp.split(text.strip())
-        reason = self._duplicated_parts(paragraphs, len(text), self.dup_para_frac, self.dup_para_char_frac, "para")
-        if reason:
-            return False, reason
+        yield from self._duplicated_parts(paragraphs, len(text), self.dup_para_frac, self.dup_para_char_frac,
+                                          "para", "paragraphs")
         lines = self._line_splitter.split(text)
-        reason = self._duplicated_parts(lines, len(text), self.dup_line_frac, self.dup_line_char_frac, "line")
-        if reason:
-            return False, reason
+        yield from self._duplicated_parts(lines, len(text), self.dup_line_frac, self.dup_line_char_frac,
+                                          "line", "lines")
         words = split_into_words(text, self.language)
         ngrams = NgramStats(words)
         for n, n_frac in self.top_n_grams:
-            if len(words) >= n and ngrams.top_duplicate(n) / len(text) > n_frac:
-                return False, f"top_{n}_gram"
+            if len(words) >= n:  # datatrove skips a text with no n-gram
+                yield Check(f"top_{n}_gram", f"characters in the most frequent {n}-gram / all",
+                            ngrams.top_duplicate(n) / len(text), n_frac, ">")
         for n, n_frac in self.dup_n_grams:
-            if ngrams.all_duplicates(n) / len(text) > n_frac:
-                return False, f"duplicated_{n}_n_grams"
-        return True
+            yield Check(f"duplicated_{n}_n_grams", f"characters in repeated {n}-grams / all",
+                        ngrams.all_duplicates(n) / len(text), n_frac, ">")
 
     @staticmethod
     def _duplicated_parts(parts: list[str], chars: int, frac: float | None, char_frac: float | None,
-                          kind: str) -> str | None:
+                          kind: str, kinds: str) -> Iterator[Check]:
         """datatrove's duplicated paragraph/line checks, in its order: share of parts, then of characters."""
         duplicates, duplicate_chars = find_duplicates(parts)
-        if frac and duplicates / len(parts) > frac:
-            return f"dup_{kind}_frac"
-        if char_frac and duplicate_chars / chars > char_frac:
-            return f"dup_{kind}_char_frac"
-        return None
+        if frac:
+            yield Check(f"dup_{kind}_frac", f"share of duplicated {kinds}", duplicates / len(parts), frac, ">")
+        if char_frac:
+            yield Check(f"dup_{kind}_char_frac", f"characters in duplicated {kinds} / all", duplicate_chars / chars,
+                        char_frac, ">")

@@ -13,6 +13,7 @@ order and the reasons returned are datatrove's; only redundant work per URL is a
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import ahocorasick
@@ -23,6 +24,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from loguru import logger
 from tldextract import TLDExtract
 
+from finemill.steps.filters.checks import Check, MeasuredFilter
 from finemill.steps.filters.url_blocklists import integrated_lists
 from finemill.text.string_index import StringIndex
 
@@ -55,7 +57,7 @@ class Blocklist:
         return s in self.extra or (self.integrated is not None and s in self.integrated)
 
 
-class OfflineURLFilter(URLFilter):
+class OfflineURLFilter(MeasuredFilter, URLFilter):
     """datatrove's URLFilter (blocklisted domains, subdomains, urls, banned words and subwords), offline."""
 
     name = "😈 URL filter"
@@ -96,8 +98,9 @@ class OfflineURLFilter(URLFilter):
         self.banned_subwords_automaton = subword_automaton(frozenset(self.banned_subwords))
         self._downloaded = True
 
-    def filter(self, document: Document) -> bool | tuple[bool, str]:
-        """datatrove's checks in datatrove's order, with set operations instead of loops over word lists."""
+    def checks(self, document: Document) -> Iterator[Check]:
+        """datatrove's checks in datatrove's order, with set operations instead of loops over word lists. Only the
+        soft-banned words have a number; the other rules appear when they fire."""
         self.download_data()
         url = document.metadata.get("url")
 
@@ -107,20 +110,28 @@ class OfflineURLFilter(URLFilter):
         # top_domain_under_public_suffix is registered_domain without its per-call deprecation warning.
         domain, fqdn = url_info.top_domain_under_public_suffix, url_info.fqdn
         if domain in self.block_listed_domains:
-            return False, "domain"
+            yield Check("domain", "the domain is on datatrove's URL blocklist", found=(domain,))
+            return
         if fqdn != domain and fqdn in self.block_listed_domains:  # equal: answered on the line above
-            return False, "subdomain"
+            yield Check("subdomain", "the full host name is on datatrove's URL blocklist", found=(fqdn,))
+            return
         if url in self.block_listed_url:
-            return False, "url"
-
-        url_words = set(normalizer.split(url))
+            yield Check("url", "the exact URL is on datatrove's URL blocklist", found=(url,))
+            return
+        url_words = self.url_words(url)
         if not self.banned_words.isdisjoint(url_words):
-            return False, "hard_blacklisted"
-        if len(url_words & self.soft_banned_words) >= self.soft_word_threshold:
-            return False, "soft_blacklisted"
+            yield Check("hard_blacklisted", "the URL contains a banned word", found=url_words & self.banned_words)
+            return
+        soft = url_words & self.soft_banned_words
+        yield Check("soft_blacklisted", "soft-banned words in the URL", len(soft), self.soft_word_threshold, ">=",
+                    found=soft)
         if self.banned_subwords and next(self.banned_subwords_automaton.iter(normalize(url)), False):
-            return False, "blacklisted_subword"
-        return True
+            yield Check("blacklisted_subword", "the URL contains a banned subword")
+
+    @staticmethod
+    def url_words(url: str) -> set[str]:
+        """The words of a URL that the word lists are matched against (datatrove's split)."""
+        return set(normalizer.split(url))
 
     def __getstate__(self) -> dict[str, Any]:
         # datatrove pickles each task's pipeline to its worker: send no parsed suffix list; the worker
