@@ -27,10 +27,11 @@ from typing import Any
 
 import yaml
 
+from finemill.config_files import PACKAGED_CONFIGS, resolve_config
 from finemill.errors import FinemillError
 from finemill.pipeline.step_kinds import EXTRACT_STEPS
 
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS_DIR = PACKAGED_CONFIGS  # package data (finemill/configs/), also in an installed wheel
 DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
 
 
@@ -103,7 +104,7 @@ _TOP_KEYS = {f.name for f in fields(Recipe)}
 
 def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
     """Read a recipe file (default: configs/fineweb.yaml), apply overrides, validate it."""
-    path = Path(path) if path else DEFAULT_RECIPE
+    path = resolve_config(path) if path else DEFAULT_RECIPE  # a bare name: a bundled recipe
     if not path.is_file():
         raise FinemillError(f"recipe not found: {path}")
     try:

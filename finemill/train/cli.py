@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", metavar="YAML", help="training config (e.g. configs/train-tiny.yaml)")
+    p.add_argument("--config", metavar="YAML",
+                   help="training config (e.g. configs/train-tiny.yaml; bare train-tiny: the bundled one)")
     p.add_argument("--data", metavar="DIR", help="tokens folder with manifest.json (e.g. OUT/tokens)")
     p.add_argument("--out", metavar="DIR", help="run folder (default: <tokens>/../train-<config name>)")
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps in the whole run")
@@ -65,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def train_command(args: argparse.Namespace) -> int:
+    from finemill.config_files import resolve_config
     from finemill.train.config import load_config, parse_set_options
     from finemill.train.loop import train
 
@@ -73,7 +75,7 @@ def train_command(args: argparse.Namespace) -> int:
                        ("device", args.device), ("compile", args.compile)):
         if value is not None:
             overrides[key] = value
-    cfg = load_config(args.config, overrides)
+    cfg = load_config(resolve_config(args.config) if args.config else None, overrides)  # a bare name: bundled
     name = Path(args.config).stem if args.config else "run"
     if args.stop_at is not None and args.stop_at <= 0:
         raise FinemillError("--stop-at must be a positive step")

@@ -1,0 +1,85 @@
+"""Installed like a library: a wheel built from this checkout, installed into a fresh virtual environment
+outside it, runs `finemill run` with no arguments (the bundled recipe on the bundled sample crawl), with
+the recipes, training configs and the sample's banks of text found as package data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without anything that could put the checkout on the venv's import path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def build_wheel(dest: Path, work: Path) -> Path:
+    """Build from a copy of the project files, so the build's own folders (build/, *.egg-info) never land
+    in the checkout. Offline: no build isolation, setuptools from this environment."""
+    src = work / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    shutil.copytree(REPO / "finemill", src / "finemill", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+         "--disable-pip-version-check", "-w", str(dest), str(src)],
+        check=True, cwd=work, env=clean_env(),
+    )
+    (wheel,) = dest.glob("finemill-*.whl")
+    return wheel
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
+    assert not tmp_path.is_relative_to(REPO)
+    wheel = build_wheel(tmp_path / "dist", tmp_path)
+    # The dependencies come from this environment's site-packages (nothing downloaded); finemill itself
+    # only from the wheel. --ignore-installed: the checkout's editable install has the same version.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
+         "--disable-pip-version-check", str(wheel)],
+        check=True, cwd=tmp_path, env=clean_env(),
+    )
+
+    where = subprocess.run(
+        [str(python), "-c", "import json, finemill, finemill.config_files as c; "
+         "print(json.dumps([finemill.__file__, str(c.PACKAGED_CONFIGS), c.packaged_names()]))"],
+        check=True, cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+    )
+    module, configs, names = json.loads(where.stdout)
+    site = env_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    assert Path(module).is_relative_to(site), module  # the wheel's copy, not the checkout's
+    assert Path(configs).is_relative_to(site)
+    assert {"fineweb", "fineweb-fast", "train-tiny", "train-gpt2-124m"} <= set(names)
+
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [str(env_dir / "bin" / "finemill"), "run", "--output", str(out), "--limit", "40"],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert sorted(p.name for p in (out / "input").iterdir()) == ["sample-0.warc.gz", "sample-1.warc.gz"]
+    stats = json.loads((out / "stats.json").read_text())
+    recipe = yaml.safe_load((REPO / "configs" / "fineweb.yaml").read_text())
+    assert stats["recipe"] == recipe["name"]
+    assert [step["name"] for step in stats["steps"]] == [next(iter(step)) for step in recipe["steps"]]
+    assert stats["reader"]["documents"] == 2 * 40  # two sample files, --limit 40 each
+    documents = sum(pq.read_metadata(p).num_rows for p in (out / "documents").glob("*.parquet"))
+    assert documents == stats["steps"][-1]["docs_out"] > 0
