@@ -1,14 +1,18 @@
-"""The training loop: one function, `train(cfg)`, the same code on a laptop CPU and on GPUs under torchrun.
+"""The training loop: `train(cfg)`, the same code on a laptop CPU and on GPUs under torchrun.
 
-One optimizer step: set the learning rate from the schedule, run `accum` micro-batches forward and backward
-(DDP synchronizes gradients only on the last one), all-reduce the loss for logging, clip the gradient
-norm, stop on a non-finite loss before it touches the weights, then step AdamW. Around it: validation
-loss, a generated sample, a metrics line and a checkpoint every N steps.
+It reads like this (`train_loop`), around a small `RunState` (step, tokens, latest losses, checkpoint):
+
+    run, state = setup(cfg, ...)            # model, optimizer, data, run folder; resumed from a checkpoint
+    while state.step < run.end_step:
+        train_step(run, state)              # one optimizer step
+        if checkpoint_due(run, state):
+            save(run, state)                # before any evaluation: an evaluation crash never loses training
+        evaluate_log_sample(run, state)     # validation loss, the metrics line, a sample, each when due
+    summary = finish(run, state)
 
 On CUDA: bf16 autocast (weights and optimizer state stay fp32), TF32 for the remaining fp32 matmuls,
 fused AdamW, flash attention through SDPA, optional torch.compile, NCCL. On CPU: fp32, gloo.
 """
-
 from __future__ import annotations
 
 import json
@@ -37,7 +41,7 @@ from finemill.train.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from finemill.train.config import RUNTIME_KEYS, TrainConfig
+from finemill.train.config import RUNTIME_KEYS, ModelConfig, TrainConfig
 from finemill.train.data import TokenData, TokenLoader
 from finemill.train.metrics import MetricsLog, mfu, peak_tflops, plot_loss_curve
 from finemill.train.model import GPT
@@ -144,6 +148,58 @@ def default_out(cfg: TrainConfig, config_name: str) -> Path:
     return run_folder.train(Path(cfg.data).resolve().parent, config_name)
 
 
+@dataclass
+class RunState:
+    """Where a run stands after `step` optimizer steps. A checkpoint saves it with the weights, the
+    optimizer and the data position (the loader's count of windows consumed), which is all a resume needs:
+    the learning rate is a function of the step."""
+
+    step: int = 0
+    tokens: int = 0  # training tokens seen, all ranks together
+    lr: float = 0.0  # of the last step
+    loss: float | None = None  # training loss of the last step, all ranks together
+    grad_norm: float | None = None
+    val_loss: float | None = None  # the latest validation loss
+    val_step: int | None = None  # the step it was measured at
+    checkpoint: Path | None = None  # the latest checkpoint written or resumed from
+    # Throughput for the metrics lines: time spent in steps, and tokens and time since the last line.
+    train_time: float = 0.0
+    tokens_since: int = 0
+    time_since: float = 0.0
+
+
+@dataclass
+class Run:
+    """What setup() builds once and the phases use."""
+
+    cfg: TrainConfig
+    mcfg: ModelConfig  # cfg.model with the vocab size of the tokens
+    info: Dist
+    device: torch.device
+    data: TokenData
+    out: Path
+    raw_model: GPT  # the weights that are saved and sampled from
+    model: torch.nn.Module  # what training forwards through: raw_model, compiled and/or wrapped in DDP
+    optimizer: torch.optim.Optimizer
+    train_loader: TokenLoader
+    val_loader: TokenLoader
+    autocast: Any
+    dtype_name: str
+    accum: int  # micro-batches per optimizer step on each rank
+    tokens_per_step: int
+    eval_batches: int  # validation micro-batches per rank; 0: no validation loss
+    end_step: int  # max_steps, or --stop-at
+    log: MetricsLog | None  # rank 0 only
+    tokenizer: Any  # for samples; None when sampling is off or the tokenizer file is missing (rank 0 only)
+    flops_per_token: float
+    peak_tflops: float | None  # per accelerator, for MFU
+    resumed_from: Path | None
+
+    def say(self, msg: str) -> None:
+        if self.info.master:
+            tqdm.write(msg)
+
+
 def train(
     cfg: TrainConfig,
     *,
@@ -162,21 +218,44 @@ def train(
         raise FinemillError("no token data: pass --data OUT/tokens (the folder `finemill tokenize` wrote)")
     info, device = setup_distributed(cfg.device)
     try:
-        return _train(cfg, info, device, config_name, resume, stop_at, show_progress)
+        run, state = setup(cfg, info, device, config_name, resume, stop_at)
+        return train_loop(run, state, show_progress)
     finally:
         if info.enabled and dist.is_initialized():
             dist.destroy_process_group()
 
 
-def _train(
+def train_loop(run: Run, state: RunState, show_progress: bool = True) -> dict[str, Any]:
+    """The steps from state.step to run.end_step, then the summary.
+
+    Each step saves (when due) before it evaluates, so a checkpoint of a step is on disk before any
+    evaluation of that step starts: an evaluation that crashes never loses training.
+    """
+    bar = tqdm(total=run.cfg.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=0.5,
+               disable=not (run.info.master and show_progress))
+    started = time.perf_counter()
+    with bar:
+        while state.step < run.end_step:
+            train_step(run, state)
+            if checkpoint_due(run, state):
+                save(run, state)
+            evaluate_log_sample(run, state, bar)
+            bar.update(1)
+    return finish(run, state, time.perf_counter() - started)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Set-up: data, model, optimizer, loaders, run folder; the state of the checkpoint resumed from.
+
+
+def setup(
     cfg: TrainConfig,
     info: Dist,
     device: torch.device,
-    config_name: str,
-    resume: str | bool | None,
-    stop_at: int | None,
-    show_progress: bool,
-) -> dict[str, Any]:
+    config_name: str = "run",
+    resume: str | bool | None = None,
+    stop_at: int | None = None,
+) -> tuple[Run, RunState]:
     data = TokenData(cfg.data)
     data.check_vocab(cfg.model.vocab_size)
     mcfg = replace(cfg.model, vocab_size=data.vocab_size)
@@ -186,19 +265,10 @@ def _train(
         if info.master:
             tqdm.write(msg)
 
-    # Resume: find the checkpoint and check it belongs to this model and these tokens.
-    ckpt_path: Path | None = None
-    if isinstance(resume, (str, Path)):
-        ckpt_path = find_checkpoint(resume)
-        if ckpt_path is None:
-            raise FinemillError(f"--resume: no checkpoint at {resume}")
-    elif resume is not False:
-        ckpt_path = find_checkpoint(checkpoint_dir(out))
-        if ckpt_path is None and resume is True:
-            raise FinemillError(f"--resume: no checkpoint in {checkpoint_dir(out)}")
-    state = load_checkpoint(ckpt_path) if ckpt_path else None
-    if state is not None:
-        _check_resumable(state, ckpt_path, cfg, mcfg, data, say)
+    ckpt_path = _resume_checkpoint(resume, out)
+    ckpt = load_checkpoint(ckpt_path) if ckpt_path else None
+    if ckpt is not None:
+        _check_resumable(ckpt, ckpt_path, cfg, mcfg, data, say)
 
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 for fp32 matmuls outside autocast
@@ -208,31 +278,24 @@ def _train(
     autocast, dtype_name = autocast_context(cfg, device)
     B, T, world = cfg.micro_batch_size, mcfg.block_size, info.world_size
     accum = grad_accumulation(cfg, world)
-    tokens_per_step = B * T * accum * world
     train_loader = TokenLoader(
         data, "train", B, T, seed=cfg.seed, rank=info.rank, world_size=world,
         num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
     )
     val_loader = TokenLoader(data, "val", B, T, shuffle=False, rank=info.rank, world_size=world)
-    # eval_batches counts micro-batches of all ranks together, so the validation loss is the same at any
-    # world size; a val split smaller than that is read once (or one batch per rank, repeating windows).
-    eval_batches = 0
-    if cfg.eval_batches and cfg.eval_every:
-        if val_loader.windows_per_epoch == 0:
-            say(f"note: the val split has fewer than {T + 1} tokens: no validation loss")
-        else:
-            eval_batches = max(1, min(cfg.eval_batches // world, val_loader.windows_per_epoch // (B * world)))
+    eval_batches = _eval_batches(cfg, val_loader, world, say)
 
-    step, tokens_seen = 0, 0
-    if state is not None:
-        raw_model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        train_loader.load_state_dict(state["data"])
-        rngs = state.get("rng") or []
+    state = RunState()
+    if ckpt is not None:
+        raw_model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        train_loader.load_state_dict(ckpt["data"])
+        rngs = ckpt.get("rng") or []
         if len(rngs) == world:
             set_rng_state(rngs[info.rank])
-        step, tokens_seen = state["step"], state.get("tokens", 0)
-        del state
+        state.step, state.tokens = ckpt["step"], ckpt.get("tokens", 0)
+        state.checkpoint = ckpt_path
+        del ckpt
 
     model: torch.nn.Module = raw_model
     if cfg.compile:
@@ -241,135 +304,216 @@ def _train(
         # RoPE tables are the only buffers and never change: no need to broadcast them every forward.
         model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
 
-    tokenizer = None
-    if info.master:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump({**cfg.to_dict(), "model": asdict(mcfg)}, sort_keys=False))
-        if data.check_tokenizer_file():
-            shutil.copyfile(data.tokenizer_path, out / "tokenizer.json")  # the run decodes without its tokens
-            if cfg.sample_every:
-                from tokenizers import Tokenizer
-
-                tokenizer = Tokenizer.from_file(str(data.tokenizer_path))
-        elif cfg.sample_every:
-            say(f"note: {data.tokenizer_path} not found: no samples during training")
-    log = MetricsLog(out / "metrics.jsonl", resume_step=step if ckpt_path else None) if info.master else None
-
-    flops_per_token = raw_model.flops_per_token()
+    tokenizer = _prepare_out(out, cfg, mcfg, data, say) if info.master else None
+    log = MetricsLog(out / "metrics.jsonl", resume_step=state.step if ckpt_path else None) if info.master else None
     peak = cfg.peak_tflops
     if peak is None and device.type == "cuda":
         peak = peak_tflops(torch.cuda.get_device_name(device))
-    end_step = min(cfg.max_steps, stop_at) if stop_at else cfg.max_steps
-    say(
-        f"model: {raw_model.num_params() / 1e6:.2f}M parameters ({mcfg.n_layer} layers, width {mcfg.n_embd}, "
-        f"{mcfg.n_head} heads, context {T}, vocab {mcfg.vocab_size}), {flops_per_token / 1e6:.1f} MFLOP/token"
+    run = Run(
+        cfg=cfg, mcfg=mcfg, info=info, device=device, data=data, out=out, raw_model=raw_model, model=model,
+        optimizer=optimizer, train_loader=train_loader, val_loader=val_loader, autocast=autocast,
+        dtype_name=dtype_name, accum=accum, tokens_per_step=B * T * accum * world, eval_batches=eval_batches,
+        end_step=min(cfg.max_steps, stop_at) if stop_at else cfg.max_steps, log=log, tokenizer=tokenizer,
+        flops_per_token=raw_model.flops_per_token(), peak_tflops=peak, resumed_from=ckpt_path,
     )
-    say(
-        f"train: {train_loader.stream.tokens_per_epoch:,} tokens/epoch, {tokens_per_step:,} tokens/step "
-        f"({B} x {T} x {accum} accumulation x {world} ranks), {cfg.max_steps} steps on {device} in {dtype_name}"
-        + (f", resuming at step {step} from {ckpt_path}" if ckpt_path else "")
+    _describe(run, state)
+    return run, state
+
+
+def _resume_checkpoint(resume: str | bool | None, out: Path) -> Path | None:
+    """The checkpoint to resume from: the one named, or OUT's newest (None: start afresh)."""
+    if isinstance(resume, (str, Path)):
+        path = find_checkpoint(resume)
+        if path is None:
+            raise FinemillError(f"--resume: no checkpoint at {resume}")
+        return path
+    if resume is False:
+        return None
+    path = find_checkpoint(checkpoint_dir(out))
+    if path is None and resume is True:
+        raise FinemillError(f"--resume: no checkpoint in {checkpoint_dir(out)}")
+    return path
+
+
+def _eval_batches(cfg: TrainConfig, val_loader: TokenLoader, world: int, say) -> int:
+    """Validation micro-batches per rank. eval_batches counts those of all ranks together, so the validation
+    loss is the same at any world size; a val split smaller than that is read once (or one batch per rank,
+    repeating windows)."""
+    if not (cfg.eval_batches and cfg.eval_every):
+        return 0
+    if val_loader.windows_per_epoch == 0:
+        say(f"note: the val split has fewer than {cfg.model.block_size + 1} tokens: no validation loss")
+        return 0
+    return max(1, min(cfg.eval_batches // world, val_loader.windows_per_epoch // (cfg.micro_batch_size * world)))
+
+
+def _prepare_out(out: Path, cfg: TrainConfig, mcfg: ModelConfig, data: TokenData, say):
+    """Rank 0: the run folder with config.yaml and tokenizer.json; the tokenizer for samples, if sampling."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump({**cfg.to_dict(), "model": asdict(mcfg)}, sort_keys=False))
+    if not data.check_tokenizer_file():
+        if cfg.sample_every:
+            say(f"note: {data.tokenizer_path} not found: no samples during training")
+        return None
+    shutil.copyfile(data.tokenizer_path, out / "tokenizer.json")  # the run decodes without its tokens
+    if not cfg.sample_every:
+        return None
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(data.tokenizer_path))
+
+
+def _describe(run: Run, state: RunState) -> None:
+    mcfg, cfg = run.mcfg, run.cfg
+    run.say(
+        f"model: {run.raw_model.num_params() / 1e6:.2f}M parameters ({mcfg.n_layer} layers, width {mcfg.n_embd}, "
+        f"{mcfg.n_head} heads, context {mcfg.block_size}, vocab {mcfg.vocab_size}), "
+        f"{run.flops_per_token / 1e6:.1f} MFLOP/token"
     )
-    if step >= end_step:
-        say(f"nothing to do: already at step {step} (max_steps {cfg.max_steps})")
+    run.say(
+        f"train: {run.train_loader.stream.tokens_per_epoch:,} tokens/epoch, {run.tokens_per_step:,} tokens/step "
+        f"({cfg.micro_batch_size} x {mcfg.block_size} x {run.accum} accumulation x {run.info.world_size} ranks), "
+        f"{cfg.max_steps} steps on {run.device} in {run.dtype_name}"
+        + (f", resuming at step {state.step} from {run.resumed_from}" if run.resumed_from else "")
+    )
+    if state.step >= run.end_step:
+        run.say(f"nothing to do: already at step {state.step} (max_steps {cfg.max_steps})")
 
-    last_ckpt = ckpt_path
-    loss_val = val_loss = None
-    bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True, mininterval=0.5,
-               disable=not (info.master and show_progress))
-    train_time, tokens_since, time_since = 0.0, 0, 0.0
-    started = time.perf_counter()
-    while step < end_step:
-        t0 = time.perf_counter()
-        step += 1
-        lr = lr_at(step, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss_sum = torch.zeros((), device=device)
-        for micro in range(accum):
-            x, y = next(train_loader)  # (B, T) each
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            # DDP all-reduces gradients on the last micro-batch only; the others just accumulate.
-            sync = nullcontext() if not info.enabled or micro == accum - 1 else model.no_sync()
-            with sync:
-                with autocast:
-                    _, loss = model(x, y)
-                (loss / accum).backward()
-            loss_sum += loss.detach()
-        if info.enabled:
-            dist.all_reduce(loss_sum)  # SUM (gloo has no AVG); divided by world below
-        if cfg.grad_clip > 0:
-            grad_norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.grad_clip)
-        else:
-            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in raw_model.parameters() if p.grad is not None])
-        # One host sync per step: the loss (for the NaN check and the log) and the gradient norm together.
-        loss_val, norm_val = torch.stack([loss_sum / (accum * world), grad_norm.float()]).tolist()
-        if not (math.isfinite(loss_val) and math.isfinite(norm_val)):
-            bar.close()
-            kept = f"the last good checkpoint is {last_ckpt}" if last_ckpt else "no checkpoint was written yet"
-            raise FinemillError(
-                f"loss is {loss_val} (gradient norm {norm_val}) at step {step}: stopping before the weights "
-                f"are updated; {kept}. Try a lower lr or more warmup_steps."
-            )
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        tokens_seen += tokens_per_step
-        dt = time.perf_counter() - t0
-        train_time += dt
-        time_since += dt
-        tokens_since += tokens_per_step
 
-        is_last = step == end_step
-        if eval_batches and cfg.eval_every and (step % cfg.eval_every == 0 or is_last):
-            val_loss = evaluate(model, val_loader, eval_batches, device, autocast, info)
-            say(f"step {step}: val loss {val_loss:.4f}, train loss {loss_val:.4f}")
-        if info.master and (
-            step == 1 or is_last or (cfg.log_every and step % cfg.log_every == 0)
-            or (cfg.eval_every and step % cfg.eval_every == 0)
-        ):
-            record: dict[str, Any] = {
-                "step": step, "loss": round(loss_val, 6), "lr": lr, "grad_norm": round(norm_val, 6),
-                "tokens": tokens_seen, "epoch": round(train_loader.epoch, 4),
-                "tokens_per_s": round(tokens_since / time_since, 1), "time_s": round(train_time, 3),
-            }
-            if val_loss is not None and (step % cfg.eval_every == 0 or is_last):
-                record["val_loss"] = round(val_loss, 6)
-            if device.type == "cuda" and peak:
-                record["mfu"] = round(mfu(flops_per_token, record["tokens_per_s"], peak * world), 4)
-            log.write(record)
-            bar.set_postfix(
-                loss=f"{loss_val:.3f}", val=f"{val_loss:.3f}" if val_loss is not None else "-",
-                lr=f"{lr:.2e}", tok_s=f"{record['tokens_per_s']:.0f}", refresh=False,
-            )
-            tokens_since, time_since = 0, 0.0
-        if tokenizer is not None and (step % cfg.sample_every == 0 or is_last):
-            text = _sample(raw_model, tokenizer, cfg, data.eot_id, device, autocast)
-            say(f"step {step} sample: " + (cfg.sample_prompt + text).replace("\n", " / ")[:300])
-            with open(out / "samples.jsonl", "a") as f:
-                f.write(json.dumps({"step": step, "prompt": cfg.sample_prompt, "text": text}) + "\n")
-        if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or is_last:
-            last_ckpt = _save(raw_model, optimizer, train_loader, cfg, mcfg, data, out, step, tokens_seen,
-                              loss_val, val_loss, info)
-        bar.update(1)
-    bar.close()
+# ----------------------------------------------------------------------------------------------------------
+# One optimizer step.
 
-    checksum = _param_checksum(raw_model)
-    checksums = _gather(checksum, info)
-    if len(set(checksums)) > 1:
-        raise FinemillError(f"ranks disagree after training: parameter checksums {checksums}")
-    summary = {
-        "step": step, "max_steps": cfg.max_steps, "tokens": tokens_seen, "loss": loss_val, "val_loss": val_loss,
-        "uniform_loss": math.log(mcfg.vocab_size), "params": raw_model.num_params(),
-        "flops_per_token": flops_per_token, "world_size": world, "device": str(device), "dtype": dtype_name,
-        "rank_checksums": checksums, "checkpoint": str(last_ckpt) if last_ckpt else None,
-        "time_s": round(time.perf_counter() - started, 2), "out": str(out),
+
+def train_step(run: Run, state: RunState) -> None:
+    """One optimizer step: learning rate from the schedule, `accum` micro-batches forward and backward (DDP
+    synchronizes gradients only on the last one), the loss all-reduced for logging, the gradient norm
+    clipped, a stop before a non-finite loss touches the weights, then AdamW.
+    """
+    t0 = time.perf_counter()
+    cfg, info, device, model = run.cfg, run.info, run.device, run.model
+    state.step += 1
+    state.lr = lr_at(state.step, cfg)
+    for group in run.optimizer.param_groups:
+        group["lr"] = state.lr
+    loss_sum = torch.zeros((), device=device)
+    for micro in range(run.accum):
+        x, y = next(run.train_loader)  # (B, T) each
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        # DDP all-reduces gradients on the last micro-batch only; the others just accumulate.
+        sync = nullcontext() if not info.enabled or micro == run.accum - 1 else model.no_sync()
+        with sync:
+            with run.autocast:
+                _, loss = model(x, y)
+            (loss / run.accum).backward()
+        loss_sum += loss.detach()
+    if info.enabled:
+        dist.all_reduce(loss_sum)  # SUM (gloo has no AVG): divided by the world size below
+    if cfg.grad_clip > 0:
+        grad_norm = torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), cfg.grad_clip)
+    else:
+        grad_norm = torch.nn.utils.get_total_norm([p.grad for p in run.raw_model.parameters() if p.grad is not None])
+    # One host sync per step: the loss (for the NaN check and the log) and the gradient norm together.
+    loss_val, norm_val = torch.stack([loss_sum / (run.accum * info.world_size), grad_norm.float()]).tolist()
+    if not (math.isfinite(loss_val) and math.isfinite(norm_val)):
+        kept = f"the last good checkpoint is {state.checkpoint}" if state.checkpoint else "no checkpoint was written yet"
+        raise FinemillError(
+            f"loss is {loss_val} (gradient norm {norm_val}) at step {state.step}: stopping before the weights "
+            f"are updated; {kept}. Try a lower lr or more warmup_steps."
+        )
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    state.loss, state.grad_norm = loss_val, norm_val
+    state.tokens += run.tokens_per_step
+    dt = time.perf_counter() - t0
+    state.train_time += dt
+    state.time_since += dt
+    state.tokens_since += run.tokens_per_step
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Checkpoints.
+
+
+def checkpoint_due(run: Run, state: RunState) -> bool:
+    every = run.cfg.checkpoint_every
+    return state.step == run.end_step or bool(every and state.step % every == 0)
+
+
+def save(run: Run, state: RunState) -> Path:
+    """Checkpoint the run at state.step. A collective under DDP: every rank calls it, rank 0 writes."""
+    cfg = run.cfg
+    rngs = _gather(rng_state(), run.info)
+    path = checkpoint_dir(run.out) / f"step_{state.step:08d}.pt"
+    if run.info.master:
+        path = save_checkpoint(
+            {
+                "model": run.raw_model.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "schedule": {"name": cfg.schedule, "lr": lr_at(state.step, cfg), "max_steps": cfg.max_steps},
+                "data": run.train_loader.state_dict(),
+                "rng": rngs,
+                "model_config": asdict(run.mcfg),
+                "train_config": cfg.to_dict(),
+                "tokenizer": run.data.tokenizer_ref(),
+                "tokens": state.tokens,
+                "metrics": {"loss": state.loss, "val_loss": state.val_loss, "val_step": state.val_step},
+                "world_size": run.info.world_size,
+            },
+            run.out, state.step, cfg.keep_checkpoints,
+        )
+    state.checkpoint = path
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Evaluation, the metrics line, samples.
+
+
+def evaluate_log_sample(run: Run, state: RunState, bar: tqdm) -> None:
+    """The step's evaluations, its metrics line and its sample, each when due.
+
+    This is the one place evaluations during training run. It runs after save(), so on a step that
+    checkpoints, the checkpoint is on disk before any evaluation starts.
+    """
+    cfg, step = run.cfg, state.step
+    is_last = step == run.end_step
+    if run.eval_batches and (step % cfg.eval_every == 0 or is_last):
+        state.val_loss, state.val_step = evaluate(run.model, run.val_loader, run.eval_batches, run.device,
+                                                  run.autocast, run.info), step
+        run.say(f"step {step}: val loss {state.val_loss:.4f}, train loss {state.loss:.4f}")
+    if run.log is not None and (
+        step == 1 or is_last or (cfg.log_every and step % cfg.log_every == 0)
+        or (cfg.eval_every and step % cfg.eval_every == 0)
+    ):
+        _log_metrics(run, state, bar)
+    if run.tokenizer is not None and (step % cfg.sample_every == 0 or is_last):
+        _write_sample(run, state)
+
+
+def _log_metrics(run: Run, state: RunState, bar: tqdm) -> None:
+    record: dict[str, Any] = {
+        "step": state.step, "loss": round(state.loss, 6), "lr": state.lr, "grad_norm": round(state.grad_norm, 6),
+        "tokens": state.tokens, "epoch": round(run.train_loader.epoch, 4),
+        "tokens_per_s": round(state.tokens_since / state.time_since, 1), "time_s": round(state.train_time, 3),
     }
-    if info.master:
-        summary["loss_curve"] = str(plot_loss_curve(out / "metrics.jsonl", out / "loss.png", mcfg.vocab_size))
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        if val_loss is not None:
-            say(f"done: step {step}, val loss {val_loss:.4f} (uniform guess {math.log(mcfg.vocab_size):.2f})")
-        say(f"run folder: {out} (checkpoints/, metrics.jsonl, loss.png)")
-    return summary
+    if state.val_step == state.step:
+        record["val_loss"] = round(state.val_loss, 6)
+    if run.device.type == "cuda" and run.peak_tflops:
+        record["mfu"] = round(mfu(run.flops_per_token, record["tokens_per_s"], run.peak_tflops * run.info.world_size), 4)
+    run.log.write(record)
+    bar.set_postfix(
+        loss=f"{state.loss:.3f}", val=f"{state.val_loss:.3f}" if state.val_loss is not None else "-",
+        lr=f"{state.lr:.2e}", tok_s=f"{record['tokens_per_s']:.0f}", refresh=False,
+    )
+    state.tokens_since, state.time_since = 0, 0.0
+
+
+def _write_sample(run: Run, state: RunState) -> None:
+    cfg = run.cfg
+    text = _sample(run.raw_model, run.tokenizer, cfg, run.data.eot_id, run.device, run.autocast)
+    run.say(f"step {state.step} sample: " + (cfg.sample_prompt + text).replace("\n", " / ")[:300])
+    with open(run.out / "samples.jsonl", "a") as f:
+        f.write(json.dumps({"step": state.step, "prompt": cfg.sample_prompt, "text": text}) + "\n")
 
 
 @torch.no_grad()
@@ -401,31 +545,34 @@ def _sample(model: GPT, tokenizer, cfg: TrainConfig, eot_id: int, device: torch.
     return text
 
 
-def _save(raw_model, optimizer, loader, cfg, mcfg, data, out, step, tokens, loss, val_loss, info) -> Path:
-    rngs = _gather(rng_state(), info)  # collective: every rank takes part
-    path = checkpoint_dir(out) / f"step_{step:08d}.pt"
-    if info.master:
-        path = save_checkpoint(
-            {
-                "model": raw_model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": {"name": cfg.schedule, "lr": lr_at(step, cfg), "max_steps": cfg.max_steps},
-                "data": loader.state_dict(),
-                "rng": rngs,
-                "model_config": asdict(mcfg),
-                "train_config": cfg.to_dict(),
-                "tokenizer": data.tokenizer_ref(),
-                "tokens": tokens,
-                "metrics": {"loss": loss, "val_loss": val_loss},
-                "world_size": info.world_size,
-            },
-            out, step, cfg.keep_checkpoints,
-        )
-    return path
+# ----------------------------------------------------------------------------------------------------------
+# The end: ranks agree, summary.json, the loss curve.
 
 
-def _check_resumable(state, path, cfg: TrainConfig, mcfg, data: TokenData, say) -> None:
-    tok = state.get("tokenizer") or {}
+def finish(run: Run, state: RunState, time_s: float) -> dict[str, Any]:
+    checksums = _gather(_param_checksum(run.raw_model), run.info)
+    if len(set(checksums)) > 1:
+        raise FinemillError(f"ranks disagree after training: parameter checksums {checksums}")
+    vocab = run.mcfg.vocab_size
+    summary = {
+        "step": state.step, "max_steps": run.cfg.max_steps, "tokens": state.tokens, "loss": state.loss,
+        "val_loss": state.val_loss, "uniform_loss": math.log(vocab), "params": run.raw_model.num_params(),
+        "flops_per_token": run.flops_per_token, "world_size": run.info.world_size, "device": str(run.device),
+        "dtype": run.dtype_name, "rank_checksums": checksums,
+        "checkpoint": str(state.checkpoint) if state.checkpoint else None,
+        "time_s": round(time_s, 2), "out": str(run.out),
+    }
+    if run.info.master:
+        summary["loss_curve"] = str(plot_loss_curve(run.out / "metrics.jsonl", run.out / "loss.png", vocab))
+        (run.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if state.val_loss is not None:
+            run.say(f"done: step {state.step}, val loss {state.val_loss:.4f} (uniform guess {math.log(vocab):.2f})")
+        run.say(f"run folder: {run.out} (checkpoints/, metrics.jsonl, loss.png)")
+    return summary
+
+
+def _check_resumable(ckpt, path, cfg: TrainConfig, mcfg, data: TokenData, say) -> None:
+    tok = ckpt.get("tokenizer") or {}
     if tok.get("vocab_size") != data.vocab_size:
         raise FinemillError(
             f"vocab mismatch: {path} was trained with a {tok.get('vocab_size')}-token vocab, but the tokens in "
@@ -433,13 +580,13 @@ def _check_resumable(state, path, cfg: TrainConfig, mcfg, data: TokenData, say) 
         )
     if tok.get("sha256") and data.tokenizer_sha256 and tok["sha256"] != data.tokenizer_sha256:
         raise FinemillError(f"{path} was trained with another tokenizer than the one of {data.dir} (sha256 differs)")
-    saved = state["model_config"]
+    saved = ckpt["model_config"]
     diffs = [f"{k} {saved.get(k)} there, {v} here" for k, v in asdict(mcfg).items() if saved.get(k) != v]
     if diffs:
         raise FinemillError(
             f"{path} is a checkpoint of another model ({'; '.join(diffs)}): use another --out or the same model"
         )
-    old = {k: v for k, v in state.get("train_config", {}).items() if k != "model" and k not in RUNTIME_KEYS}
+    old = {k: v for k, v in ckpt.get("train_config", {}).items() if k != "model" and k not in RUNTIME_KEYS}
     new = cfg.to_dict()
     changed = [f"{k} {v!r} -> {new.get(k)!r}" for k, v in old.items() if new.get(k) != v]
     if changed:
