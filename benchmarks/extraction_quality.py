@@ -133,11 +133,11 @@ def load_pages(data: Path = DATA, datasets: tuple[str, ...] = (AEB, TRAFILATURA_
 def recipe_extractor(name: str) -> Callable[[str], str]:
     """The `extract` function of the extraction step of `name`'s recipe, with the recipe's settings."""
     from finemill.pipeline.recipe import CONFIGS_DIR, load_recipe
-    from finemill.pipeline.registry import STEPS
+    from finemill.pipeline.registry import step_class
 
     config, step_name, changes = RECIPES[name]
     spec = next(s for s in load_recipe(CONFIGS_DIR / config).steps if s.name == step_name)
-    return STEPS[step_name](**{**spec.params, **changes}).extract
+    return step_class(step_name)(**{**spec.params, **changes}).extract
 
 
 @dataclass

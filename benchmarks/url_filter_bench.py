@@ -57,13 +57,15 @@ def build_filter(kind: str):
 
 def pipeline_run(kind: str, inputs: list[str], workers: int) -> dict:
     """`finemill run` with the url_filter step alone, one task per input file, in this process's executor."""
+    from dataclasses import replace
+
     from finemill.pipeline.recipe import parse_recipe
     from finemill.pipeline.registry import STEPS
     from finemill.pipeline.run import run_recipe
     from finemill.pipeline.task_logging import quiet_parent_logging
 
     if kind == "datatrove":
-        STEPS["url_filter"] = datatrove_filter_class()
+        STEPS["url_filter"] = replace(STEPS["url_filter"], target=datatrove_filter_class())
     quiet_parent_logging()
     with tempfile.TemporaryDirectory() as tmp:
         recipe = parse_recipe({"steps": ["url_filter"], "workers": workers}, {"input": inputs, "output": tmp})

@@ -27,7 +27,7 @@ from datatrove.pipeline.writers import JsonlWriter
 import finemill.patches.datatrove_dependency_check  # noqa: F401  (a faster datatrove dependency check)
 from finemill import run_folder
 from finemill.pipeline.recipe import Recipe, StepSpec
-from finemill.pipeline.registry import REMOVING_STEPS, STEPS
+from finemill.pipeline.registry import REMOVING_STEPS, step_class
 from finemill.steps.dedup.config import MinhashDedup
 from finemill.steps.dedup.duplicate_filter import MinhashDuplicateFilter
 from finemill.steps.dedup.minhash import MinhashSignature
@@ -128,7 +128,7 @@ def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -
 
 
 def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
-    cls: Callable = STEPS[spec.name]
+    cls: Callable = step_class(spec.name)
     if spec.name in REMOVING_STEPS:
         return cls(**spec.params, exclusion_writer=_removed_writer(spec.name, out))
     return cls(**spec.params)

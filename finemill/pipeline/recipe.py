@@ -29,7 +29,7 @@ import yaml
 
 from finemill.config_files import PACKAGED_CONFIGS, resolve_config
 from finemill.errors import FinemillError
-from finemill.pipeline.step_kinds import EXTRACT_STEPS
+from finemill.pipeline.registry import EXTRACT_STEPS, STEPS
 
 CONFIGS_DIR = PACKAGED_CONFIGS  # package data (finemill/configs/), also in an installed wheel
 DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
@@ -169,8 +169,6 @@ def _parse_executor(raw: Any, overrides: dict[str, Any], source: str) -> Executo
 
 
 def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
-    from finemill.pipeline.registry import STEPS  # the registry imports datatrove: only when a recipe is read
-
     if not isinstance(raw_steps, list) or not raw_steps:
         raise FinemillError(f"{source}: 'steps' must be a non-empty list of steps")
     steps: list[StepSpec] = []
@@ -185,7 +183,7 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
         params = params or {}
         if not isinstance(params, dict):
             raise FinemillError(f"{source}: steps[{i}].{name} must be a mapping of settings")
-        steps.append(StepSpec(name, validate_params(STEPS[name], params, f"{source}: steps[{i}].{name}")))
+        steps.append(StepSpec(name, validate_params(STEPS[name].load(), params, f"{source}: steps[{i}].{name}")))
     names = [s.name for s in steps]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:

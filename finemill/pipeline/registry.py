@@ -1,35 +1,61 @@
-"""The registry of recipe steps: the name used in YAML -> the class that does the work.
+"""The registry of recipe steps: the name used in YAML -> the class that does the work, and what kind of
+step it is.
 
 Every entry but `minhash` is a datatrove PipelineStep whose keyword arguments are the step's settings
 in the recipe. `minhash` names the settings of the four MinHash stages (signatures, buckets, clusters,
 filter), which split the run into stages; see `finemill.pipeline.plan`.
+
+Classes are imported on first use: the stats and inspect commands read runs on machines where a step's
+dependencies (datatrove, spaCy, ...) may be missing, and key on the kinds below, which need no import.
 """
 
 from __future__ import annotations
 
-from finemill.pipeline.step_kinds import EXTRACT_STEPS
-from finemill.steps.dedup.config import MinhashDedup
-from finemill.steps.extract.resiliparse import ResiliparseExtractor
-from finemill.steps.extract.trafilatura import TrafilaturaExtractor
-from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
-from finemill.steps.filters.language import FastTextLanguageFilter
-from finemill.steps.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
-from finemill.steps.filters.url import OfflineURLFilter
-from finemill.steps.pii.scrubber import PIIScrubber
+import importlib
+from dataclasses import dataclass
 
-STEPS: dict[str, type] = {
-    "url_filter": OfflineURLFilter,
-    "extract": TrafilaturaExtractor,
-    "extract_resiliparse": ResiliparseExtractor,  # the fast profile (configs/fineweb-fast.yaml)
-    "language": FastTextLanguageFilter,
-    "gopher_repetition": GopherRepetitionFilter,
-    "gopher_quality": GopherQualityFilter,
-    "c4_quality": C4QualityFilter,
-    "fineweb_quality": FineWebQualityFilter,
-    "minhash": MinhashDedup,
-    "pii": PIIScrubber,
-}
 
-# Steps that remove documents: each gets a writer for `removed/<step>/`.
-REMOVING_STEPS = {"url_filter", *EXTRACT_STEPS, "language", "gopher_repetition", "gopher_quality", "c4_quality",
-                  "fineweb_quality", "minhash"}
+@dataclass(frozen=True)
+class StepEntry:
+    """One recipe step: its name, where its class lives, and its kind."""
+
+    name: str
+    target: str | type  # "module:Class", imported on first use (or the class itself)
+    removes: bool = True  # drops documents: gets a writer for removed/<step>/
+    extracts: bool = False  # turns page HTML into main text; a recipe has at most one such step
+    reads_html: bool = False  # sees the page HTML, not extracted text (so its removed rows hold HTML)
+
+    def load(self) -> type:
+        """The step's class (importing its module, and so its dependencies, now)."""
+        if isinstance(self.target, type):
+            return self.target
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+_ENTRIES = (
+    StepEntry("url_filter", "finemill.steps.filters.url:OfflineURLFilter", reads_html=True),
+    StepEntry("extract", "finemill.steps.extract.trafilatura:TrafilaturaExtractor", extracts=True, reads_html=True),
+    # the fast profile (configs/fineweb-fast.yaml)
+    StepEntry("extract_resiliparse", "finemill.steps.extract.resiliparse:ResiliparseExtractor", extracts=True,
+              reads_html=True),
+    StepEntry("language", "finemill.steps.filters.language:FastTextLanguageFilter"),
+    StepEntry("gopher_repetition", "finemill.steps.filters.quality:GopherRepetitionFilter"),
+    StepEntry("gopher_quality", "finemill.steps.filters.quality:GopherQualityFilter"),
+    StepEntry("c4_quality", "finemill.steps.filters.quality:C4QualityFilter"),
+    StepEntry("fineweb_quality", "finemill.steps.filters.fineweb_quality:FineWebQualityFilter"),
+    StepEntry("minhash", "finemill.steps.dedup.config:MinhashDedup"),
+    StepEntry("pii", "finemill.steps.pii.scrubber:PIIScrubber", removes=False),  # rewrites text, drops nothing
+)
+
+STEPS: dict[str, StepEntry] = {entry.name: entry for entry in _ENTRIES}
+
+# The kinds, derived from the entries.
+EXTRACT_STEPS = tuple(name for name, entry in STEPS.items() if entry.extracts)
+HTML_STEPS = tuple(name for name, entry in STEPS.items() if entry.reads_html)
+REMOVING_STEPS = frozenset(name for name, entry in STEPS.items() if entry.removes)
+
+
+def step_class(name: str) -> type:
+    """The class of a registered step (a KeyError for an unknown name: recipes are checked before)."""
+    return STEPS[name].load()

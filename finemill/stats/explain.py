@@ -27,7 +27,7 @@ from datatrove.pipeline.filters.url_filter import normalizer as url_word_splitte
 from datatrove.utils.text import PUNCTUATION_SET, split_into_sentences, split_into_words
 
 from finemill.errors import FinemillError
-from finemill.pipeline.step_kinds import EXTRACT_STEPS
+from finemill.pipeline.registry import EXTRACT_STEPS
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -316,12 +316,12 @@ class Explainer:
 def _build_filter(step: str, params: dict) -> Any | None:
     """The step's filter with the run's settings, without its exclusion writer; None if it cannot be built
     here (no language model, a setting of another finemill version)."""
-    from finemill.pipeline.registry import STEPS
+    from finemill.pipeline.registry import STEPS, step_class
 
     if step not in STEPS or step in ("minhash", "pii", *EXTRACT_STEPS):
         return None
     try:
-        return STEPS[step](**params)
+        return step_class(step)(**params)
     except FinemillError:
         if step == "language" and params.get("model"):  # the run's model file is not on this machine
             return _build_filter(step, {k: v for k, v in params.items() if k != "model"})

@@ -2,7 +2,8 @@
 
 "Before" is every document the language step saw: those removed by the language step or any later step,
 plus the kept ones. (Documents removed earlier have no extracted text and no score.) "After" is
-`documents/`. Bins are fixed in advance so that batches add up without keeping any value.
+`documents/`. Bins are fixed in advance so that batches add up without keeping any value; values beyond
+the first or last edge count in the first or last bin, so both histograms count every document.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.compute as pc
 
-from finemill.pipeline.step_kinds import HTML_STEPS
+from finemill.pipeline.registry import HTML_STEPS
 from finemill.stats.load import Run, iter_batches
 
 SCORE_EDGES = np.linspace(0.0, 1.0, 41)
@@ -42,7 +43,9 @@ def score_and_length_histograms(run: Run) -> tuple[Histogram, Histogram]:
             length = _values(pc.utf8_length(batch.column(0)))
             score = _values(batch.column(1))
             _add(lengths, np.clip(length, LENGTH_EDGES[0], LENGTH_EDGES[-1]), kept)
-            _add(scores, score, kept)
+            # fastText's scores reach 1.00007 (it adds 1e-5 to each probability before its log, and lid.176
+            # multiplies several): counted as 1, not dropped past the last edge
+            _add(scores, np.clip(score, SCORE_EDGES[0], SCORE_EDGES[-1]), kept)
     return scores, lengths
 
 

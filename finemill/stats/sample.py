@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from finemill.pipeline.step_kinds import HTML_STEPS
+from finemill.pipeline.registry import HTML_STEPS
 from finemill.stats.load import BATCH_ROWS
 
 KEPT = "kept"  # the group name of documents/ rows, which have no reason

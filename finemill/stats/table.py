@@ -15,7 +15,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from finemill.pipeline.step_kinds import EXTRACT_STEPS
+from finemill.pipeline.registry import EXTRACT_STEPS
 from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
 from finemill.stats.format import human_chars, share
