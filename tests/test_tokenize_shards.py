@@ -14,7 +14,7 @@ import pytest
 from finemill.cli import main
 from finemill.errors import FinemillError
 from finemill.tokenize.encoder import Encoder
-from finemill.tokenize.manifest import sha256_file
+from finemill.tokenize.manifest import load_manifest, sha256_file
 from finemill.tokenize.run import tokenize_run
 from finemill.tokenize.shards import ShardSettings, write_shards
 from finemill.tokenize.split import is_val
@@ -148,6 +148,33 @@ def test_generated_run_matches_manifest_and_round_trips(generated):
     assert all(s["tokens"] >= SETTINGS.shard_tokens for s in train[:-1])
     assert {r["id"] for r in rows["val"]} == {i for i, t in docs if t and is_val(i, SETTINGS.val_fraction)}
     assert rows["val"], "0.1 of 240 documents should give some val"
+
+
+def test_the_manifest_written_is_the_one_training_reads(generated):
+    out, manifest, _ = generated
+    read = load_manifest(out / "tokens")  # what `finemill train` and `eval` read, through the same module
+    assert read.raw == manifest
+    assert (read.vocab_size, read.eot_id, read.dtype) == (512, 511, "uint16")
+    assert read.tokenizer_path == out / "tokens" / "tokenizer.json" and read.tokenizer_path.is_file()
+    assert read.tokenizer_sha256 == sha256_file(read.tokenizer_path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(format="finemill-tokens-v0"), "expected 'finemill-tokens-v1'"),
+    (lambda m: m["tokenizer"].pop("vocab_size"), "key 'tokenizer.vocab_size' is missing or not an integer"),
+    (lambda m: m.update(dtype="int8"), "dtype 'int8' is not uint16 or uint32"),
+    (lambda m: m["tokenizer"].update(vocab_size=70_000), "vocab_size 70000 does not fit dtype uint16"),
+    (lambda m: m["tokenizer"].update(eot_id=512), "eot_id 512 is outside the vocab (size 512)"),
+    (lambda m: m["splits"]["train"].update(shards=[]), "the train split has no shards"),
+])
+def test_a_bad_manifest_is_one_line_naming_the_field(generated, tmp_path: Path, change, message):
+    out, manifest, _ = generated
+    bad = json.loads(json.dumps(manifest))
+    change(bad)
+    (tmp_path / "manifest.json").write_text(json.dumps(bad))
+    with pytest.raises(FinemillError) as error:
+        load_manifest(tmp_path / "manifest.json")
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_split_and_order_stable_across_workers_reruns_and_layout(generated, tmp_path: Path):

@@ -27,7 +27,6 @@ of a reader's windows are skipped without being decoded.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from finemill.errors import FinemillError
-
-MANIFEST_FORMAT = "finemill-tokens-v1"
+from finemill.tokenize.manifest import load_manifest
 
 
 @dataclass(frozen=True)
@@ -57,38 +55,16 @@ class TokenData:
     """A tokens folder: its validated manifest, tokenizer reference and shards."""
 
     def __init__(self, path: str | Path) -> None:
-        path = Path(path)
-        self.dir = path.parent if path.name == "manifest.json" else path
-        manifest_path = self.dir / "manifest.json"
-        if not manifest_path.is_file():
-            raise FinemillError(
-                f"no token manifest at {manifest_path}: run `finemill tokenize` first, or pass its tokens folder"
-            )
-        try:
-            m = json.loads(manifest_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FinemillError(f"{manifest_path}: not valid JSON ({e})") from None
-        if not isinstance(m, dict) or m.get("format") != MANIFEST_FORMAT:
-            got = m.get("format") if isinstance(m, dict) else None
-            raise FinemillError(f"{manifest_path}: format is {got!r}, expected {MANIFEST_FORMAT!r}")
-        self.manifest = m
-        self.manifest_path = manifest_path
-        tok = _field(m, "tokenizer", dict, manifest_path)
-        self.vocab_size: int = _field(tok, "vocab_size", int, manifest_path, "tokenizer.")
-        self.eot_id: int = _field(tok, "eot_id", int, manifest_path, "tokenizer.")
-        self.eot_token: str = str(tok.get("eot_token", "<|endoftext|>"))
-        self.tokenizer_sha256: str | None = tok.get("sha256")
-        self.tokenizer_path = self.dir / str(tok.get("path", "tokenizer.json"))
-        self.dtype = np.dtype(_field(m, "dtype", str, manifest_path))
-        if self.dtype not in (np.uint16, np.uint32):
-            raise FinemillError(f"{manifest_path}: dtype {m['dtype']!r} is not uint16 or uint32")
-        if self.vocab_size <= 0 or self.vocab_size > np.iinfo(self.dtype).max + 1:
-            raise FinemillError(f"{manifest_path}: vocab_size {self.vocab_size} does not fit dtype {self.dtype}")
-        if not 0 <= self.eot_id < self.vocab_size:
-            raise FinemillError(f"{manifest_path}: eot_id {self.eot_id} is outside the vocab (size {self.vocab_size})")
-        splits = _field(m, "splits", dict, manifest_path)
-        if not _field(splits, "train", dict, manifest_path, "splits.").get("shards"):
-            raise FinemillError(f"{manifest_path}: the train split has no shards")
+        manifest = load_manifest(path)  # validated: one-line errors for a missing or inconsistent manifest
+        self.dir = manifest.dir
+        self.manifest = manifest.raw
+        self.manifest_path = manifest.path
+        self.vocab_size: int = manifest.vocab_size
+        self.eot_id: int = manifest.eot_id
+        self.eot_token: str = manifest.eot_token
+        self.tokenizer_sha256: str | None = manifest.tokenizer_sha256
+        self.tokenizer_path = manifest.tokenizer_path
+        self.dtype = np.dtype(manifest.dtype)
 
     def check_vocab(self, model_vocab_size: int | None) -> None:
         """Fail clearly when a model's vocabulary does not match the tokenizer these tokens came from."""
@@ -148,13 +124,6 @@ class TokenData:
                 raise FinemillError(f"{path}: holds {tokens} tokens but the manifest says {shard['tokens']}")
             units.extend(u for u in shard_units if u.documents)
         return units
-
-
-def _field(d: dict, key: str, typ: type, where: Path, prefix: str = "") -> Any:
-    value = d.get(key)
-    if not isinstance(value, typ) or isinstance(value, bool):
-        raise FinemillError(f"{where}: key {prefix}{key!r} is missing or not a {typ.__name__}")
-    return value
 
 
 class PackedStream:
