@@ -117,11 +117,13 @@ class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
                 sentences += len(split_into_sentences(line, self.language)) if self.split_paragraph else 1
             kept.append(line)
             self.stat_update("line-kept")
-        # compared even when switched off (-1), as datatrove does: every count passes then
-        enough = Check("too_few_sentences", "sentences in the lines C4 keeps", sentences, self.min_num_sentences, "<")
-        yield enough
-        if not enough.removes:
-            doc.text = ("\n" if self.split_paragraph else " ").join(kept).strip()
+        if self.min_num_sentences != -1:
+            enough = Check("too_few_sentences", "sentences in the lines C4 keeps", sentences, self.min_num_sentences,
+                           "<")
+            yield enough
+            if enough.removes:
+                return
+        doc.text = ("\n" if self.split_paragraph else " ").join(kept).strip()
 
     def _line_outcome(self, line: str) -> tuple[str | None, str]:
         """(None, the line as kept), or (why the line is dropped, as in datatrove's line stats, or the document
