@@ -110,13 +110,13 @@ class OfflineURLFilter(MeasuredFilter, URLFilter):
         # top_domain_under_public_suffix is registered_domain without its per-call deprecation warning.
         domain, fqdn = url_info.top_domain_under_public_suffix, url_info.fqdn
         if domain in self.block_listed_domains:
-            yield Check("domain", "the domain is on datatrove's URL blocklist", found=(domain,))
+            yield Check("domain", "the domain is on datatrove's URL blocklist")
             return
         if fqdn != domain and fqdn in self.block_listed_domains:  # equal: answered on the line above
-            yield Check("subdomain", "the full host name is on datatrove's URL blocklist", found=(fqdn,))
+            yield Check("subdomain", "the full host name is on datatrove's URL blocklist")
             return
         if url in self.block_listed_url:
-            yield Check("url", "the exact URL is on datatrove's URL blocklist", found=(url,))
+            yield Check("url", "the exact URL is on datatrove's URL blocklist")
             return
         url_words = self.url_words(url)
         if not self.banned_words.isdisjoint(url_words):
