@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from finemill.errors import FinemillError
@@ -16,7 +17,8 @@ examples:
 
 The run folder (default: next to the tokens folder, train-<config name>) receives checkpoints/,
 metrics.jsonl, samples.jsonl, loss.png, config.yaml and summary.json. Rerunning the same command
-resumes from the newest checkpoint there.
+resumes from the newest checkpoint there. Ctrl-C or SIGTERM finishes the current step, saves a checkpoint
+of it and exits (130 or 143), so the rerun loses nothing.
 """
 
 
@@ -79,7 +81,14 @@ def train_command(args: argparse.Namespace) -> int:
     name = Path(args.config).stem if args.config else "run"
     if args.stop_at is not None and args.stop_at <= 0:
         raise FinemillError("--stop-at must be a positive step")
-    train(cfg, config_name=name, resume=args.resume, stop_at=args.stop_at, show_progress=not args.no_progress)
+    from finemill.train.interrupt import RunInterrupted
+
+    try:
+        train(cfg, config_name=name, resume=args.resume, stop_at=args.stop_at, show_progress=not args.no_progress)
+    except RunInterrupted as e:  # SIGINT/SIGTERM: the current step was saved
+        if e.shown:
+            print(f"finemill train: {e}", file=sys.stderr)
+        return e.exit_code
     return 0
 
 

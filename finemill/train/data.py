@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from finemill.errors import FinemillError
 from finemill.tokenize.manifest import load_manifest
+from finemill.train.interrupt import ignore_stop_signals
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,8 @@ class TokenLoader:
                 self._it = iter(ds)
             else:
                 loader = DataLoader(
-                    ds, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory, prefetch_factor=4
+                    ds, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory, prefetch_factor=4,
+                    worker_init_fn=ignore_stop_signals,  # a Ctrl-C or SIGTERM is the training loop's to handle
                 )
                 self._it = iter(loader)
         batch = next(self._it)

@@ -4,10 +4,11 @@ It reads like this (`train_loop`), around a small `RunState` (step, tokens, late
 
     run, state = setup(cfg, ...)            # model, optimizer, data, run folder; resumed from a checkpoint
     while state.step < run.end_step:
-        train_step(run, state)              # one optimizer step
-        if checkpoint_due(run, state):
+        stopping = train_step(run, state)   # one optimizer step; True on SIGINT/SIGTERM (all ranks agree)
+        if stopping or checkpoint_due(run, state):
             save(run, state)                # before any evaluation: an evaluation crash never loses training
         evaluate_log_sample(run, state)     # validation loss, the metrics line, a sample, each when due
+        if stopping: raise RunInterrupted   # exit 130 (SIGINT) or 143 (SIGTERM); a rerun resumes
     summary = finish(run, state)
 
 On CUDA: bf16 autocast (weights and optimizer state stay fp32), TF32 for the remaining fp32 matmuls,
@@ -19,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
@@ -43,6 +45,7 @@ from finemill.train.checkpoint import (
 )
 from finemill.train.config import RUNTIME_KEYS, ModelConfig, TrainConfig
 from finemill.train.data import TokenData, TokenLoader
+from finemill.train.interrupt import RunInterrupted, StopSignals
 from finemill.train.metrics import MetricsLog, mfu, peak_tflops, plot_loss_curve
 from finemill.train.model import GPT
 from finemill.train.sample import complete
@@ -212,7 +215,8 @@ def train(
 
     resume: None resumes from OUT's newest checkpoint if there is one; True requires one; a path names a
     checkpoint file or run folder. stop_at: stop (with a checkpoint) after this step, leaving the schedule
-    aimed at max_steps, so a later run can resume.
+    aimed at max_steps, so a later run can resume. SIGINT or SIGTERM during the steps saves a checkpoint of
+    the current step and raises RunInterrupted (a KeyboardInterrupt).
     """
     if cfg.data is None:
         raise FinemillError("no token data: pass --data OUT/tokens (the folder `finemill tokenize` wrote)")
@@ -234,13 +238,15 @@ def train_loop(run: Run, state: RunState, show_progress: bool = True) -> dict[st
     bar = tqdm(total=run.cfg.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=0.5,
                disable=not (run.info.master and show_progress))
     started = time.perf_counter()
-    with bar:
+    with StopSignals() as stop, bar:
         while state.step < run.end_step:
-            train_step(run, state)
-            if checkpoint_due(run, state):
+            stopping = train_step(run, state, stop.requested)
+            if stopping or checkpoint_due(run, state):
                 save(run, state)
             evaluate_log_sample(run, state, bar)
             bar.update(1)
+            if stopping and state.step < run.end_step:
+                raise _interrupted(run, state, stop.signum)
     return finish(run, state, time.perf_counter() - started)
 
 
@@ -384,10 +390,13 @@ def _describe(run: Run, state: RunState) -> None:
 # One optimizer step.
 
 
-def train_step(run: Run, state: RunState) -> None:
+def train_step(run: Run, state: RunState, stop_requested: bool = False) -> bool:
     """One optimizer step: learning rate from the schedule, `accum` micro-batches forward and backward (DDP
     synchronizes gradients only on the last one), the loss all-reduced for logging, the gradient norm
     clipped, a stop before a non-finite loss touches the weights, then AdamW.
+
+    stop_requested is this rank's wish to stop (a signal); it is all-reduced with the loss, so the return
+    value, True when any rank wants to stop, is the same on every rank and they all stop after this step.
     """
     t0 = time.perf_counter()
     cfg, info, device, model = run.cfg, run.info, run.device, run.model
@@ -406,14 +415,17 @@ def train_step(run: Run, state: RunState) -> None:
                 _, loss = model(x, y)
             (loss / run.accum).backward()
         loss_sum += loss.detach()
+    reduced = torch.stack([loss_sum, torch.tensor(float(stop_requested), device=device)])
     if info.enabled:
-        dist.all_reduce(loss_sum)  # SUM (gloo has no AVG): divided by the world size below
+        dist.all_reduce(reduced)  # SUM (gloo has no AVG): the loss is divided by the world size below
     if cfg.grad_clip > 0:
         grad_norm = torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), cfg.grad_clip)
     else:
         grad_norm = torch.nn.utils.get_total_norm([p.grad for p in run.raw_model.parameters() if p.grad is not None])
-    # One host sync per step: the loss (for the NaN check and the log) and the gradient norm together.
-    loss_val, norm_val = torch.stack([loss_sum / (run.accum * info.world_size), grad_norm.float()]).tolist()
+    # One host sync per step: the loss (for the NaN check and the log), the gradient norm and the stop vote.
+    loss_val, norm_val, stop_votes = torch.stack(
+        [reduced[0] / (run.accum * info.world_size), grad_norm.float(), reduced[1]]
+    ).tolist()
     if not (math.isfinite(loss_val) and math.isfinite(norm_val)):
         kept = f"the last good checkpoint is {state.checkpoint}" if state.checkpoint else "no checkpoint was written yet"
         raise FinemillError(
@@ -428,6 +440,7 @@ def train_step(run: Run, state: RunState) -> None:
     state.train_time += dt
     state.time_since += dt
     state.tokens_since += run.tokens_per_step
+    return stop_votes > 0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -463,6 +476,17 @@ def save(run: Run, state: RunState) -> Path:
         )
     state.checkpoint = path
     return path
+
+
+def _interrupted(run: Run, state: RunState, signum: int | None) -> RunInterrupted:
+    # A rank that received no signal itself stops because another rank did: it reports SIGTERM.
+    signum = signum or signal.SIGTERM
+    return RunInterrupted(
+        f"stopped by {signal.Signals(signum).name} after step {state.step} of {run.end_step}; saved "
+        f"{state.checkpoint}; rerun the same command to resume",
+        signum,
+        shown=run.info.master,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
