@@ -43,6 +43,7 @@ def export_checkpoint(
     from finemill.tokenize.hf_tokenizer import hf_tokenizer, save_hf_tokenizer
     from finemill.train.sample import load_model
 
+    _require_transformers()
     out = Path(out_dir)
     _check_out_dir(out, force)
     model, state, path = load_model(checkpoint, "cpu")
@@ -68,6 +69,15 @@ def export_checkpoint(
     if log:
         log(f"exported {path} (step {state.get('step')}) to {out}")
     return out
+
+
+def _require_transformers() -> None:
+    try:
+        import transformers
+    except ImportError:
+        raise FinemillError("finemill export needs transformers: pip install 'finemill[hf]'") from None
+    if int(transformers.__version__.split(".")[0]) < 5:  # v4's LlamaConfig ignores rope_parameters
+        raise FinemillError(f"finemill export needs transformers >= 5 (found {transformers.__version__})")
 
 
 def _check_out_dir(out: Path, force: bool) -> None:
