@@ -40,10 +40,10 @@ def test_overrides_replace_recipe_values():
     [
         (lambda r: r.update(outptu="x"), "unknown key 'outptu'"),
         (lambda r: r["steps"].append({"gopher_qualty": {}}), "unknown step 'gopher_qualty'"),
-        (lambda r: r["steps"][4].update(gopher_quality={"min_doc_wrds": 50}), "steps[4].gopher_quality: unknown key 'min_doc_wrds'"),
+        (lambda r: r["steps"][4].update(gopher_quality={"min_doc_wrds": 50}), "unknown key 'steps[4].gopher_quality.min_doc_wrds' (did you mean 'steps[4].gopher_quality.min_doc_words'?)"),
         (lambda r: r["steps"][4].update(gopher_quality={"min_doc_words": "fifty"}), "steps[4].gopher_quality.min_doc_words: expected"),
         (lambda r: r["steps"][2].update(language={"threshold": "high"}), "steps[2].language.threshold: expected"),
-        (lambda r: r["steps"][6].update(fineweb_quality={"rules": "mine"}), "expected one of ['fineweb', 'datatrove']"),
+        (lambda r: r["steps"][6].update(fineweb_quality={"rules": "mine"}), "expected one of 'fineweb', 'datatrove'"),
         (lambda r: r["steps"].append({"pii": {}}), "step 'pii' appears twice"),
         (lambda r: r.update(workers=0), "'workers' must be >= 1"),
         (lambda r: r["input"].update(path="x"), "unknown key 'input.path'"),
@@ -80,7 +80,7 @@ def test_cli_invalid_config_is_one_line_without_traceback(tmp_path):
     bad.write_text("name: x\nsteps:\n  - gopher_quality: {max_word_lenght: 3}\n")
     result = run_cli("run", str(bad), "--output", str(tmp_path / "o"))
     assert result.returncode == 2
-    assert "unknown key 'max_word_lenght'" in result.stderr and "Traceback" not in result.stderr
+    assert "unknown key 'steps[0].gopher_quality.max_word_lenght'" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("run", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2 and "recipe not found" in result.stderr
 

@@ -236,19 +236,19 @@ def test_lr_schedule_cosine_and_wsd():
 def test_config_validation_names_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("max_step: 10\n")
-    with pytest.raises(FinemillError, match=r"unknown config key 'max_step' \(did you mean 'max_steps'\?\)"):
+    with pytest.raises(FinemillError, match=r"bad.yaml: unknown key 'max_step' \(did you mean 'max_steps'\?\)"):
         load_config(bad)
     bad.write_text("model:\n  n_layers: 2\n")
-    with pytest.raises(FinemillError, match=r"unknown config key 'model.n_layers'"):
+    with pytest.raises(FinemillError, match=r"unknown key 'model.n_layers' \(did you mean 'model.n_layer'\?\)"):
         load_config(bad)
     bad.write_text("max_steps: ten\n")
-    with pytest.raises(FinemillError, match=r"config key 'max_steps': expected int, got str"):
+    with pytest.raises(FinemillError, match=r"bad.yaml: max_steps: expected int, got 'ten'"):
         load_config(bad)
     bad.write_text("compile: 1\n")
-    with pytest.raises(FinemillError, match=r"config key 'compile': expected bool"):
+    with pytest.raises(FinemillError, match=r"compile: expected bool, got 1"):
         load_config(bad)
     bad.write_text("schedule: linear\n")
-    with pytest.raises(FinemillError, match=r"'schedule': expected one of cosine, wsd"):
+    with pytest.raises(FinemillError, match=r"schedule: expected one of 'cosine', 'wsd', got 'linear'"):
         load_config(bad)
     good = tmp_path / "good.yaml"
     good.write_text("lr: 3e-4\nmodel:\n  n_layer: 3\n")  # PyYAML reads 3e-4 as a string: accepted as float

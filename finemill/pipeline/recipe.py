@@ -18,8 +18,7 @@ values of the wrong type fail with a message naming the key, so a typo never run
 
 from __future__ import annotations
 
-import inspect
-import types
+import dataclasses
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from finemill.config_check import check_settings, check_value, field_hints, given, keyword_hints, unknown_key
 from finemill.config_files import PACKAGED_CONFIGS, resolve_config
 from finemill.errors import FinemillError
 from finemill.pipeline.registry import EXTRACT_STEPS, STEPS
@@ -119,28 +119,30 @@ def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None
 def parse_recipe(raw: dict[str, Any], overrides: dict[str, Any], source: str = "recipe") -> Recipe:
     unknown = set(raw) - _TOP_KEYS
     if unknown:
-        raise FinemillError(f"{source}: unknown key {sorted(unknown)[0]!r}; valid keys: {sorted(_TOP_KEYS)}")
+        raise unknown_key(source, sorted(unknown)[0], sorted(_TOP_KEYS))
     raw_input = raw.get("input") or {}
     if not isinstance(raw_input, dict):
         raise FinemillError(f"{source}: 'input' must be a mapping with 'paths' and 'limit'")
     unknown = set(raw_input) - {"paths", "limit"}
     if unknown:
-        raise FinemillError(f"{source}: unknown key 'input.{sorted(unknown)[0]}'; valid keys: ['limit', 'paths']")
+        raise unknown_key(source, f"input.{sorted(unknown)[0]}", ["input.limit", "input.paths"])
     paths = raw_input.get("paths") or []
     if isinstance(paths, str):
         paths = [paths]
     recipe = Recipe(
-        name=_typed(raw.get("name", "recipe"), str, "name", source),
-        dump=_typed(raw.get("dump", "CC-MAIN-unknown"), str, "dump", source),
+        name=check_value(raw.get("name", "recipe"), str, f"{source}: name"),
+        dump=check_value(raw.get("dump", "CC-MAIN-unknown"), str, f"{source}: dump"),
         input=InputSpec(
-            paths=_typed(overrides.get("input") or paths, list, "input.paths", source),
-            limit=_typed(overrides.get("limit", raw_input.get("limit", -1)), int, "input.limit", source),
+            paths=check_value(given(overrides.get("input"), paths), list[str], f"{source}: input.paths"),
+            limit=check_value(given(overrides.get("limit"), raw_input.get("limit", -1)), int, f"{source}: input.limit"),
         ),
-        output=_typed(overrides.get("output") or raw.get("output", "out"), str, "output", source),
-        workers=_typed(overrides.get("workers") or raw.get("workers", 1), int, "workers", source),
+        output=check_value(given(overrides.get("output"), raw.get("output", "out")), str, f"{source}: output"),
+        workers=check_value(given(overrides.get("workers"), raw.get("workers", 1)), int, f"{source}: workers"),
         steps=_parse_steps(raw.get("steps"), source),
         executor=_parse_executor(raw.get("executor"), overrides.get("executor") or {}, source),
     )
+    if not recipe.output.strip():
+        raise FinemillError(f"{source}: 'output' must name a folder, got {recipe.output!r}")
     if recipe.workers < 1:
         raise FinemillError(f"{source}: 'workers' must be >= 1, got {recipe.workers}")
     return recipe
@@ -154,14 +156,14 @@ def _parse_executor(raw: Any, overrides: dict[str, Any], source: str) -> Executo
         raise FinemillError(f"{source}: 'executor' must be a mapping (kind, ray, slurm)")
     raw = {**raw, **{k: v for k, v in overrides.items() if not isinstance(v, dict) and v is not None}}
     checked = validate_params(ExecutorSpec, {k: v for k, v in raw.items() if k not in ("ray", "slurm")},
-                              f"{source}: executor")
+                              source, "executor")
     sections = {}
     for key, spec in (("ray", RaySpec), ("slurm", SlurmSpec)):
         section = raw.get(key) or {}
         if not isinstance(section, dict):
             raise FinemillError(f"{source}: 'executor.{key}' must be a mapping of settings")
         section = {**section, **{k: v for k, v in (overrides.get(key) or {}).items() if v is not None}}
-        sections[key] = spec(**validate_params(spec, section, f"{source}: executor.{key}"))
+        sections[key] = spec(**validate_params(spec, section, source, f"executor.{key}"))
     executor = ExecutorSpec(**checked, **sections)
     if executor.kind == "slurm" and not executor.slurm.partition:
         raise FinemillError(f"{source}: executor.slurm.partition is required to run on Slurm (or --partition)")
@@ -183,7 +185,7 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
         params = params or {}
         if not isinstance(params, dict):
             raise FinemillError(f"{source}: steps[{i}].{name} must be a mapping of settings")
-        steps.append(StepSpec(name, validate_params(STEPS[name].load(), params, f"{source}: steps[{i}].{name}")))
+        steps.append(StepSpec(name, validate_params(STEPS[name].load(), params, source, f"steps[{i}].{name}")))
     names = [s.name for s in steps]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
@@ -196,84 +198,12 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
     return steps
 
 
-def validate_params(cls: type, params: dict[str, Any], where: str) -> dict[str, Any]:
-    """Check `params` against the keyword arguments of `cls.__init__`; return them with lists made tuples
-    where the class expects a tuple. Raises FinemillError naming the first bad key."""
-    settable, hints = _settable_params(cls)
-    checked = {}
-    for key, value in params.items():
-        if key not in settable:
-            raise FinemillError(f"{where}: unknown key {key!r}; valid keys: {sorted(settable)}")
-        checked[key] = _check_type(value, hints.get(key, Any), f"{where}.{key}")
-    return checked
-
-
-def _settable_params(cls: type) -> tuple[set[str], dict[str, Any]]:
-    """The keyword arguments `cls(...)` takes and their type hints: those of each `__init__` down the MRO, as
-    long as the one before passes `**kwargs` on (a subclass adding a setting to its parent's)."""
-    names: set[str] = set()
-    hints: dict[str, Any] = {}
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        parameters = list(inspect.signature(init).parameters.values())[1:]  # without self
-        names.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
-        hints = {**_type_hints(init), **hints}
-        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
-            break
-    names.discard("exclusion_writer")
-    return names, hints
-
-
-def _type_hints(fn: Any) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(fn)
-    except Exception:  # third-party annotations that do not resolve: validate names only
-        return {}
-
-
-def _check_type(value: Any, annotation: Any, where: str) -> Any:
-    """Accept `value` if it fits `annotation` (basic types, unions, list/tuple of basic types)."""
-    if annotation is Any or annotation is inspect.Parameter.empty:
-        return value
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None and type(None) in options:
-            return None
-        for option in options:
-            try:
-                return _check_type(value, option, where)
-            except FinemillError:
-                continue
-        raise FinemillError(f"{where}: expected {_describe(annotation)}, got {value!r}")
-    if origin is typing.Literal:
-        if value in typing.get_args(annotation):
-            return value
-        raise FinemillError(f"{where}: expected one of {list(typing.get_args(annotation))}, got {value!r}")
-    if origin is dict or annotation is dict:
-        if not isinstance(value, dict):
-            raise FinemillError(f"{where}: expected a mapping, got {value!r}")
-        return {str(k): str(v) if isinstance(v, (int, float)) else v for k, v in value.items()}
-    if origin in (list, tuple) or annotation in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise FinemillError(f"{where}: expected a list, got {value!r}")
-        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
-        items = [_check_type(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)] if args else list(value)
-        return tuple(items) if (origin or annotation) is tuple else items
-    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(annotation, type):
-        if isinstance(value, annotation) and not (annotation is int and isinstance(value, bool)):
-            return value
-        raise FinemillError(f"{where}: expected {_describe(annotation)}, got {value!r}")
-    return value  # annotations we cannot check (callables, writers): leave to the class
-
-
-def _describe(annotation: Any) -> str:
-    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-
-
-def _typed(value: Any, expected: type, key: str, source: str) -> Any:
-    return _check_type(value, expected, f"{source}: {key}")
+def validate_params(cls: type, params: dict[str, Any], source: str, section: str) -> dict[str, Any]:
+    """Check `params` against the keyword arguments `cls(...)` takes (a dataclass: its fields), by the rules of
+    `finemill.config_check`; return them converted. Raises FinemillError naming the first bad key."""
+    if dataclasses.is_dataclass(cls):
+        hints = field_hints(cls)
+    else:
+        hints = keyword_hints(cls)
+        hints.pop("exclusion_writer", None)  # where removed documents go is the run's business, not the recipe's
+    return check_settings(params, hints, source, section)

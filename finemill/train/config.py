@@ -7,20 +7,19 @@ A config file is flat training keys plus one `model:` mapping, e.g.
     lr: 3.0e-3
 
 Unknown keys and wrong types are user errors (FinemillError) that name the key, so a typo never
-silently falls back to a default.
+silently falls back to a default; they are checked by `finemill.config_check`, with the same rules as recipes.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from finemill.config_check import check_settings, field_hints
 from finemill.errors import FinemillError
 
 
@@ -92,6 +91,7 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
     `--set lr=1e-3` and `--set compile=true` work.
     """
     raw: dict[str, Any] = {}
+    source = "config"
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -102,6 +102,7 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
             raise FinemillError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
         if not isinstance(raw, dict):
             raise FinemillError(f"{p}: expected a mapping of config keys at the top level")
+        source = str(p)
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     for key, value in (overrides or {}).items():
         if isinstance(value, str):
@@ -109,24 +110,26 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         section, _, sub = key.partition(".")
         if sub:
             if section != "model":
-                raise FinemillError(f"unknown config key {key!r}: only model.* keys are nested")
+                raise FinemillError(f"{source}: unknown key {key!r}: only model.* keys are nested")
             model = raw.setdefault("model", {})
             if not isinstance(model, dict):
-                raise FinemillError("config key 'model': expected a mapping")
+                raise FinemillError(f"{source}: model: expected a mapping, got {model!r}")
             model[sub] = value
         else:
             raw[key] = value
-    return config_from_dict(raw)
+    return config_from_dict(raw, source)
 
 
-def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
-    """Build a validated TrainConfig from plain data (a parsed YAML file or a checkpoint's copy)."""
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> TrainConfig:
+    """Build a validated TrainConfig from plain data (a parsed YAML file or a checkpoint's copy); `source`
+    names it in errors."""
     raw = dict(raw)
     model_raw = raw.pop("model", None) or {}
     if not isinstance(model_raw, dict):
-        raise FinemillError(f"config key 'model': expected a mapping, got {type(model_raw).__name__}")
-    model = ModelConfig(**_validated(ModelConfig, model_raw, prefix="model."))
-    cfg = TrainConfig(model=model, **_validated(TrainConfig, raw, prefix=""))
+        raise FinemillError(f"{source}: model: expected a mapping, got {model_raw!r}")
+    model = ModelConfig(**check_settings(model_raw, field_hints(ModelConfig), source, "model"))
+    hints = {k: v for k, v in field_hints(TrainConfig).items() if k != "model"}
+    cfg = TrainConfig(model=model, **check_settings(raw, hints, source))
     _check_values(cfg)
     return cfg
 
@@ -147,55 +150,6 @@ def _parse_scalar(text: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError:
         return text
-
-
-def _validated(cls: type, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.name != "model"]
-    out = {}
-    for key, value in raw.items():
-        if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean {prefix + close[0]!r}?)" if close else ""
-            raise FinemillError(f"unknown config key {prefix + str(key)!r}{hint}")
-        out[key] = _coerce(prefix + key, value, hints[key])
-    return out
-
-
-def _coerce(key: str, value: Any, hint: Any) -> Any:
-    """Check `value` against a field's type hint, converting only where it is lossless and obvious."""
-    args = typing.get_args(hint)
-    if typing.get_origin(hint) is Literal:
-        if value not in args:
-            raise FinemillError(f"config key {key!r}: expected one of {', '.join(map(str, args))}, got {value!r}")
-        return value
-    if type(None) in args:  # Optional[X]
-        if value is None:
-            return None
-        (hint,) = [a for a in args if a is not type(None)]
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():  # 5e5 in YAML
-            return int(value)
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # PyYAML reads 3e-4 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):  # e.g. sample_prompt: 1999
-            return str(value)
-    type_name = getattr(hint, "__name__", str(hint))
-    raise FinemillError(f"config key {key!r}: expected {type_name}, got {type(value).__name__} ({value!r})")
 
 
 def _check_values(cfg: TrainConfig) -> None:
