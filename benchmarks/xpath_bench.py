@@ -5,7 +5,7 @@
 
 Runs `trafilatura.extract` as the recipe's `extract` step calls it (favor_precision, no comments, deduplicate)
 over the pages, twice in this process: with trafilatura as installed (lxml evaluates its XPaths) and with
-finemill's compiled XPaths swapped in (`finemill.steps.extract.fast_xpath`). Every expression of trafilatura's
+finemill's compiled XPaths swapped in (`finemill.patches.compiled_xpaths`). Every expression of trafilatura's
 XPath lists is timed where trafilatura calls it. Prints per list the seconds of both, the share of
 extraction time spent in those lists, the extraction time of both, and how many pages give the identical
 text (`identical: N of M`).
@@ -89,7 +89,7 @@ def load_pages(limit: int | None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from datatrove.utils.logging import logger
 
-    from finemill.steps.extract import fast_xpath
+    from finemill.patches import compiled_xpaths
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="pages per input (default: all)")
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     lxml_spent: dict[str, float] = defaultdict(float)
     lxml_texts, lxml_s = extract_all(pages, lxml_spent)
     compiled_spent: dict[str, float] = defaultdict(float)
-    with fast_xpath.compiled_xpaths() as compiled:
+    with compiled_xpaths() as compiled:
         compiled_texts, compiled_s = extract_all(pages, compiled_spent)
 
     print(f"{len(pages):,} pages; {compiled} expressions compiled")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree, html
 
+from finemill.patches import compiled_xpaths
 from finemill.steps.extract import fast_xpath
 from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
 from tests.conftest import shared_file
@@ -148,11 +149,11 @@ def test_compiled_only_within_the_block():
     from trafilatura import xpaths
 
     before = list(xpaths.OVERALL_DISCARD_XPATH)
-    with fast_xpath.compiled_xpaths() as compiled:
+    with compiled_xpaths() as compiled:
         assert compiled >= 15
         assert all(isinstance(x, CompiledXPath) for x in xpaths.OVERALL_DISCARD_XPATH)
         assert any(isinstance(x, etree.XPath) for x in xpaths.COMMENTS_DISCARD_XPATH)  # `.//cite|.//quote`
-        with fast_xpath.compiled_xpaths() as again:  # nested: still compiled inside, restored once outside
+        with compiled_xpaths() as again:  # nested: still compiled inside, restored once outside
             assert again == compiled
         assert all(isinstance(x, CompiledXPath) for x in xpaths.OVERALL_DISCARD_XPATH)
     assert xpaths.OVERALL_DISCARD_XPATH == before
@@ -184,7 +185,7 @@ def extract_all(pages: list[str]) -> list[str | None]:
 
 def same_extraction(pages: list[str]) -> None:
     expected = extract_all(pages)
-    with fast_xpath.compiled_xpaths():
+    with compiled_xpaths():
         got = extract_all(pages)
     differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
     assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"

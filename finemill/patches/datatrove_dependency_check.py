@@ -3,8 +3,8 @@
 Every datatrove `PipelineStep` checks, when it is created (and when it is copied or unpickled, which the
 executors do for every task), that its packages are installed. For each pip distribution name datatrove
 reads the metadata of every installed distribution again: ~0.1 s per name, about 1 s per process for
-FineWeb's steps. `is_distribution_available` gives the same answer from one read, and replaces datatrove's
-private function when this module is imported (by `finemill.pipeline.plan`, which builds every run's steps).
+FineWeb's steps. `is_distribution_available` gives the same answer from one read; `install()` puts it in
+place of datatrove's private `_is_distribution_available` (called by `finemill.patches.install()`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,13 @@ import importlib.metadata
 from functools import lru_cache
 
 import datatrove.utils._import_utils as datatrove_import_utils
+
+from finemill.patches.check import outside_series, parameters_differ, skip
+
+TESTED_SERIES = ("0.10.",)  # datatrove releases whose _is_distribution_available this answers as
+
+# datatrove's own, kept for comparison (tests/test_recipe.py, benchmarks/startup_bench.py)
+datatrove_is_distribution_available = getattr(datatrove_import_utils, "_is_distribution_available", None)
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +35,14 @@ def is_distribution_available(distribution_name: str) -> bool | None:
     return True if distribution_name in installed_distributions() else None
 
 
-# datatrove's own, kept for comparison (tests/test_recipe.py)
-datatrove_is_distribution_available = getattr(datatrove_import_utils, "_is_distribution_available", None)
-if datatrove_is_distribution_available is not None:
+def install() -> bool:
+    """Replace datatrove's check; False, with a warning, where datatrove no longer looks as expected."""
+    if getattr(datatrove_import_utils, "_is_distribution_available", None) is is_distribution_available:
+        return True
+    problem = (outside_series("datatrove", TESTED_SERIES)
+               or parameters_differ(datatrove_import_utils, "_is_distribution_available", ("distribution_name",)))
+    if problem:
+        skip("datatrove", "one-read dependency check", problem)
+        return False
     datatrove_import_utils._is_distribution_available = is_distribution_available
+    return True

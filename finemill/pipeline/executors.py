@@ -14,19 +14,28 @@ completion markers), which is what stats.json is built from and what a rerun ski
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
+from datatrove.executor import RayPipelineExecutor, SlurmPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
 
 from finemill.errors import FinemillError
+from finemill.patches import PatchedExecutor, loopback_only
 from finemill.pipeline.plan import Stage
 from finemill.pipeline.recipe import ExecutorSpec, RaySpec, SlurmSpec
 from finemill.pipeline.task_logging import QuietLocalExecutor, verbose
+
+
+class PatchedRayExecutor(PatchedExecutor, RayPipelineExecutor):
+    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.patches`)."""
+
+
+class PatchedSlurmExecutor(PatchedExecutor, SlurmPipelineExecutor):
+    """datatrove's Slurm executor; its jobs install finemill's patches (`finemill.patches`)."""
 
 
 class Backend(Protocol):
@@ -66,7 +75,7 @@ class RayBackend:
             yield
             return
         if self.spec.address is None:
-            with _loopback_only():  # a private Ray on this machine: nothing listens on the network
+            with loopback_only():  # a private Ray on this machine: nothing listens on the network
                 ray.init(address="local", include_dashboard=False, log_to_driver=verbose(), configure_logging=False)
         else:
             print(f"Ray cluster {self.spec.address}: finemill must be installed on every node, and the output "
@@ -78,13 +87,11 @@ class RayBackend:
             ray.shutdown()
 
     def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
-        from datatrove.executor import RayPipelineExecutor
-
         # No depends=: stages run one after the other from here, and a failed stage stops the run (datatrove's
         # depends= would wait forever for a dependency with failed tasks).
-        return RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
-                                   logging_dir=str(logs), cpus_per_task=self.spec.cpus_per_task,
-                                   mem_per_cpu_gb=self.spec.mem_per_cpu_gb)
+        return PatchedRayExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
+                                  logging_dir=str(logs), cpus_per_task=self.spec.cpus_per_task,
+                                  mem_per_cpu_gb=self.spec.mem_per_cpu_gb)
 
 
 @dataclass
@@ -96,10 +103,8 @@ class SlurmBackend:
         return contextlib.nullcontext()
 
     def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
-        from datatrove.executor import SlurmPipelineExecutor
-
         spec = self.spec
-        return SlurmPipelineExecutor(
+        return PatchedSlurmExecutor(
             stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks), logging_dir=str(logs),
             depends=previous,  # afterok: a stage starts only when every task of the one before succeeded
             job_name=f"{spec.job_name}-{stage.name}", partition=spec.partition, time=spec.time,
@@ -107,26 +112,6 @@ class SlurmBackend:
             env_command=spec.env_command, sbatch_args=dict(spec.sbatch_args or {}),
             max_array_size=spec.max_array_size, tasks_per_job=spec.tasks_per_job,
         )
-
-
-@contextlib.contextmanager
-def _loopback_only() -> Iterator[None]:
-    """Ray binds its processes to this machine's network address, even when asked for 127.0.0.1, unless its
-    multi-node mode is off (as on macOS/Windows): then the head, raylet and workers all use loopback. The
-    variable is read by the processes Ray starts, the constant by this one (ray may already be imported)."""
-    from ray._private import ray_constants
-
-    variable, saved = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, os.environ.get(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR)
-    saved_constant = ray_constants.ENABLE_RAY_CLUSTER
-    os.environ[variable], ray_constants.ENABLE_RAY_CLUSTER = "0", False
-    try:
-        yield
-    finally:
-        ray_constants.ENABLE_RAY_CLUSTER = saved_constant
-        if saved is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = saved
 
 
 def make_backend(spec: ExecutorSpec) -> Backend:

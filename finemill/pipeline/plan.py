@@ -24,7 +24,6 @@ from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-import finemill.patches.datatrove_dependency_check  # noqa: F401  (a faster datatrove dependency check)
 from finemill import run_folder
 from finemill.pipeline.recipe import Recipe, StepSpec
 from finemill.pipeline.registry import REMOVING_STEPS, step_class

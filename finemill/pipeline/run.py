@@ -114,11 +114,13 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
 def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None) -> RunOutcome:
     """Plan the run and run it with the recipe's executor: here and now (local, Ray), then write stats.json,
     or as submitted jobs (Slurm), whose stats.json `finemill stats OUT` builds once they have finished."""
+    from finemill import patches
     from finemill.pipeline.executors import make_backend, submitted_job_ids
     from finemill.pipeline.plan import plan_stages
     from finemill.pipeline.run_stats import save_plan, write_stats
     from finemill.pipeline.task_logging import quiet_parent_logging
 
+    patches.install()  # before any step is built; workers install them too (finemill.patches.PatchedExecutor)
     quiet_parent_logging()
     out = Path(recipe.output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)

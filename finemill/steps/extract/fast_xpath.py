@@ -18,8 +18,8 @@ Only a small grammar is compiled (the one trafilatura's pruning expressions use)
     string_arg:= "@" NAME | "translate(" "@" NAME "," STRING "," STRING ")"
 
 Any other expression (positional predicates, unions, other axes or functions) keeps lxml's own XPath, so
-an expression is either compiled exactly or left alone. `compiled_xpaths()` swaps the compiled expressions
-into trafilatura's lists for the length of a block (its modules share those list objects);
+an expression is either compiled exactly or left alone. `finemill.patches.compiled_xpaths()` swaps the
+compiled expressions into trafilatura's lists for the length of a block (its modules share those lists);
 `tests/test_fast_xpath.py` checks element-for-element equality on real pages and identical
 `trafilatura.extract` output.
 """
@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from lxml import etree
 
@@ -385,56 +383,3 @@ def compile_xpath(expression: etree.XPath) -> CompiledXPath | None:
         return CompiledXPath(expression)
     except Unsupported:
         return None
-
-
-# ------------------------------------------------------------------ installing into trafilatura
-
-@dataclass
-class Swap:
-    """trafilatura's XPath lists: for each list name, its original expressions and the same with the
-    compiled ones in place."""
-
-    module: object | None  # trafilatura.xpaths, None where this trafilatura has no such module
-    lists: dict[str, tuple[list, list]]
-    compiled: int  # how many expressions are compiled
-
-
-@lru_cache(maxsize=1)
-def _swap() -> Swap:
-    """Read trafilatura's lists once, before any swap."""
-    try:
-        from trafilatura import xpaths
-    except ImportError:  # another trafilatura layout: it runs as installed
-        return Swap(None, {}, 0)
-    lists = {}
-    for name, expressions in vars(xpaths).items():
-        if name.isupper() and isinstance(expressions, list):
-            compiled = [(compile_xpath(x) if isinstance(x, etree.XPath) else None) or x for x in expressions]
-            lists[name] = (list(expressions), compiled)
-    count = sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
-    return Swap(xpaths, lists, count)
-
-
-_active = False
-
-
-@contextmanager
-def compiled_xpaths() -> Iterator[int]:
-    """Within the block, trafilatura uses the compiled expressions: they are swapped into its lists in place
-    (trafilatura's modules import the lists themselves, so they see the change) and lxml's are put back at
-    the end. Yields how many expressions are compiled. Other threads calling trafilatura meanwhile use the
-    compiled expressions too; as they select the same elements, that changes their speed, not their output."""
-    global _active
-    swap = _swap()
-    if _active or swap.module is None:  # nested (already swapped in), or nothing to swap
-        yield swap.compiled
-        return
-    _active = True
-    try:
-        for name, (_, compiled) in swap.lists.items():
-            getattr(swap.module, name)[:] = compiled
-        yield swap.compiled
-    finally:
-        for name, (originals, _) in swap.lists.items():
-            getattr(swap.module, name)[:] = originals
-        _active = False

@@ -43,7 +43,12 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.formatters.base import BaseFormatter
 from datatrove.utils.typeshelper import StatHints
 
-from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy
+from finemill.patches import (
+    ascii_bounded_ip_patterns,
+    hidden,
+    torch_unused_by_spacy,
+    transformers_unused_by_presidio,
+)
 
 # Same placeholders as datatrove's PIIFormatter (and so FineWeb): example.com/org are reserved for
 # documentation, and the IPs did not answer pings when datatrove picked them.
@@ -367,30 +372,18 @@ def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
 def _import_presidio_recognizers() -> Any:
     """presidio's recognizers module, imported without transformers (and without torch, which spaCy's thinc
     would import): presidio's package imports its Hugging Face NLP engine, which finemill never uses."""
-    with hidden("transformers", *torch_unused_by_spacy()):
+    with hidden(*transformers_unused_by_presidio(), *torch_unused_by_spacy()):
         from presidio_analyzer import predefined_recognizers
     return predefined_recognizers
 
 
 def _ip_recognizer(ip_recognizer: type) -> Any:
-    """presidio's IpRecognizer with ASCII-only boundaries, and a colon allowed after an IPv6 address.
-
-    In Unicode mode `\\b` and `\\w` count CJK characters as word characters, so presidio misses
-    "地址8.8.8.8", "8.8.8.8的" or "地址2606:4700::1111" (FineWeb's unbounded regex finds the IPv4 ones).
-    ASCII letters and digits still block a match, which keeps "v1.2.3.4" and pieces of "8.0.1.27165" out.
-    presidio also refuses any IPv6 address followed by ":", which loses "Resolved to 2a00:1450::1: done";
-    a colon followed by a hex digit or another colon still blocks (the address would go on).
-    """
+    """presidio's IpRecognizer with finemill's IPv4 pattern, whose ASCII-only boundaries find "地址8.8.8.8" and
+    "8.8.8.8的" but not "v1.2.3.4" or pieces of "8.0.1.27165", and presidio's IPv6 patterns given the same
+    boundaries (`finemill.patches.presidio_ip_pattern`)."""
     from presidio_analyzer import Pattern
 
-    def ascii_bounds(regex: str) -> str:
-        regex = regex.replace(r"(?<![\w:])", r"(?<![0-9A-Za-z_:])")
-        return regex.replace(r"(?![\w:]|", r"(?![0-9A-Za-z_]|:[0-9A-Za-z_:]|")
-
-    patterns = [
-        Pattern(p.name, ascii_bounds(p.regex), p.score) for p in ip_recognizer.PATTERNS if p.name != "IPv4"
-    ]
-    return ip_recognizer(patterns=[*patterns, Pattern("IPv4", _IPV4, 0.6)])
+    return ip_recognizer(patterns=[*ascii_bounded_ip_patterns(ip_recognizer), Pattern("IPv4", _IPV4, 0.6)])
 
 
 def _offline_email_recognizer(email_recognizer: type) -> Any:
