@@ -49,6 +49,20 @@ def beneath(out: Path, *parts: str | Path) -> Path:
     return path
 
 
+def make_output_folder(out: Path) -> Path:
+    """Create OUT (and its parents) and return it resolved; a one-line error when it cannot be a folder: it,
+    or a path above it, is a file, or the parent is not writable."""
+    out = Path(out).expanduser()
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            raise FinemillError(f"output folder {out}: {path} is a file, not a folder; choose another --output")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FinemillError(f"cannot create the output folder {out}: {e.strerror or e}") from None
+    return out.resolve()
+
+
 def is_finemill_part(name: str) -> bool:
     """Whether an entry of a run folder is something finemill writes there (run, tokenize or train)."""
     return name in RUN_PARTS or name == TOKENS or name.startswith(TRAIN_PREFIX)

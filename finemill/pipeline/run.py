@@ -122,8 +122,7 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
 
     patches.install()  # before any step is built; workers install them too (finemill.patches.PatchedExecutor)
     quiet_parent_logging()
-    out = Path(recipe.output).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = run_folder.make_output_folder(Path(recipe.output))  # a file in the way: a one-line error
     if force:
         clear_run(out)
     files = resolve_inputs(recipe.input.paths, out)
