@@ -79,6 +79,8 @@ def train_command(args: argparse.Namespace) -> int:
             overrides[key] = value
     cfg = load_config(resolve_config(args.config) if args.config else None, overrides)  # a bare name: bundled
     name = Path(args.config).stem if args.config else "run"
+    if not args.config:
+        print(f"finemill train: {defaults_notice(cfg)}", file=sys.stderr)
     if args.stop_at is not None and args.stop_at <= 0:
         raise FinemillError("--stop-at must be a positive step")
     from finemill.train.interrupt import RunInterrupted
@@ -90,6 +92,16 @@ def train_command(args: argparse.Namespace) -> int:
             print(f"finemill train: {e}", file=sys.stderr)
         return e.exit_code
     return 0
+
+
+def defaults_notice(cfg) -> str:
+    """What a run without --config trains: finemill's built-in defaults (with any options given on top), said
+    out loud so that a forgotten --config is not a silent 1000-step run of a model nobody chose."""
+    m = cfg.model
+    return (f"no --config: built-in defaults with the options given on top: a {m.n_layer}-layer GPT, "
+            f"{m.n_head} heads, width {m.n_embd}, context {m.block_size}; lr {cfg.lr:g}, {cfg.max_steps} steps, "
+            f"micro-batch {cfg.micro_batch_size}, {cfg.schedule} schedule (every setting: config.yaml in the run "
+            "folder; a bundled config: --config train-tiny)")
 
 
 def sample_command(args: argparse.Namespace) -> int:
