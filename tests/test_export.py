@@ -167,7 +167,7 @@ def test_export_sample_logits_and_greedy_generation_match(sample_model, sample_r
         assert cli_main(["sample", str(sample_model), "--prompt", prompt, "--max-tokens", "32",
                          "--temperature", "0", "--device", "cpu"]) == 0
         text = capsys.readouterr().out
-        hf_text = tok.decode([i for i in new if i != eot_id] if eot_id not in new else new[: new.index(eot_id)])
+        hf_text = tok.decode(new[: new.index(eot_id)] if eot_id in new else new)  # sample cuts at end-of-text
         assert text == prompt + hf_text + "\n"
 
 
@@ -263,3 +263,6 @@ def test_export_errors_are_one_line(real_run, real_export, tmp_path, capsys):
     assert not (tmp_path / "m" / "pytorch_model.bin").exists() and (tmp_path / "m" / "model.safetensors").is_file()
     with pytest.raises(FinemillError, match="not empty"):
         export_checkpoint(real_run["run"], tmp_path / "m")
+    with pytest.raises(FinemillError, match="refusing to replace"):  # --force never deletes the run itself
+        export_checkpoint(real_run["run"], real_run["out"], force=True)
+    assert (real_run["run"] / "checkpoints").is_dir()

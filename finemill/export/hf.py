@@ -44,9 +44,11 @@ def export_checkpoint(
     from finemill.train.sample import load_model
 
     _require_transformers()
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     _check_out_dir(out, force)
     model, state, path = load_model(checkpoint, "cpu")
+    if force and (path.resolve().is_relative_to(out) or Path.cwd().resolve().is_relative_to(out)):
+        raise FinemillError(f"refusing to replace {out}: it holds the checkpoint or the current folder")
     ref = state.get("tokenizer") or {}
     tok_path = find_tokenizer_file(ref, path, tokenizer)
     hf_model = to_llama(model, eot_id=int(ref["eot_id"]))
