@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", metavar="DIR", help="output folder (default: the recipe's `output`)")
     parser.add_argument("-w", "--workers", type=int, metavar="N", help="parallel processes (default: recipe's)")
     parser.add_argument("--limit", type=int, metavar="N", help="read at most N documents per input file")
+    parser.add_argument("--dump", metavar="NAME",
+                        help="the `dump` of every document (default: the Common Crawl snapshot each input names in "
+                        "its warcinfo or path, else the recipe's `dump:`)")
     parser.add_argument("--force", action="store_true", help="delete a previous run in the output folder first")
     parser.add_argument("--quiet", action="store_true", help="do not print the funnel")
     cluster = parser.add_argument_group("executor (default: the recipe's `executor:` section, else local)")
@@ -51,7 +54,7 @@ def handle_run(args: argparse.Namespace) -> int:
     from finemill.pipeline.recipe import load_recipe
     from finemill.pipeline.run import start_run
 
-    overrides = {"input": args.input, "output": args.output, "workers": args.workers,
+    overrides = {"input": args.input, "output": args.output, "workers": args.workers, "dump": args.dump,
                  "executor": executor_overrides(args)}
     if args.limit is not None:
         overrides["limit"] = args.limit
@@ -66,6 +69,8 @@ def handle_run(args: argparse.Namespace) -> int:
         return 0
     if not args.quiet:
         print_funnel(outcome.stats)
+    for warning in outcome.stats.get("warnings", []):
+        print(f"finemill run: warning: {warning}", file=sys.stderr)
     print(f"documents: {recipe.output}/documents  removed: {recipe.output}/removed  stats: {recipe.output}/stats.json")
     print(f"details: finemill stats {recipe.output}  (--html report.html); examples: finemill inspect "
           f"{recipe.output} --step STEP")
@@ -105,4 +110,5 @@ def use_snapshot(args: argparse.Namespace, recipe) -> None:
     files = download_snapshot(args.snapshot, args.files, args.offset, base_url=args.base_url,
                               cache_dir=args.cache, workers=min(4, recipe.workers), progress=sys.stderr.isatty())
     recipe.input.paths = [str(p) for p in files]  # exactly this slice: the cache may hold earlier ones
-    recipe.dump = args.snapshot  # the documents' `dump` column
+    if args.dump is None:  # the files name their snapshot too (path, warcinfo); this is the fallback label
+        recipe.dump = args.snapshot

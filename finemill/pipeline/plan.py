@@ -122,6 +122,7 @@ def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -
         paths_file=str(paths_file),
         limit=recipe.input.limit,
         default_metadata={"dump": recipe.dump},
+        dump_from_input=recipe.dump_from_input,
         doc_progress=progress,
     )
 

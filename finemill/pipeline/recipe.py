@@ -1,7 +1,8 @@
 """A recipe is data: a YAML file naming the input, the output and the steps in order.
 
     name: fineweb
-    dump: CC-MAIN-2024-33
+    dump: CC-MAIN-2024-33             # for documents whose input names no snapshot (warcinfo, path)
+    dump_from_input: true             # false: every document gets `dump` (what --dump does)
     input: {paths: ["crawl/*.warc.gz"], limit: -1}
     output: out/fineweb
     workers: 2
@@ -33,6 +34,8 @@ from finemill.pipeline.registry import EXTRACT_STEPS, STEPS
 
 CONFIGS_DIR = PACKAGED_CONFIGS  # package data (finemill/configs/), also in an installed wheel
 DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
+# The bundled recipes' `dump:`, right for the bundled sample only: real documents labelled with it get a warning.
+SAMPLE_DUMP = "CC-MAIN-finemill-sample"
 
 
 @dataclass
@@ -94,6 +97,9 @@ class Recipe:
     workers: int
     steps: list[StepSpec]
     executor: ExecutorSpec = field(default_factory=ExecutorSpec)
+    # True: a document whose input names its Common Crawl snapshot gets that snapshot, the others `dump`;
+    # False (`--dump`): every document gets `dump`.
+    dump_from_input: bool = True
 
     def step_names(self) -> list[str]:
         return [s.name for s in self.steps]
@@ -131,7 +137,9 @@ def parse_recipe(raw: dict[str, Any], overrides: dict[str, Any], source: str = "
         paths = [paths]
     recipe = Recipe(
         name=check_value(raw.get("name", "recipe"), str, f"{source}: name"),
-        dump=check_value(raw.get("dump", "CC-MAIN-unknown"), str, f"{source}: dump"),
+        dump=check_value(given(overrides.get("dump"), raw.get("dump", "CC-MAIN-unknown")), str, f"{source}: dump"),
+        dump_from_input=check_value(False if overrides.get("dump") is not None else raw.get("dump_from_input", True),
+                                    bool, f"{source}: dump_from_input"),
         input=InputSpec(
             paths=check_value(given(overrides.get("input"), paths), list[str], f"{source}: input.paths"),
             limit=check_value(given(overrides.get("limit"), raw_input.get("limit", -1)), int, f"{source}: input.limit"),

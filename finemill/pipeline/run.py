@@ -59,12 +59,15 @@ def bundled_sample(out: Path) -> list[Path]:
 def run_fingerprint(recipe: Recipe, files: list[str], out: Path) -> dict:
     """What must not change between a run and its resumption: steps, dump, limit and input files (those
     inside OUT, like the bundled sample, relative to it, so a run folder can be moved)."""
-    return {
+    fingerprint = {
         "steps": [asdict(s) for s in recipe.steps],
         "dump": recipe.dump,
         "limit": recipe.input.limit,
         "files": [os.path.relpath(f, out) if Path(f).is_relative_to(out) else f for f in files],
     }
+    if not recipe.dump_from_input:  # only when forced, so run folders of earlier versions still resume
+        fingerprint["dump_from_input"] = False
+    return fingerprint
 
 
 def clear_run(out: Path) -> None:
@@ -161,6 +164,7 @@ def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
         "settings": {step.name: step.params for step in recipe.steps},
         "recipe": recipe.name,
         "dump": recipe.dump,
+        "dump_from_input": recipe.dump_from_input,
         "inputs": files,
         "workers": recipe.workers,
         "executor": recipe.executor.kind,

@@ -24,6 +24,7 @@ from finemill.pipeline.plan import (
     WRITER,
     Stage,
 )
+from finemill.pipeline.recipe import SAMPLE_DUMP
 
 
 def save_plan(out: Path, stages: list[Stage], step_order: list[str], meta: dict) -> None:
@@ -104,7 +105,7 @@ def build_run_stats(stages: list[Stage], out: Path, step_order: list[str], meta:
     written = merged.get(WRITER, {"counters": {}})["counters"]
     if steps and "doc_len" in written:  # formatters (pii) change lengths without counting them
         steps[-1]["chars_out"] = chars_in = written["doc_len"]
-    return {
+    stats = {
         **meta,
         "reader": {
             "files": counters.get("input_files", 0),
@@ -116,6 +117,26 @@ def build_run_stats(stages: list[Stage], out: Path, step_order: list[str], meta:
         "steps": steps,
         "documents": {"count": docs_in, "chars": chars_in},
     }
+    warnings = [w for w in (_sample_label_warning(stats, counters, out),) if w]
+    if warnings:
+        stats["warnings"] = warnings
+    return stats
+
+
+def _sample_label_warning(stats: dict, reader_counters: dict, out: Path) -> str | None:
+    """Documents of a real input (not the bundled sample) that got the bundled sample's `dump` label, because
+    their input names no snapshot and nobody set one: their provenance would be wrong without a word."""
+    sample_folder = run_folder.input_folder(out).resolve()
+    inputs = stats.get("inputs", [])
+    if stats.get("dump") != SAMPLE_DUMP or all(Path(f).is_relative_to(sample_folder) for f in inputs):
+        return None
+    read = reader_counters.get("documents", 0)
+    from_input = reader_counters.get("dump_from_input", 0) if stats.get("dump_from_input", True) else 0
+    labelled = read - from_input
+    if labelled <= 0:
+        return None
+    return (f"{labelled:,} of {read:,} documents got the bundled sample's label dump={SAMPLE_DUMP} (their input "
+            "names no CC-MAIN-YYYY-WW snapshot): rerun with --dump NAME (--force) or set `dump:` in the recipe")
 
 
 def _step_entry(name: str, merged: dict | None, docs_in: int, chars_in: int) -> dict:
