@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "finemill.stats.cli",  # stats, inspect
     "finemill.tokenize.cli",  # tokenize
     "finemill.train.cli",  # train, sample
+    "finemill.eval.cli",  # eval
     "finemill.export.cli",  # export
 ]
 
