@@ -55,12 +55,11 @@ class FineWebQualityFilter(FastWords, MeasuredFilter, DatatroveFineWebQualityFil
         """The four ratios in order, under either rule set (see the module's docstring for the differences)."""
         fineweb = self.rules == "fineweb"
         lines = doc.text.split("\n")
-        non_empty_lines = [line for line in lines if line.strip() != ""]
         if not fineweb:  # datatrove's current rules: empty lines do not count
-            if not non_empty_lines:
+            lines = [line for line in lines if line.strip() != ""]
+            if not lines:
                 yield Check("empty", "the text is empty")
                 return
-            lines = non_empty_lines
         ending = sum(1 for line in lines if line.endswith(self.stop_chars)) / len(lines)
         if not (ending == 0 and self.line_punct_exclude_zero):
             yield Check("line_punct_ratio", "share of lines ending in punctuation", ending, self.line_punct_thr,
@@ -69,6 +68,7 @@ class FineWebQualityFilter(FastWords, MeasuredFilter, DatatroveFineWebQualityFil
         yield Check("short_line_ratio", "share of short lines", short, self.short_line_threshold,
                     ">=" if fineweb else ">")
         characters = len(doc.text.replace("\n", ""))
+        non_empty_lines = [line for line in lines if line.strip() != ""] if fineweb else lines
         duplicated = find_duplicates(non_empty_lines)[1] / (max(characters, 1) if fineweb else characters)
         yield Check("char_dup_ratio", "characters in duplicated lines / all", duplicated, self.char_duplicates_ratio,
                     ">=" if fineweb else ">")

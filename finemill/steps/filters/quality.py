@@ -94,6 +94,9 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
 # C4 rules that remove the whole document when a kept line breaks them (the others drop the line).
 C4_DOCUMENT_RULES = {"lorem_ipsum": "a kept line contains 'lorem ipsum'",
                      "curly_bracket": "a kept line contains a curly bracket"}
+# Why a line is dropped -> datatrove's stat counter for it.
+C4_LINE_STATS = {why: f"line-filter-{why}"
+                 for why in ("too_long_word", "no_terminal_punc", "too_few_words", "javascript", "policy")}
 
 
 class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
@@ -111,7 +114,7 @@ class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
                 yield Check(outcome, C4_DOCUMENT_RULES[outcome], found=(line,))
                 return
             if outcome:
-                self.stat_update(f"line-filter-{outcome}")
+                self.stat_update(C4_LINE_STATS[outcome])
                 continue
             if self.min_num_sentences != -1:  # counting costs a sentence split: skipped when it cannot matter
                 sentences += len(split_into_sentences(line, self.language)) if self.split_paragraph else 1
