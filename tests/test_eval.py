@@ -46,19 +46,22 @@ def texts():
     return load_texts(max_chars=20000)
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, texts) -> Path:
+def train_tiny_run(root: Path, texts: list[str], block_size: int = BLOCK) -> Path:
     """A run folder with a checkpoint of a tiny model trained 40 steps on real text (vocab 1024)."""
-    root = tmp_path_factory.mktemp("eval_run")
     tokens = make_tokens_dir(root, texts, train_tokenizer(texts[:300], 1024), val_docs=20)
     cfg = load_config(None, {
         "data": str(tokens), "out": str(root / "train"), "model.n_layer": 2, "model.n_head": 2,
-        "model.n_embd": 64, "model.block_size": BLOCK, "micro_batch_size": 8, "max_steps": 40, "lr": 3e-3,
+        "model.n_embd": 64, "model.block_size": block_size, "micro_batch_size": 8, "max_steps": 40, "lr": 3e-3,
         "warmup_steps": 4, "log_every": 10, "eval_every": 0, "sample_every": 0, "checkpoint_every": 40,
         "device": "cpu",
     })
     train(cfg, config_name="test", show_progress=False)
     return root / "train"
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, texts) -> Path:
+    return train_tiny_run(tmp_path_factory.mktemp("eval_run"), texts)
 
 
 @pytest.fixture(scope="module")
