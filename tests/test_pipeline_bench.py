@@ -75,6 +75,7 @@ def test_headline_ratios_are_reference_time_over_finemill_time():
     assert bench.headline(result) == {"ratio": 2.0, "non_extraction_ratio": 4.0, "identical_share": 0.75}
 
 
+@pytest.mark.slow
 def test_both_sides_on_a_few_sample_documents(tmp_path):
     """The whole script, one worker per side, on 5 documents of one sample file (~40 s on 2 idle cores:
     mostly the start-up of the URL filter and the word splitter, once per side)."""

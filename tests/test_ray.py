@@ -17,6 +17,7 @@ ray = pytest.importorskip("ray")
 TIMING = ("time_s", "docs_per_s")
 
 
+@pytest.mark.slow
 def test_ray_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
     from finemill.pipeline.executors import make_backend
 

@@ -119,6 +119,7 @@ def wait_for_jobs(job_ids: list[str], timeout_s: float) -> None:
     pytest.fail(f"Slurm jobs {job_ids} still queued after {timeout_s} s")
 
 
+@pytest.mark.slow
 def test_real_slurm_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
     partition = slurm_partition()
     out = tmp_path / "slurm"

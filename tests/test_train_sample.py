@@ -7,7 +7,10 @@ import math
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_tiny_training_on_sample_shards_learns_and_samples(sample_tokens, tmp_path):
     out = tmp_path / "train"
     train = subprocess.run(
