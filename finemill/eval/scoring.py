@@ -7,7 +7,8 @@ passes:
   answers) share one row, each reading its own targets off the shared logits;
 - rows are sorted by length, longest first, and cut into batches of at most `batch_tokens` padded tokens,
   so a batch holds rows of nearly equal length and padding stays a small share of the work;
-- log-softmax is taken only at the scored positions, in float32 (the forward pass runs in bf16 on CUDA).
+- the output projection and log-softmax are computed only at the scored positions, log-softmax in float32
+  (the forward pass runs in bf16 on CUDA).
 Right padding cannot change a causal model's logits at the real positions, so batching gives the same
 numbers as one span at a time (tested).
 
@@ -118,6 +119,25 @@ def score_spans(
     return Scores(logprob, greedy)
 
 
+def _final_hidden(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.nn.Module | None]:
+    """The last hidden states and the output projection, so that only scored positions are projected.
+
+    The projection to the vocabulary is most of a small model's work (32768 x 128 of its ~5M weights in the
+    tiny config) and its (B, T, V) output most of the memory, while only a few positions per row are
+    scored. finemill's GPT applies `lm_head` last: swapped for an identity during the call, the forward
+    returns the final hidden states. Any other model is run whole.
+    """
+    head = getattr(model, "lm_head", None)
+    if not isinstance(head, torch.nn.Linear):
+        return model(x)[0], None
+    model.lm_head = torch.nn.Identity()
+    try:
+        hidden, _ = model(x)
+    finally:
+        model.lm_head = head
+    return hidden, head
+
+
 def _score_batch(model, rows, row_spans, row_span_ids, width, vocab_size, device, logprob, greedy) -> None:
     x = np.zeros((len(rows), width), dtype=np.int64)  # right padding: invisible to the real positions
     for b, row in enumerate(rows):
@@ -134,8 +154,9 @@ def _score_batch(model, rows, row_spans, row_span_ids, width, vocab_size, device
     to = lambda parts: torch.from_numpy(np.concatenate(parts)).to(device)  # noqa: E731
     r_t, p_t, tgt_t = to(r_idx), to(p_idx), to(target)
     with _autocast(device):
-        logits, _ = model(torch.from_numpy(x).to(device))  # (B, T, V_padded)
-    picked = logits[r_t, p_t, :vocab_size].float()  # (N, V): only the scored positions
+        hidden, head = _final_hidden(model, torch.from_numpy(x).to(device))  # (B, T, C), or logits and None
+        picked = hidden[r_t, p_t] if head is None else head(hidden[r_t, p_t])  # (N, V_padded)
+    picked = picked[:, :vocab_size].float()  # only the scored positions, without the padding rows
     token_lp = F.log_softmax(picked, dim=-1).gather(1, tgt_t[:, None])[:, 0]  # (N,)
     hit = picked.argmax(dim=-1) == tgt_t
     owner_np = np.concatenate(owner)
