@@ -6,7 +6,8 @@
     OUT/stats.json                      per-step counts, reasons, characters, time
     OUT/work/                           the run's plan, its resume marker and intermediate files
                                         (filtered documents, MinHash signatures, buckets, remove lists)
-    OUT/logs/<stage>/                   datatrove's per-task logs, stats and completion markers
+    OUT/logs/<stage>/                   datatrove's per-task logs, stats and completion markers, and
+                                        finemill's per-task progress counters
     OUT/tokens/                         `finemill tokenize`: token shards and their manifest
     OUT/train-<name>/                   `finemill train`: checkpoints, metrics, samples
 
@@ -129,6 +130,12 @@ def task_stats(out: Path, stage: str) -> Path:
 
 def completions(out: Path, stage: str) -> Path:
     return logs(out, stage) / "completions"
+
+
+def progress(out: Path, stage: str) -> Path:
+    """Each running task's counters (`<rank>.json`: documents read, kept, input bytes), which `finemill run`
+    polls for its progress line."""
+    return logs(out, stage) / "progress"
 
 
 def tokens(out: Path) -> Path:

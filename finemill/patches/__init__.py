@@ -9,6 +9,13 @@ Process-wide, applied by `install()` (the run's entry point, and every worker pr
     datatrove_task_logging      datatrove's `add_task_logger`/`close_task_logger`: task logs in files only,
                                 warnings only on the terminal (finemill prints its own progress and funnel);
                                 same log files: tests/test_patches.py, tests/test_run.py
+    datatrove_progress_bars     datatrove's tqdm bars (document progress, "Reading dup files") off: finemill
+                                shows one live line per stage (finemill.pipeline.progress):
+                                tests/test_progress.py
+    worker_interrupts           datatrove's extraction process ignores Ctrl-C; with
+                                `start_forkserver_ignoring_interrupts()` and `quiet_pool_worker()` (the local
+                                executor's), only finemill's process takes Ctrl-C and its pool workers end
+                                quietly: tests/test_interrupt_run.py
 
 Scoped, applied where used, for the length of a block or to one object:
 
@@ -49,10 +56,17 @@ def install() -> None:
     if _installed:
         return
     # imported here: they import datatrove's executors, which the scoped patches' users do not need
-    from finemill.patches import datatrove_dependency_check, datatrove_task_logging
+    from finemill.patches import (
+        datatrove_dependency_check,
+        datatrove_progress_bars,
+        datatrove_task_logging,
+        worker_interrupts,
+    )
 
     datatrove_dependency_check.install()
     datatrove_task_logging.install()
+    datatrove_progress_bars.install()
+    worker_interrupts.install()
     _installed = True
 
 

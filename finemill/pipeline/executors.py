@@ -26,12 +26,14 @@ from datatrove.executor.base import PipelineExecutor
 from finemill.errors import FinemillError
 from finemill.patches import PatchedExecutor, loopback_only
 from finemill.pipeline.plan import Stage
+from finemill.pipeline.progress import ProgressReporting
 from finemill.pipeline.recipe import ExecutorSpec, RaySpec, SlurmSpec
 from finemill.pipeline.task_logging import QuietLocalExecutor, verbose
 
 
-class PatchedRayExecutor(PatchedExecutor, RayPipelineExecutor):
-    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.patches`)."""
+class PatchedRayExecutor(PatchedExecutor, ProgressReporting, RayPipelineExecutor):
+    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.patches`) and report
+    their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share)."""
 
 
 class PatchedSlurmExecutor(PatchedExecutor, SlurmPipelineExecutor):
@@ -44,7 +46,8 @@ class Backend(Protocol):
 
     def session(self) -> contextlib.AbstractContextManager: ...
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor: ...
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
+                 progress: Path | None = None) -> PipelineExecutor: ...
 
 
 @dataclass
@@ -54,9 +57,12 @@ class LocalBackend:
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
-        return QuietLocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
-                                  logging_dir=str(logs))
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
+                 progress: Path | None = None) -> PipelineExecutor:
+        executor = QuietLocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
+                                      logging_dir=str(logs))
+        executor.progress_folder = str(progress) if progress else None  # where tasks report (progress.py)
+        return executor
 
 
 @dataclass
@@ -86,12 +92,15 @@ class RayBackend:
         finally:
             ray.shutdown()
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
+                 progress: Path | None = None) -> PipelineExecutor:
         # No depends=: stages run one after the other from here, and a failed stage stops the run (datatrove's
         # depends= would wait forever for a dependency with failed tasks).
-        return PatchedRayExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
-                                  logging_dir=str(logs), cpus_per_task=self.spec.cpus_per_task,
-                                  mem_per_cpu_gb=self.spec.mem_per_cpu_gb)
+        executor = PatchedRayExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
+                                      logging_dir=str(logs), cpus_per_task=self.spec.cpus_per_task,
+                                      mem_per_cpu_gb=self.spec.mem_per_cpu_gb)
+        executor.progress_folder = str(progress) if progress else None
+        return executor
 
 
 @dataclass
@@ -102,8 +111,9 @@ class SlurmBackend:
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None) -> PipelineExecutor:
-        spec = self.spec
+    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
+                 progress: Path | None = None) -> PipelineExecutor:
+        spec = self.spec  # no progress: finemill submits the jobs and exits
         return PatchedSlurmExecutor(
             stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks), logging_dir=str(logs),
             depends=previous,  # afterok: a stage starts only when every task of the one before succeeded

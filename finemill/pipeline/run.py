@@ -130,8 +130,8 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
         clear_run(out)
     files = resolve_inputs(recipe.input.paths, out)
     check_resumable(out, run_fingerprint(recipe, files, out))
-    progress = sys.stderr.isatty() if progress is None else progress
-    stages = plan_stages(recipe, files, out, progress=progress)
+    live = sys.stderr.isatty() if progress is None else progress  # else plain progress lines
+    stages = plan_stages(recipe, files, out)  # datatrove's own bars stay off: one line per stage (progress.py)
     previous_wall_time = _previous_wall_time(out)
     save_plan(out, stages, recipe.step_names(), _run_meta(recipe, files, out))
     backend = make_backend(recipe.executor)
@@ -140,21 +140,30 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
         executors = []
         for stage in stages:  # each executor knows the one before: Slurm chains its jobs on it
             previous = executors[-1] if executors else None
-            executors.append(backend.executor(stage, beneath(out, run_folder.logs(out, stage.name)), recipe.workers, previous))
+            executors.append(backend.executor(stage, beneath(out, run_folder.logs(out, stage.name)), recipe.workers,
+                                              previous, beneath(out, run_folder.progress(out, stage.name))))
         if backend.submits:
             executors[-1].run()  # submits every stage: each waits for the one before (depends=)
             return RunOutcome(jobs=submitted_job_ids(executors))
-        _run_stages(stages, executors, out)
+        # the ETA of the stage that reads the crawl files comes from their bytes (not with --limit: it stops early)
+        input_bytes = None if recipe.input.limit not in (None, -1) else sum(os.path.getsize(f) for f in files)
+        _run_stages(stages, executors, out, live, input_bytes)
     return RunOutcome(stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
 
 
-def _run_stages(stages: list, executors: list, out: Path) -> None:
-    """Run the stages one after the other from here, each once the one before has fully finished."""
+def _run_stages(stages: list, executors: list, out: Path, live: bool, input_bytes: int | None) -> None:
+    """Run the stages one after the other from here, each once the one before has fully finished, with one
+    progress line per stage (live on a terminal)."""
+    from finemill.pipeline.progress import StageProgress, forget_unfinished
+    from finemill.steps.read.warc import CrawlReader
+
     for number, (stage, executor) in enumerate(zip(stages, executors, strict=True), 1):
-        stage_started = time.perf_counter()
-        print(f"[{number}/{len(stages)}] {stage.name}: {stage.tasks} task(s)", end="", file=sys.stderr, flush=True)
-        _run_stage(executor, stage.name, out)
-        print(f", {time.perf_counter() - stage_started:.1f}s", file=sys.stderr, flush=True)
+        progress = run_folder.progress(out, stage.name)
+        forget_unfinished(progress, executor.get_incomplete_ranks(range(executor.world_size)))
+        reads_crawl = bool(stage.pipeline) and isinstance(stage.pipeline[0], CrawlReader)
+        with StageProgress(f"[{number}/{len(stages)}] {stage.name}", stage.tasks, progress,
+                           run_folder.completions(out, stage.name), input_bytes if reads_crawl else None, live):
+            _run_stage(executor, stage.name, out)
 
 
 def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import sys
 
+import multiprocess
 from datatrove.executor import LocalPipelineExecutor
 from loguru import logger
 
 from finemill.patches import PatchedExecutor
+from finemill.patches.worker_interrupts import quiet_pool_worker, start_forkserver_ignoring_interrupts
+from finemill.pipeline.progress import ProgressReporting
 
 
 def verbose() -> bool:
@@ -42,5 +45,17 @@ def quiet_parent_logging() -> None:
         add_terminal_sink()
 
 
-class QuietLocalExecutor(PatchedExecutor, LocalPipelineExecutor):
-    """LocalPipelineExecutor whose tasks log to files, with warnings only on the terminal."""
+class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecutor):
+    """LocalPipelineExecutor whose tasks log to files, with warnings only on the terminal, report their
+    progress (`finemill.pipeline.progress`), and leave Ctrl-C to finemill's process: its workers ignore
+    SIGINT and end quietly when it stops the pool (`finemill.patches.worker_interrupts`)."""
+
+    def run(self):
+        start_forkserver_ignoring_interrupts()  # before datatrove's pool forks its first worker
+        return super().run()
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        if multiprocess.parent_process() is None:  # one worker: tasks run here, in finemill's process
+            return super()._run_for_rank(rank, local_rank, node_rank)
+        with quiet_pool_worker():  # a pool worker, for the length of this task
+            return super()._run_for_rank(rank, local_rank, node_rank)

@@ -47,11 +47,20 @@ class CrawlReader(WarcReader):
         super().__init__(*args, **kwargs)
         self.max_record_bytes = max_record_bytes
         self.dump_from_input = dump_from_input
+        # how far this task has read its files, for finemill's progress line (finemill.pipeline.progress)
+        self._bytes_done = self._bytes_position = self._bytes_opened = 0
+
+    def input_bytes(self) -> tuple[int, int]:
+        """(bytes read, bytes of the files opened so far) of this task's input files."""
+        return self._bytes_done + self._bytes_position, self._bytes_opened
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
         dump = snapshot_in_path(f"{self.data_folder.path}/{filepath}") if self.dump_from_input else None
         with self.data_folder.open(filepath, "rb", compression=None) as raw:
+            size = _size(raw)
+            self._bytes_opened += size
             for index, (record, payload) in enumerate(self._records(raw)):
+                self._bytes_position = raw.tell()
                 with self.track_time():
                     if record.rec_type == "warcinfo" and self.dump_from_input:
                         dump = snapshot_in_warcinfo(payload) or dump
@@ -65,6 +74,8 @@ class CrawlReader(WarcReader):
                         document.metadata["dump"] = dump
                         self.stat_update("dump_from_input")
                     yield document
+        self._bytes_done += size
+        self._bytes_position = 0
 
     def _records(self, raw: IO[bytes]) -> Iterator[tuple]:
         """(record, payload) for every readable record of the file, resynchronising after broken ones."""

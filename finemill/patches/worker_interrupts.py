@@ -1,0 +1,98 @@
+"""Ctrl-C in `finemill run`: one line from finemill, no traceback from any worker.
+
+Ctrl-C sends SIGINT to every process of the terminal's foreground group: finemill, datatrove's local pool
+workers and the extraction process each of them forks (`ExtractorSandbox._worker`). Each one raised
+KeyboardInterrupt wherever it was and printed its traceback. With this patch only finemill's own process
+takes the interrupt; it stops the pool (datatrove's pool terminates its workers with SIGTERM when the run
+is interrupted), and every worker winds down quietly:
+
+- `start_forkserver_ignoring_interrupts()`: the forkserver that forks datatrove's pool workers is started
+  with SIGINT ignored, so the workers ignore it from birth (between tasks too);
+- `quiet_pool_worker()`, around each task in a pool worker: SIGINT ignored (in case the forkserver
+  was started by someone else), and SIGTERM ends the task with SystemExit, so its cleanup runs
+  (the extraction process is stopped, the task log closed, a writer's partial file left hidden) and the
+  worker exits without a traceback;
+- `install()`, process-wide: datatrove's extraction process ignores SIGINT and dies at once on SIGTERM, as
+  a plain process does (it inherits the pool worker's handlers when forked).
+
+A task cut short is not marked complete: the rerun runs it again, as after any failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import signal
+import threading
+from collections.abc import Iterator
+
+from finemill.patches.check import outside_series, parameters_differ, skip
+
+TESTED_SERIES = ("0.10.",)
+WORKER_PARAMETERS = ("self", "conn", "extract_fn")
+
+
+def _end_task(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)  # multiprocessing ends a process on SystemExit without a traceback
+
+
+@contextlib.contextmanager
+def quiet_pool_worker() -> Iterator[None]:
+    """In a pool worker, for one task: Ctrl-C is the parent's business; SIGTERM ends the task cleanly.
+    Between tasks SIGTERM kills the worker at once, as before: datatrove's pool stops idle workers so at
+    every stage's end, and one must never stop while holding the pool's queue lock."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _end_task)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start_forkserver_ignoring_interrupts() -> bool:
+    """Start the forkserver of `multiprocess` (datatrove's pool) with SIGINT ignored, unless it runs already.
+    False where it cannot be done from here (not the main thread, or datatrove's pool is not forkserver's)."""
+    from datatrove.executor.local import LocalPipelineExecutor
+    from multiprocess import forkserver
+
+    start_method = inspect.signature(LocalPipelineExecutor.__init__).parameters.get("start_method")
+    if start_method is None or start_method.default != "forkserver":
+        skip("datatrove", "pool workers ignore Ctrl-C", "LocalPipelineExecutor's default start method is not "
+             "forkserver")
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()  # its children restore the handlers it started with: SIGINT ignored
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return True
+
+
+def _target():
+    from datatrove.pipeline.extractors.base import ExtractorSandbox
+
+    return ExtractorSandbox
+
+
+def install() -> bool:
+    """datatrove's extraction process ignores SIGINT; False, with a warning, where datatrove has changed."""
+    sandbox = _target()
+    if getattr(sandbox._worker, "finemill_patched", False):
+        return True
+    problem = (outside_series("datatrove", TESTED_SERIES)
+               or parameters_differ(sandbox, "_worker", WORKER_PARAMETERS))
+    if problem:
+        skip("datatrove", "the extraction process ignores Ctrl-C", problem)
+        return False
+    datatrove_worker = sandbox._worker
+
+    def _worker(self, conn, extract_fn):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process that forked it decides when to stop it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        return datatrove_worker(self, conn, extract_fn)
+
+    _worker.finemill_patched = True
+    sandbox._worker = _worker
+    return True
