@@ -89,9 +89,10 @@ def work(out: Path, *parts: str) -> Path:
     return out.joinpath(WORK, *parts)
 
 
-def input_list(out: Path) -> Path:
-    """The crawl files of the run, one per line, relative to their common folder (the reader's paths file)."""
-    return work(out, "input_files.txt")
+def input_list(out: Path, kind: str = "crawl") -> Path:
+    """The input files of one kind (crawl, jsonl, parquet), one per line, relative to their common folder (the
+    paths file of that kind's reader)."""
+    return work(out, "input_files.txt" if kind == "crawl" else f"input_files-{kind}.txt")
 
 
 def run_marker(out: Path) -> Path:

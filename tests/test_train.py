@@ -437,6 +437,19 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tokens_dir, tmp_path, mon
     assert all(torch.isfinite(t).all() for t in state["model"].values())
 
 
+def test_checkpoint_is_written_before_the_evaluation_of_its_step(tokens_dir, tmp_path, monkeypatch):
+    import finemill.train.loop as loop
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("evaluation crashed")
+
+    monkeypatch.setattr(loop, "evaluate", crash)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="evaluation crashed"):
+        train(tiny_config(tokens_dir, out, checkpoint_every=4, eval_every=4), show_progress=False)
+    assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [4]  # the crash at step 4 lost nothing
+
+
 def test_ddp_two_ranks_with_torchrun_match_single_process(tokens_dir, tmp_path):
     settings = ["max_steps=6", "micro_batch_size=2", "tokens_per_step=128", "eval_every=3", "eval_batches=2",
                 "log_every=1", "sample_every=0", "checkpoint_every=3", "warmup_steps=2", "lr=3e-3", "device=cpu",

@@ -42,4 +42,17 @@ def print_funnel(stats: dict, console: Console | None = None) -> None:
         f"kept {kept:,} of {read:,} documents ({share(kept, read)}), {human_chars(stats['documents']['chars'])} "
         f"characters; {read / busy if busy else 0:,.1f} docs/s per busy core"
     )
+    for line in skipped_lines(stats):
+        console.print(line, markup=False, highlight=False)
+
+
+def skipped_lines(stats: dict, shown: int = 5) -> list[str]:
+    """What the run did not do: recipe steps it skipped, and files of the input folders it did not read."""
+    lines = [f"{name}: skipped, {reason}" for name, reason in stats.get("steps_skipped", {}).items()]
+    files = stats.get("inputs_skipped", {})
+    if files:
+        listed = "; ".join(f"{name} ({reason})" for name, reason in list(files.items())[:shown])
+        more = f"; and {len(files) - shown:,} more (stats.json inputs_skipped)" if len(files) > shown else ""
+        lines.append(f"not read: {len(files):,} input file(s): {listed}{more}")
+    return lines
 

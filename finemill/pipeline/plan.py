@@ -25,11 +25,13 @@ from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
 from finemill import run_folder
+from finemill.pipeline.inputs import Inputs
 from finemill.pipeline.recipe import Recipe, StepSpec
-from finemill.pipeline.registry import REMOVING_STEPS, step_class
+from finemill.pipeline.registry import EXTRACT_STEPS, STEPS, custom_step
 from finemill.steps.dedup.config import MinhashDedup
 from finemill.steps.dedup.duplicate_filter import MinhashDuplicateFilter
 from finemill.steps.dedup.minhash import MinhashSignature
+from finemill.steps.read.text import TextJsonlReader, TextParquetReader
 from finemill.steps.read.warc import CrawlReader
 from finemill.steps.write.parquet import DocumentWriter, RemovedWriter
 
@@ -39,6 +41,7 @@ MINHASH_TIME = "minhash:time"
 MINHASH_SIGNATURE = "minhash:signature"
 MINHASH_CLUSTERS = "minhash:clusters"  # its counters (clusters, cluster sizes) belong to the minhash step
 WRITER = "documents"  # the writer of OUT/documents: its counters give the final characters
+TEXT_INPUTS = "inputs are text, already extracted"  # why a run on text inputs has no extraction step
 
 
 # The reason for steps that drop documents without naming one.
@@ -67,16 +70,27 @@ class RankFileReader(JsonlReader):
             yield from self.read_files_shard([filename])
 
 
-def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = False) -> list[Stage]:
-    """The stages that run `recipe` over `files`, writing under `out`."""
-    tasks = max(1, len(files))
-    reader = _crawl_reader(recipe, files, out, progress)
-    steps = recipe.steps
+def planned_steps(recipe: Recipe, inputs: Inputs) -> tuple[list[StepSpec], dict[str, str]]:
+    """The recipe's steps that run on these inputs, and those that do not with the reason: text inputs skip
+    extraction (their text is extracted already)."""
+    if inputs.kind != "text":
+        return recipe.steps, {}
+    skipped = {s.name: TEXT_INPUTS for s in recipe.steps if s.name in EXTRACT_STEPS}
+    return [s for s in recipe.steps if s.name not in skipped], skipped
+
+
+def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: bool = False) -> list[Stage]:
+    """The stages that run `recipe` over `files` (a plain list: crawl files), writing under `out`."""
+    inputs = files if isinstance(files, Inputs) else Inputs(files={"crawl": list(files)})
+    tasks = max(1, len(inputs.all_files))
+    readers = _readers(recipe, inputs, out, progress)
+    reader_names = ["reader"] * len(readers)
+    steps, _ = planned_steps(recipe, inputs)
     split = next((i for i, s in enumerate(steps) if s.name == "minhash"), None)
     if split is None:
         head = [_build_step(s, out) for s in steps]
-        return [Stage("filter", [reader, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
-                      ["reader", *[s.name for s in steps], WRITER], tasks)]
+        return [Stage("filter", [*readers, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
+                      [*reader_names, *[s.name for s in steps], WRITER], tasks)]
 
     before, minhash_spec, after = steps[:split], steps[split], steps[split + 1:]
     config = MinhashDedup(**minhash_spec.params).config()
@@ -85,11 +99,11 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
     return [
         Stage(
             "filter",
-            [reader, *[_build_step(s, out) for s in before],
+            [*readers, *[_build_step(s, out) for s in before],
              JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
              # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
              MinhashSignature(output_folder=signatures, config=config)],
-            ["reader", *[s.name for s in before], None, MINHASH_SIGNATURE],
+            [*reader_names, *[s.name for s in before], None, MINHASH_SIGNATURE],
             tasks,
         ),
         Stage("buckets", [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],
@@ -111,13 +125,25 @@ def plan_stages(recipe: Recipe, files: list[str], out: Path, progress: bool = Fa
     ]
 
 
-def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -> CrawlReader:
+# The reader of each kind of input (finemill.pipeline.inputs).
+READERS = {"crawl": CrawlReader, "jsonl": TextJsonlReader, "parquet": TextParquetReader}
+
+
+def _readers(recipe: Recipe, inputs: Inputs, out: Path, progress: bool) -> list[PipelineStep]:
+    """One reader per kind of input (crawl files alone, or JSONL and parquet text files). Each task reads
+    its share of every reader's files: datatrove readers pass on the documents of the reader before."""
+    kinds = [kind for kind in READERS if inputs.files.get(kind)] or ["crawl"]
+    return [_reader(READERS[kind], recipe, inputs.files.get(kind, []), run_folder.input_list(out, kind), out,
+                    progress) for kind in kinds]
+
+
+def _reader(cls: type, recipe: Recipe, files: list[str], paths_list: Path, out: Path, progress: bool):
     """A reader over exactly `files`: a paths file relative to their common folder, one file per task."""
     root = os.path.commonpath([os.path.dirname(f) for f in files]) if files else "."
-    paths_file = run_folder.beneath(out, run_folder.input_list(out))
+    paths_file = run_folder.beneath(out, paths_list)
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("".join(os.path.relpath(f, root) + "\n" for f in files), encoding="utf-8")
-    return CrawlReader(
+    return cls(
         root,
         paths_file=str(paths_file),
         limit=recipe.input.limit,
@@ -128,8 +154,9 @@ def _crawl_reader(recipe: Recipe, files: list[str], out: Path, progress: bool) -
 
 
 def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
-    cls: Callable = step_class(spec.name)
-    if spec.name in REMOVING_STEPS:
+    entry = custom_step(spec.cls, spec.name) if spec.cls else STEPS[spec.name]
+    cls: Callable = entry.load()
+    if entry.removes:
         return cls(**spec.params, exclusion_writer=_removed_writer(spec.name, out))
     return cls(**spec.params)
 

@@ -20,6 +20,8 @@ values of the wrong type fail with a message naming the key, so a typo never run
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import re
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,7 +32,7 @@ import yaml
 from finemill.config_check import check_settings, check_value, field_hints, given, keyword_hints, unknown_key
 from finemill.config_files import PACKAGED_CONFIGS, resolve_config
 from finemill.errors import FinemillError
-from finemill.pipeline.registry import EXTRACT_STEPS, STEPS
+from finemill.pipeline.registry import EXTRACT_STEPS, STEPS, custom_step, snake_case
 
 CONFIGS_DIR = PACKAGED_CONFIGS  # package data (finemill/configs/), also in an installed wheel
 DEFAULT_RECIPE = CONFIGS_DIR / "fineweb.yaml"
@@ -48,10 +50,16 @@ class InputSpec:
 
 @dataclass
 class StepSpec:
-    """One step of the recipe: a registered name and the keyword arguments for its class."""
+    """One step of the recipe: a registered name and the keyword arguments for its class; for a step of the
+    user's own (`- class: pkg.module.Class`), its import path too."""
 
     name: str
     params: dict[str, Any]
+    cls: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """What a run's fingerprint holds of the step (`cls` only for custom steps: earlier runs resume)."""
+        return {"name": self.name, "params": self.params, **({"cls": self.cls} if self.cls else {})}
 
 
 @dataclass
@@ -183,6 +191,9 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
         raise FinemillError(f"{source}: 'steps' must be a non-empty list of steps")
     steps: list[StepSpec] = []
     for i, item in enumerate(raw_steps):
+        if isinstance(item, dict) and "class" in item:
+            steps.append(_custom_step(item, source, f"steps[{i}]"))
+            continue
         if isinstance(item, str):
             item = {item: {}}
         if not isinstance(item, dict) or len(item) != 1:
@@ -204,6 +215,40 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
         raise FinemillError(f"{source}: steps {extractors[0]!r} and {extractors[1]!r} both extract main text; "
                             "keep one")
     return steps
+
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # a step name is a folder name under removed/
+
+
+def _custom_step(item: dict[str, Any], source: str, where: str) -> StepSpec:
+    """`- class: pkg.module.Class` with `name:` (default: the class name in snake case) and the class's keyword
+    arguments beside it, checked against its signature like a built-in step's settings."""
+    target = check_value(item["class"], str, f"{source}: {where}.class")
+    try:
+        cls = custom_step(target, "").load()
+    except FinemillError as e:
+        raise FinemillError(f"{source}: {where}: {e}") from None
+    name = check_value(item.get("name", snake_case(cls.__name__)), str, f"{source}: {where}.name")
+    if not NAME.fullmatch(name):
+        raise FinemillError(f"{source}: {where}.name: {name!r} must be lower case letters, digits, _ or - "
+                            "(it names the folder removed/<name>/)")
+    if name in STEPS:
+        raise FinemillError(f"{source}: {where}: the name {name!r} is a built-in step's; give this step another "
+                            "`name:`")
+    params = {k: v for k, v in item.items() if k not in ("class", "name")}
+    checked = validate_params(cls, params, source, f"{where}.{name}")
+    missing = [p for p in required_arguments(cls) if p not in checked]
+    if missing:
+        raise FinemillError(f"{source}: {where}.{name}: {cls.__name__} needs {missing[0]!r} (its required "
+                            f"arguments: {', '.join(missing)})")
+    return StepSpec(name, checked, cls=target)
+
+
+def required_arguments(cls: type) -> list[str]:
+    """The keyword arguments `cls(...)` cannot do without (no default), but the run's exclusion writer."""
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return [p.name for p in parameters if p.default is p.empty and p.name != "exclusion_writer"
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def validate_params(cls: type, params: dict[str, Any], source: str, section: str) -> dict[str, Any]:

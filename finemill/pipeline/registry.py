@@ -12,7 +12,10 @@ dependencies (datatrove, spaCy, ...) may be missing, and key on the kinds below,
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
+
+from finemill.errors import FinemillError
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ _ENTRIES = (
     StepEntry("fineweb_quality", "finemill.steps.filters.fineweb_quality:FineWebQualityFilter"),
     StepEntry("minhash", "finemill.steps.dedup.config:MinhashDedup"),
     StepEntry("pii", "finemill.steps.pii.scrubber:PIIScrubber", removes=False),  # rewrites text, drops nothing
+    # `finemill ablate` holds documents out of every variant by a hash of their URL (their bits per byte text)
+    StepEntry("url_holdout", "finemill.ablate.heldout:URLHoldout"),
 )
 
 STEPS: dict[str, StepEntry] = {entry.name: entry for entry in _ENTRIES}
@@ -59,3 +64,28 @@ REMOVING_STEPS = frozenset(name for name, entry in STEPS.items() if entry.remove
 def step_class(name: str) -> type:
     """The class of a registered step (a KeyError for an unknown name: recipes are checked before)."""
     return STEPS[name].load()
+
+
+def custom_step(target: str, name: str) -> StepEntry:
+    """A recipe step that is any datatrove PipelineStep named by import path (`package.module.Class` or
+    `package.module:Class`), imported now. A filter (datatrove's BaseFilter) removes documents: it gets a
+    writer for removed/<name>/ like the built-in filters. One-line errors when it does not import or is not a
+    PipelineStep."""
+    from datatrove.pipeline.base import PipelineStep
+    from datatrove.pipeline.filters.base_filter import BaseFilter
+
+    module, sep, attribute = target.partition(":") if ":" in target else target.rpartition(".")
+    if not module or not attribute:
+        raise FinemillError(f"class {target!r}: expected an import path like datatrove.pipeline.filters.RegexFilter")
+    try:
+        cls = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as e:
+        raise FinemillError(f"class {target!r} cannot be imported: {type(e).__name__}: {e}") from None
+    if not (isinstance(cls, type) and issubclass(cls, PipelineStep)):
+        raise FinemillError(f"class {target!r} is not a datatrove PipelineStep")
+    return StepEntry(name, cls, removes=issubclass(cls, BaseFilter))
+
+
+def snake_case(class_name: str) -> str:
+    """RegexFilter -> regex_filter, URLFilter -> url_filter: a custom step's default name."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", class_name).lower()

@@ -2,43 +2,36 @@
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from finemill import __version__, run_folder
 from finemill.errors import FinemillError
+from finemill.pipeline.inputs import Inputs, find_inputs
 from finemill.pipeline.recipe import Recipe
 from finemill.run_folder import beneath
 
 SAMPLE_FILES = 2
-CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$")  # what a folder contributes (not .wat, .jsonl, ...)
+
+
+def run_inputs(paths: list[str], out: Path) -> Inputs:
+    """The files named by `paths` (files, folders, globs) by kind, with those of folders and globs that are
+    not read and why (finemill.pipeline.inputs); the bundled sample when `paths` is empty. Fails when a path
+    matches nothing readable: a run over nothing is a mistake."""
+    if not paths:
+        return Inputs(files={"crawl": [str(p) for p in bundled_sample(out)]})
+    return find_inputs(paths)
 
 
 def resolve_inputs(paths: list[str], out: Path) -> list[str]:
-    """Absolute paths of the crawl files named by `paths` (files, folders, globs); the bundled sample when
-    `paths` is empty. A folder contributes its WARC/WET/ARC files. Fails when a path matches nothing: a
-    run over nothing is a mistake."""
-    if not paths:
-        return [str(p) for p in bundled_sample(out)]
-    files: list[str] = []
-    for pattern in paths:
-        path = Path(pattern).expanduser()
-        if path.is_dir():
-            matches = sorted(str(p) for p in path.rglob("*") if p.is_file() and CRAWL_FILE.search(p.name))
-        else:
-            matches = sorted(glob.glob(str(path), recursive=True))
-        if not matches:
-            raise FinemillError(f"input not found: {pattern}")
-        files.extend(str(Path(m).resolve()) for m in matches if Path(m).is_file())
-    return sorted(set(files))
+    """Absolute paths of all the files a run over `paths` reads."""
+    return run_inputs(paths, out).all_files
 
 
 def bundled_sample(out: Path) -> list[Path]:
@@ -60,7 +53,7 @@ def run_fingerprint(recipe: Recipe, files: list[str], out: Path) -> dict:
     """What must not change between a run and its resumption: steps, dump, limit and input files (those
     inside OUT, like the bundled sample, relative to it, so a run folder can be moved)."""
     fingerprint = {
-        "steps": [asdict(s) for s in recipe.steps],
+        "steps": [s.identity() for s in recipe.steps],
         "dump": recipe.dump,
         "limit": recipe.input.limit,
         "files": [os.path.relpath(f, out) if Path(f).is_relative_to(out) else f for f in files],
@@ -119,7 +112,7 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
     or as submitted jobs (Slurm), whose stats.json `finemill stats OUT` builds once they have finished."""
     from finemill import patches
     from finemill.pipeline.executors import make_backend, submitted_job_ids
-    from finemill.pipeline.plan import plan_stages
+    from finemill.pipeline.plan import plan_stages, planned_steps
     from finemill.pipeline.run_stats import save_plan, write_stats
     from finemill.pipeline.task_logging import quiet_parent_logging
 
@@ -128,12 +121,13 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
     out = run_folder.make_output_folder(Path(recipe.output))  # a file in the way: a one-line error
     if force:
         clear_run(out)
-    files = resolve_inputs(recipe.input.paths, out)
+    inputs = run_inputs(recipe.input.paths, out)
+    files = inputs.all_files
     check_resumable(out, run_fingerprint(recipe, files, out))
     live = sys.stderr.isatty() if progress is None else progress  # else plain progress lines
-    stages = plan_stages(recipe, files, out)  # datatrove's own bars stay off: one line per stage (progress.py)
+    stages = plan_stages(recipe, inputs, out)  # datatrove's own bars stay off: one line per stage (progress.py)
     previous_wall_time = _previous_wall_time(out)
-    save_plan(out, stages, recipe.step_names(), _run_meta(recipe, files, out))
+    save_plan(out, stages, [s.name for s in planned_steps(recipe, inputs)[0]], _run_meta(recipe, inputs, out))
     backend = make_backend(recipe.executor)
     started = time.perf_counter()
     with backend.session():
@@ -166,8 +160,11 @@ def _run_stages(stages: list, executors: list, out: Path, live: bool, input_byte
             _run_stage(executor, stage.name, out)
 
 
-def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
+def _run_meta(recipe: Recipe, inputs: Inputs, out: Path) -> dict:
     """The run's settings, as stats.json reports them."""
+    from finemill.pipeline.plan import planned_steps
+
+    files = inputs.all_files
     return {
         "finemill_version": __version__,
         "settings": {step.name: step.params for step in recipe.steps},
@@ -175,6 +172,9 @@ def _run_meta(recipe: Recipe, files: list[str], out: Path) -> dict:
         "dump": recipe.dump,
         "dump_from_input": recipe.dump_from_input,
         "inputs": files,
+        "input_kind": inputs.kind,
+        "inputs_skipped": inputs.skipped,  # files of the folders and globs given that the run did not read
+        "steps_skipped": planned_steps(recipe, inputs)[1],
         "workers": recipe.workers,
         "executor": recipe.executor.kind,
         "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files, out)).encode()).hexdigest()[:16],

@@ -147,7 +147,7 @@ def _step_entry(name: str, merged: dict | None, docs_in: int, chars_in: int) -> 
     dropped = counters.pop("dropped", total - forwarded)
     removed = {k.removeprefix("dropped_"): counters.pop(k) for k in list(counters) if k.startswith("dropped_")}
     if dropped > sum(removed.values()):
-        reason = DEFAULT_REASONS.get(name, "unspecified")
+        reason = DEFAULT_REASONS.get(name, "removed")  # what RemovedWriter writes for a reasonless removal
         removed[reason] = removed.get(reason, 0) + dropped - sum(removed.values())
     chars_out = counters.pop("doc_len", chars_in if forwarded == total else 0)
     time_s = merged["time_s"] if merged else 0.0
