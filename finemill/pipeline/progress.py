@@ -170,8 +170,8 @@ class StageProgress:
             from rich.live import Live
             from rich.text import Text
 
-            self._text = Text
-            self._display = Live(Text(self.line()), console=Console(stderr=True), auto_refresh=False,
+            self._text = lambda line: Text(line, no_wrap=True, overflow="ellipsis")  # one line, however narrow
+            self._display = Live(self._text(self.line()), console=Console(stderr=True), auto_refresh=False,
                                  redirect_stdout=False, redirect_stderr=False, transient=False)
             self._display.start()
         else:
