@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "finemill.train.cli",  # train, sample
     "finemill.eval.cli",  # eval
     "finemill.export.cli",  # export
+    "finemill.ablate.cli",  # ablate
 ]
 
 

@@ -162,3 +162,43 @@ def read_stats(out: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise FinemillError(f"{path}: not valid JSON ({e})") from None
+
+
+# `finemill ablate`'s folder (OUT below is the ablation's --out):
+#   OUT/shared/<key>/               the steps every variant shares, run once (a run folder)
+#   OUT/variants/<name>/            each variant's run folder (documents, removed, stats.json, tokens/)
+#   OUT/tokenizer/tokenizer.json    the one tokenizer of every variant
+#   OUT/runs/<variant>/seed-<s>/    one training run (checkpoints, metrics) with its curve and result.json
+#   OUT/ablation.json, .png, .html  the report
+ABLATION_SETTINGS = "ablation-settings.json"
+
+
+def ablation_shared(out: Path, key: str) -> Path:
+    return out / "shared" / key
+
+
+def ablation_variant(out: Path, name: str) -> Path:
+    return out / "variants" / name
+
+
+def ablation_tokenizer(out: Path) -> Path:
+    return out / "tokenizer" / "tokenizer.json"
+
+
+def ablation_run(out: Path, variant: str, seed: int) -> Path:
+    return out / "runs" / variant / f"seed-{seed}"
+
+
+def ablation_settings(out: Path) -> Path:
+    """What the ablation's data depends on (variants' steps, inputs): a rerun must match it to resume."""
+    return out / ABLATION_SETTINGS
+
+
+def ablation_report(out: Path, suffix: str = ".json") -> Path:
+    """OUT/ablation.json (the numbers), .png (bits per byte against tokens), .html (the page)."""
+    return out / f"ablation{suffix}"
+
+
+def ablation_heldout(out: Path) -> Path:
+    """The held-out texts every variant's bits per byte is measured on (parquet, a `text` column)."""
+    return out / "heldout" / "texts.parquet"

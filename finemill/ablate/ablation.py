@@ -1,0 +1,108 @@
+"""`finemill ablate` as a function: data, tokenizer, training runs, report; every part resumable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from finemill import run_folder
+from finemill.ablate.spec import AblationSpec
+from finemill.errors import FinemillError
+
+
+def run_ablation(
+    spec: AblationSpec,
+    out: str | Path,
+    *,
+    inputs: list[str] | None = None,
+    tokenizer: str | Path | None = None,
+    bpb_texts: str | None = None,
+    parallel: int = 1,
+    device: str = "auto",
+    nproc: int = 1,
+    html: str | Path | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the ablation into `out` and return the report (also written as OUT/ablation.json, .png, .html)."""
+    from finemill.ablate import data, report, runs
+    from finemill.ablate.variants import resolve
+
+    if parallel < 1 or nproc < 1:
+        raise FinemillError("--parallel and --nproc-per-run must be at least 1")
+    plan = resolve(spec, inputs or spec.input or None)
+    steps, per_step = runs.budget_steps(spec.train, spec.tokens, nproc)
+    out = run_folder.make_output_folder(Path(out))
+    settings = _settings(spec, plan, tokenizer, bpb_texts, nproc)
+    _check_resumable(out, settings)
+
+    variants, shared = data.run_variants(plan, out, progress, log)
+    heldout = data.heldout_texts(spec, plan, out, shared, bpb_texts)
+    log(f"held-out texts: {heldout.source}; {heldout.bytes:,} bytes")
+    usable = [v for v in variants if not v.error]
+    if usable:
+        tok = data.prepare_tokenizer(spec, variants, out, Path(tokenizer) if tokenizer else None, log)
+        data.tokenize_variants(usable, tok, log)
+    block = _block_size(spec.train)
+    for v in usable:
+        if v.train_tokens <= block:
+            v.error = f"{v.train_tokens:,} training tokens, fewer than one context of {block + 1}"
+    every = max(1, math.ceil(steps / spec.eval.curve_points))
+    units = [
+        runs.Unit(variant=v.name, seed=seed, run_dir=str(run_folder.beneath(out, run_folder.ablation_run(out, v.name,
+                                                                                                       seed))),
+                  tokens_dir=str(v.tokens_dir), train_config=str(spec.train), max_steps=steps, checkpoint_every=every,
+                  train_tokens=v.train_tokens, heldout=str(run_folder.ablation_heldout(out)),
+                  tasks=tuple(spec.eval.tasks), limit=spec.eval.limit, batch_tokens=spec.eval.batch_tokens,
+                  device=device, nproc=nproc)
+        for v in variants if not v.error for seed in spec.seeds
+    ]
+    results = runs.run_units(units, parallel, log, progress) if units else []
+    described = [{"name": v.name, "steps": [s.name for s in p.own_steps], "documents": v.documents, "chars": v.chars,
+                  "train_tokens": v.train_tokens, "error": v.error, "folder": str(v.folder.relative_to(out))}
+                 for v, p in zip(variants, plan.variants, strict=True)]
+    meta = {
+        "ablation_file": spec.source, "base": str(spec.base), "train": str(spec.train), "tokens": spec.tokens,
+        "seeds": spec.seeds, "steps": steps, "tokens_per_step": per_step, "checkpoint_every": every,
+        "shared_steps": [s.name for s in plan.shared_steps],
+        "shared_run": str(shared.relative_to(out)) if shared else None,
+        "heldout": {"source": heldout.source, "texts": heldout.texts, "bytes": heldout.bytes,
+                    "fraction": spec.eval.heldout_fraction},
+        "tokenizer": str(tokenizer) if tokenizer else str(run_folder.ablation_tokenizer(out).relative_to(out)),
+        "eval": {"tasks": spec.eval.tasks, "limit": spec.eval.limit},
+    }
+    result = report.build_report(described, results, meta)
+    result["written"] = [str(p) for p in report.write_outputs(result, out, Path(html) if html else None)]
+    return result
+
+
+def _block_size(train_config: Path) -> int:
+    from finemill.train.config import load_config
+
+    return load_config(train_config).model.block_size
+
+
+def _settings(spec: AblationSpec, plan, tokenizer, bpb_texts, nproc: int) -> dict[str, Any]:
+    """What the ablation's folder depends on: a rerun with other settings must not mix into it."""
+    return {
+        "variants": {v.name: [asdict(s) for s in v.recipe.steps] for v in plan.variants},
+        "inputs": plan.reference.recipe.input.paths, "limit": plan.reference.recipe.input.limit,
+        "dump": plan.reference.recipe.dump, "train": hashlib.sha256(spec.train.read_bytes()).hexdigest()[:16],
+        "tokens": spec.tokens, "seeds": spec.seeds, "vocab_size": spec.vocab_size,
+        "tokenizer": str(tokenizer) if tokenizer else None, "tokenizer_sample_bytes": spec.tokenizer_sample_bytes,
+        "eval": asdict(spec.eval), "bpb_texts": bpb_texts, "nproc": nproc,
+    }
+
+
+def _check_resumable(out: Path, settings: dict[str, Any]) -> None:
+    path = run_folder.ablation_settings(out)
+    settings = json.loads(json.dumps(settings, default=str))
+    if path.is_file() and json.loads(path.read_text(encoding="utf-8")) != settings:
+        raise FinemillError(f"{out} holds an ablation with other settings (variants, inputs, budget, seeds or "
+                            "eval); use another --out")
+    path.write_text(json.dumps(settings, indent=1), encoding="utf-8")
