@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,13 @@ def welch(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     result: dict[str, Any] = {"difference": difference, "t": None, "p": None, "significant": None}
     if len(a) < 2 or len(b) < 2 or (len(set(a)) == 1 and len(set(b)) == 1):
         return result
+    import warnings
+
     from scipy.stats import ttest_ind
 
-    test = ttest_ind(a, b, equal_var=False)
+    with warnings.catch_warnings():  # near-identical seeds: scipy warns of precision loss, the test stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = ttest_ind(a, b, equal_var=False)
     result.update(t=float(test.statistic), p=float(test.pvalue), significant=bool(test.pvalue < SIGNIFICANT))
     return result
 
@@ -106,7 +111,7 @@ def _pm(summary: dict, scale: float = 1.0, digits: int = 3) -> str:
     if summary["mean"] is None:
         return "-"
     text = f"{summary['mean'] * scale:.{digits}f}"
-    return text + (f" ± {summary['std'] * scale:.{digits}f}" if summary["std"] is not None else "")
+    return text + (f"±{summary['std'] * scale:.{digits}f}" if summary["std"] is not None else "")
 
 
 def _delta(test: dict | None, scale: float = 1.0, digits: int = 3) -> str:
@@ -118,11 +123,17 @@ def _delta(test: dict | None, scale: float = 1.0, digits: int = 3) -> str:
     return text
 
 
+def _epochs(epochs: float | None) -> str:
+    if epochs is None:
+        return "-"
+    return f"{epochs:.1f}" if epochs >= 1 else f"{epochs:.2f}"
+
+
 def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     """The table as header and rows of strings (the terminal table and the HTML page show the same)."""
     tasks = report["tasks"]
-    header = ["variant", "documents", "train tokens", "epochs", "bits/byte", "Δ bits/byte",
-              *[f"{t} %" for t in tasks], "aggregate %", "Δ aggregate"]
+    header = ["variant", "docs", "tokens", "epochs", "bits/byte", "Δ bits/byte", *[f"{t} %" for t in tasks],
+              "aggregate %", "Δ aggregate"]
     rows = []
     for row in report["variants"]:
         vs = row.get("vs_reference") or {}
@@ -131,7 +142,7 @@ def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
             row["name"],
             f"{row['documents']:,}{share(row['documents_share'])}",
             f"{row['train_tokens']:,}{share(row['tokens_share'])}",
-            f"{row['epochs']:.1f}" if row["epochs"] is not None else (row.get("error") or "-"),
+            _epochs(row["epochs"]),
             _pm(row["bpb"]), _delta(vs.get("bpb")),
             *[_pm(row["tasks"][t], 100, 1) for t in tasks],
             _pm(row["aggregate"], 100, 1), _delta(vs.get("aggregate"), 100, 1),
@@ -161,11 +172,12 @@ def print_report(report: dict, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    # not a terminal (a log, a pipe): wide enough for the table rather than rich's 80 columns
+    console = console or (Console() if sys.stdout.isatty() else Console(width=200))
     header, rows = table_rows(report)
     table = Table(title="Ablation", title_justify="left")
     for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for row in rows:
         table.add_row(*row)
     console.print(table)
