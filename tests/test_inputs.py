@@ -90,6 +90,16 @@ def test_crawl_and_text_together_are_refused(tmp_path):
         find_inputs([str(shared_file("crawl/whirlwind.warc.gz")), str(shared_file(DOLMA))])
 
 
+def test_the_shared_crawl_folder_reads_its_crawl_files_and_names_the_text_beside_them():
+    """The real crawl folder holds 9 crawl files, a WAT and Dolma's extracted JSONL: the crawl is read, the
+    JSONL is skipped with the reason (named on its own it runs as text)."""
+    folder = shared_file(DOLMA).parent
+    inputs = find_inputs([str(folder)])
+    assert inputs.kind == "crawl" and len(inputs.files["crawl"]) == 9 and not inputs.files.get("jsonl")
+    assert inputs.skipped[Path(DOLMA).name].startswith("pre-extracted text beside crawl files")
+    assert inputs.skipped["whirlwind.warc.wat.gz"] == "WAT metadata, no page content"
+
+
 def test_text_without_a_text_field_is_refused(tmp_path):
     bad = tmp_path / "docs.jsonl"
     bad.write_text(json.dumps({"content": "hello", "id": "1"}) + "\n")

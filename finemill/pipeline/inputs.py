@@ -9,9 +9,10 @@ Kinds, by file name:
   optionally `.gz` or `.zst`; Dolma's and FineWeb's fields) and parquet with a `text` column (FineWeb's
   files, finemill's own `documents/`). The recipe runs without its extraction step.
 
-A run reads one of the two: crawl files and text files together are refused (extraction would run on text).
-A file named on its own that is of neither kind is an error; in a folder or glob it is skipped and the run
-says so (stats.json `inputs_skipped`, the funnel).
+A run reads one of the two (extraction would run on text). Named together, crawl and text files are refused;
+in a folder or glob that holds both (Common Crawl downloads beside an extracted JSONL), the crawl files are read
+and the text files skipped with that reason. A file named on its own that is of neither kind is an error; in a
+folder or glob it is skipped and the run says so (stats.json `inputs_skipped`, the funnel).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Inputs:
 
     files: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # path as the user would write it -> reason
+    listed: dict[str, str] = field(default_factory=dict)  # absolute path -> as shown, for folder and glob files
 
     @property
     def all_files(self) -> list[str]:
@@ -110,6 +112,7 @@ def find_inputs(paths: list[str]) -> Inputs:
                 inputs.skipped[shown] = "hidden file" if _hidden(shown) else skip_reason(candidate.name)
                 continue
             inputs.files.setdefault(kind, []).append(str(candidate.resolve()))
+            inputs.listed[str(candidate.resolve())] = shown
             found += 1
         if not found:
             seen = Counter(extension(c.name) for c, _ in candidates)
@@ -137,7 +140,14 @@ def _add_named_file(inputs: Inputs, path: Path) -> None:
 
 def _check_one_kind(inputs: Inputs) -> None:
     crawl = len(inputs.files.get("crawl", []))
-    text = sum(len(inputs.files.get(kind, [])) for kind in TEXT_KINDS)
+    text_files = [f for kind in TEXT_KINDS for f in inputs.files.get(kind, [])]
+    if crawl and text_files and all(f in inputs.listed for f in text_files):
+        for kind in TEXT_KINDS:  # a folder of crawl files with extracted text beside them: read the crawl
+            for path in inputs.files.pop(kind, []):
+                inputs.skipped[inputs.listed[path]] = ("pre-extracted text beside crawl files (a run reads one "
+                                                       "kind): run it on its own with --input FILE")
+        return
+    text = len(text_files)
     if crawl and text:
         raise FinemillError(f"the inputs mix {crawl} crawl file(s) and {text} text file(s): text skips extraction "
                             "and crawl pages need it; run them as two runs")
