@@ -172,3 +172,19 @@ def test_killed_mid_way_resumes_to_the_same_results(micro, tmp_path):
     for key, r in reference.items():
         assert resumed[key]["bpb"] == pytest.approx(r["bpb"], rel=1e-4), key
         assert resumed[key]["tasks"] == r["tasks"], key
+
+
+def test_parallel_runs_give_the_same_results_as_one_after_another(micro, tmp_path):
+    from dataclasses import replace
+
+    from finemill.ablate.runs import Unit, run_units
+
+    out, _, _ = micro
+    done = results(out)
+    units = [replace(Unit(**done["base", seed]["unit"]), run_dir=str(tmp_path / f"seed-{seed}"))
+             for seed in (0, 1)]
+    again = run_units(units, parallel=2, log=lambda _msg: None)
+    for seed, r in zip((0, 1), again, strict=True):
+        assert r["seed"] == seed and r["steps"] == STEPS
+        assert r["bpb"] == pytest.approx(done["base", seed]["bpb"], rel=1e-4)
+        assert r["tasks"] == done["base", seed]["tasks"]

@@ -112,3 +112,25 @@ def test_holdout_is_a_function_of_the_url_alone():
     step = URLHoldout(fraction=0.05)
     assert step.filter(Document(text="x", id="1", metadata={"url": held[0]})) == (False, "held_out")
     assert step.filter(Document(text="x", id="2", metadata={"url": next(u for u in urls if u not in held)})) is True
+
+
+def test_steps_of_your_own_are_removed_replaced_and_set_by_name(tmp_path):
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({"name": "custom", "steps": [
+        {"extract": {}},
+        {"class": "datatrove.pipeline.filters.RegexFilter", "name": "no_casino", "regex_exp": "casino"},
+        {"language": {"languages": ["en"]}}]}, sort_keys=False))
+    path = write(tmp_path, {"base": {}, "no_casino": {"remove": ["no_casino"]},
+                            "no_poker": {"set": {"no_casino.regex_exp": "poker"}},
+                            "regex_default_name": {"replace": {"no_casino": {
+                                "class": "datatrove.pipeline.filters.RegexFilter", "regex_exp": "dice"}}}},
+                 base="base.yaml")
+    plan = resolve(load_spec(path))
+    steps = {v.name: {s.name: s for s in v.recipe.steps} for v in plan.variants}
+    assert steps["base"]["no_casino"].params == {"regex_exp": "casino"}
+    assert steps["base"]["no_casino"].cls == "datatrove.pipeline.filters.RegexFilter"
+    assert "no_casino" not in steps["no_casino"]
+    assert steps["no_poker"]["no_casino"].params == {"regex_exp": "poker"}
+    assert steps["regex_default_name"]["regex_filter"].params == {"regex_exp": "dice"}
+    assert [s.name for s in plan.shared_steps] == ["extract", HOLDOUT]
+    with pytest.raises(FinemillError, match="variants.a.*unknown key.*no_casino.regex_ex"):
+        resolve(load_spec(write(tmp_path, {"a": {"set": {"no_casino.regex_ex": "x"}}}, base="base.yaml")))
