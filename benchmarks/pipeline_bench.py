@@ -3,6 +3,7 @@
     python benchmarks/pipeline_bench.py                  # both real inputs of ../shared/data
     python benchmarks/pipeline_bench.py --recipe configs/fineweb-fast.yaml --json bench.json
     python benchmarks/pipeline_bench.py crawl/ --limit 20    # a quick look: 20 documents per file
+    python benchmarks/pipeline_bench.py --repeat 4           # one big file: the real pages 4 times
 
 For each input (default: ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz and
 ../shared/data/crawl) it runs the reference of benchmarks/fidelity.py (datatrove's FineWeb example, always
@@ -27,6 +28,14 @@ How the figures are taken (both sides the same way):
 - peak RSS: ru_maxrss of the child process (and anything it waited for), from os.wait4.
 With --limit N both sides read copies of the inputs cut after N documents (response/conversion records)
 per file, so they still see exactly the same records.
+
+With --repeat N each input becomes one WARC file holding its WARC records N times (default input: the real
+pages alone, 1,167 pages): copy k > 0 of a record gets a new WARC-Record-ID and `copy=k` added to its URL's
+query, so every document is distinct to the reader and the URL filter, and MinHash removes the copies (as it
+removes a crawl's duplicates). A Common Crawl WARC file holds ~30,000 pages; the inputs here average ~150
+per file, so per-process start-up and per-file work weigh on every ratio: the big file shows them amortised.
+The copies are the same pages, so per-process caches (finemill's word and XPath-attribute caches) meet
+fewer new entries than on as many distinct pages: the big-file ratio is an upper bound for that reason.
 """
 
 from __future__ import annotations
@@ -54,7 +63,8 @@ from benchmarks.fidelity import (  # noqa: E402  (after the path set-up, like th
 )
 
 SHARED = ROOT.parent / "shared" / "data"
-DEFAULT_INPUTS = [SHARED / "extraction" / "real_pages_aeb_trafilatura.warc.gz", SHARED / "crawl"]
+REAL_PAGES = SHARED / "extraction" / "real_pages_aeb_trafilatura.warc.gz"
+DEFAULT_INPUTS = [REAL_PAGES, SHARED / "crawl"]
 SIDES = ("reference", "finemill")
 ROWS = ["read", "url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
         "fineweb_quality", "minhash", "pii", "write"]
@@ -278,13 +288,57 @@ def limited_copies(files: list[str], limit: int, folder: Path) -> list[str]:
     return copies
 
 
-def input_files(target: str, limit: int, folder: Path) -> tuple[list[str], list[str]]:
+def copied_url(url: str, copy: int) -> str:
+    """`url` with `copy=<copy>` added to its query (before any #fragment)."""
+    base, hash_mark, fragment = url.partition("#")
+    return f"{base}{'&' if '?' in base else '?'}copy={copy}{hash_mark}{fragment}"
+
+
+def repeated_copy(files: list[str], repeat: int, target: Path) -> int:
+    """One gzipped WARC file of every record of the WARC `files`, `repeat` times; copy k > 0 gets a new
+    record id (derived from the old one and k, so reruns build the same file) and `copy=k` in its URL.
+    Returns the number of document records written."""
+    import uuid
+
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.warcwriter import WARCWriter
+
+    not_warc = [f for f in files if ".warc" not in Path(f).name]
+    if not_warc:
+        raise SystemExit(f"--repeat takes WARC files only; not one: {', '.join(not_warc)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    documents = 0
+    with open(target, "wb") as sink:
+        writer = WARCWriter(sink, gzip=True)
+        for copy in range(repeat):
+            for path in files:
+                with open(path, "rb") as source:
+                    for record in ArchiveIterator(source):
+                        headers = record.rec_headers
+                        if copy and headers.get_header("WARC-Record-ID"):
+                            new_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{headers.get_header('WARC-Record-ID')}#{copy}")
+                            headers.replace_header("WARC-Record-ID", f"<urn:uuid:{new_id}>")
+                        if copy and headers.get_header("WARC-Target-URI"):
+                            headers.replace_header("WARC-Target-URI",
+                                                   copied_url(headers.get_header("WARC-Target-URI"), copy))
+                        writer.write_record(record)
+                        documents += record.rec_type in DOCUMENT_RECORDS
+    return documents
+
+
+def input_files(target: str, limit: int, folder: Path, repeat: int = 1) -> tuple[list[str], list[str]]:
     """(files both sides read, files left out because datatrove's reader stops on them)."""
     from finemill.pipeline.run import resolve_inputs
 
     files, unreadable = readable_by_datatrove(resolve_inputs([target], Path(".")))
     if limit >= 0:
         files = limited_copies(files, limit, folder / "input")
+    if repeat > 1:
+        big = folder / "input" / f"repeated-{repeat}x.warc.gz"
+        documents = repeated_copy(files, repeat, big)
+        print(f"big file: {len(files)} file(s) x {repeat} = {documents:,} document records, "
+              f"{big.stat().st_size / 1e6:,.0f} MB", flush=True)
+        files = [str(big)]
     return files, unreadable
 
 
@@ -294,9 +348,9 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator if numerator and denominator else None
 
 
-def bench_input(target: str, recipe: str | None, limit: int, folder: Path) -> dict:
+def bench_input(target: str, recipe: str | None, limit: int, folder: Path, repeat: int = 1) -> dict:
     """Both sides on one input: per-step figures, clocks, memory and the identical share."""
-    files, unreadable = input_files(target, limit, folder)
+    files, unreadable = input_files(target, limit, folder, repeat)
     runs: dict[str, SideRun] = {}
     for side in SIDES:
         runs[side] = run_side(side, files, folder / side, recipe)
@@ -387,22 +441,29 @@ def main(argv: list[str] | None = None) -> int:
     from datatrove.utils.logging import logger
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", nargs="*", default=[str(p) for p in DEFAULT_INPUTS],
-                        help="crawl files or folders; each is measured separately (default: the two real inputs)")
+    parser.add_argument("inputs", nargs="*", default=None,
+                        help="crawl files or folders; each is measured separately (default: the two real inputs; "
+                             "with --repeat the real pages alone)")
     parser.add_argument("--recipe", default=None, help="finemill's recipe (default: configs/fineweb.yaml)")
     parser.add_argument("--json", default=None, help="also write every figure to this JSON file")
     parser.add_argument("--limit", type=int, default=-1, help="documents per input file (default: all)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure each input as one WARC file of its records N times, with distinct record "
+                             "ids and URLs (default: 1, the files as they are)")
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child_main(*args.child)
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
+    inputs = args.inputs or [str(p) for p in (DEFAULT_INPUTS if args.repeat == 1 else [REAL_PAGES])]
     logger.remove()  # this process only checks inputs and reads outputs: warnings only
     logger.add(sys.stderr, level="WARNING")
     recipe = str(Path(args.recipe).resolve()) if args.recipe else None
     results = []
     with tempfile.TemporaryDirectory(prefix="pipeline_bench-") as tmp:
-        for number, target in enumerate(args.inputs):
-            results.append(bench_input(target, recipe, args.limit, Path(tmp) / f"input{number}"))
+        for number, target in enumerate(inputs):
+            results.append(bench_input(target, recipe, args.limit, Path(tmp) / f"input{number}", args.repeat))
             print_table(results[-1])
     total = combined(results)
     if len(results) > 1:
@@ -411,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     print_summary(total)
     if args.json:
         report = {"recipe": recipe or "configs/fineweb.yaml", "reference": "benchmarks/fidelity.py, configs/fineweb.yaml",
-                  "limit": args.limit, "inputs": [as_json(r) for r in results], "total": as_json(total)}
+                  "limit": args.limit, "repeat": args.repeat, "inputs": [as_json(r) for r in results], "total": as_json(total)}
         Path(args.json).write_text(json.dumps(report, indent=1, default=str))
     return 0
 

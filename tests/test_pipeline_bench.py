@@ -66,6 +66,30 @@ def test_limited_copies_keep_the_first_documents_of_each_file(tmp_path):
         assert sum(kind in bench.DOCUMENT_RECORDS for kind in kinds) == 3
 
 
+def test_copied_url_adds_the_copy_to_the_query():
+    assert bench.copied_url("https://a.org/p", 2) == "https://a.org/p?copy=2"
+    assert bench.copied_url("https://a.org/p?x=1#top", 3) == "https://a.org/p?x=1&copy=3#top"
+
+
+def test_repeated_copy_holds_every_record_n_times_with_distinct_ids_and_urls(tmp_path):
+    files = bench.limited_copies([str(p) for p in bundled_sample(tmp_path)], 4, tmp_path / "limited")
+    big = tmp_path / "big.warc.gz"
+    assert bench.repeated_copy(files, 3, big) == 3 * 4 * len(files)
+    originals, copies = [], []
+    for path, into in [(f, originals) for f in files] + [(str(big), copies)]:
+        with open(path, "rb") as stream:
+            into += [(r.rec_headers.get_header("WARC-Record-ID"), r.rec_headers.get_header("WARC-Target-URI"),
+                      r.content_stream().read()) for r in ArchiveIterator(stream) if r.rec_type == "response"]
+    assert copies[:len(originals)] == originals  # the first copy is the input as it is
+    assert len({ident for ident, _, _ in copies}) == len({url for _, url, _ in copies}) == len(copies)
+    for k in (1, 2):
+        part = copies[k * len(originals):(k + 1) * len(originals)]
+        assert [body for _, _, body in part] == [body for _, _, body in originals]  # the same pages
+        assert all(url.endswith(f"copy={k}") for _, url, _ in part)
+    with pytest.raises(SystemExit, match="WARC files only"):
+        bench.repeated_copy([str(tmp_path / "pages.jsonl.gz")], 2, tmp_path / "x.warc.gz")
+
+
 def test_headline_ratios_are_reference_time_over_finemill_time():
     def run(wall: float, extract: float) -> bench.SideRun:
         return bench.SideRun(wall, wall, 100.0, {}, {"extract": bench.StepFigure(10, extract)})
@@ -105,3 +129,24 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
         assert total[side]["steps"]["read"]["docs"] == 5
         assert total[side]["wall_s"] > 0 and total[side]["peak_rss_mb"] > 0
     assert total["ratio"] > 0 and total["non_extraction_ratio"] > 0
+
+
+@pytest.mark.slow
+def test_big_file_of_repeated_documents(tmp_path):
+    """--repeat 2 on 4 documents of one sample file: 8 documents read by both sides, identical outputs, and
+    MinHash keeps at most one of each pair of copies (~40 s on 2 idle cores)."""
+    sample = bundled_sample(tmp_path)[0]
+    report = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "pipeline_bench.py"), str(sample), "--limit", "4",
+         "--repeat", "2", "--json", str(report)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "big file: 1 file(s) x 2 = 8 document records" in result.stdout
+    figures = json.loads(report.read_text())
+    total = figures["total"]
+    assert figures["repeat"] == 2 and total["identical"]["share"] == 1.0
+    assert 0 < total["identical"]["union"] <= 4
+    for side in ("reference", "finemill"):
+        assert total[side]["steps"]["read"]["docs"] == 8
