@@ -87,3 +87,32 @@ def test_no_worker_outlives_the_interrupt(tmp_path):
     while group_left(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert group_left(process.pid) == []
+
+
+def test_extraction_process_ignores_ctrl_c():
+    """The process datatrove's extractors fork lives through a SIGINT (its parent decides when it stops)."""
+    from datatrove.pipeline.extractors.base import ExtractorSandbox
+
+    from finemill.patches import worker_interrupts
+
+    assert worker_interrupts.install()
+    with ExtractorSandbox(timeout=30) as sandbox:
+        assert sandbox.process_document("<p>one</p>", str.upper) == "<P>ONE</P>"
+        os.kill(sandbox.process.pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert sandbox.process.is_alive()
+        assert sandbox.process_document("<p>two</p>", str.upper) == "<P>TWO</P>"
+
+
+def test_patch_skipped_where_datatrove_changed(monkeypatch):
+    from datatrove.pipeline.dedup import minhash
+    from datatrove.pipeline.extractors.base import ExtractorSandbox
+
+    from finemill.patches import PatchSkipped, datatrove_progress_bars, worker_interrupts
+
+    monkeypatch.setattr(ExtractorSandbox, "_worker", lambda self, conn, extract_fn, warmup=None: None)
+    with pytest.warns(PatchSkipped, match="_worker takes"):
+        assert not worker_interrupts.install()
+    monkeypatch.setattr(minhash, "tqdm", lambda *args, **kwargs: iter(()))
+    with pytest.warns(PatchSkipped, match="no longer draws its bars with tqdm"):
+        assert not datatrove_progress_bars.install()

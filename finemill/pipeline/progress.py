@@ -106,7 +106,9 @@ class ProgressReporting:
     progress_folder: str | None = None
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        if not self.progress_folder or self.is_rank_completed(rank):
+        counted = self.pipeline and (isinstance(self.pipeline[0], BaseReader)
+                                     or any(isinstance(step, DiskWriter) for step in self.pipeline))
+        if not self.progress_folder or not counted or self.is_rank_completed(rank):  # nothing to count
             return super()._run_for_rank(rank, local_rank, node_rank)
         with TaskReporter(self.progress_folder, rank, self.pipeline):
             return super()._run_for_rank(rank, local_rank, node_rank)
