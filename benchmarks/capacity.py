@@ -1,12 +1,17 @@
 """Capacity plan: measured throughput per step, extrapolated to one Common Crawl snapshot.
 
     python benchmarks/capacity.py ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz ../shared/data/crawl
+    python benchmarks/capacity.py ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz --repeat 4
 
 Runs `finemill run` (configs/fineweb.yaml, one worker) on the inputs, reads its stats.json, and prints per
 step the documents per second per core, then the CPU-hours, peak memory per worker and output disk for a
 snapshot of SNAPSHOT_WARC_FILES files of RECORDS_PER_WARC HTML responses each (CC-MAIN-2024-33 order of
 magnitude; pass --warc-files/--pages-per-warc for another). The throughput of each step is measured on
 the documents that reach it, so the extrapolation scales each step by the share of documents reaching it.
+The inputs here are small (~150 pages per file against ~30,000 in a Common Crawl WARC file), so per-process
+start-up weighs on the steps that load something; --repeat N measures one WARC file of the inputs' records N
+times instead (benchmarks/pipeline_bench.py's big file: distinct record ids and URLs, MinHash removes the
+copies; the copies meet warm per-process caches, so that figure is a lower bound).
 """
 
 from __future__ import annotations
@@ -28,6 +33,19 @@ def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
+def repeated_input(inputs: list[str], repeat: int, folder: Path) -> Path:
+    """The WARC files of `inputs` as one file of their records `repeat` times (pipeline_bench's big file)."""
+    from benchmarks.fidelity import readable_by_datatrove
+    from benchmarks.pipeline_bench import repeated_copy
+    from finemill.pipeline.run import resolve_inputs
+
+    files, _ = readable_by_datatrove(resolve_inputs(inputs, Path(".")))
+    target = folder / f"repeated-{repeat}x.warc.gz"
+    documents = repeated_copy(files, repeat, target)
+    print(f"big file: {len(files)} file(s) x {repeat} = {documents:,} document records")
+    return target
+
+
 def main() -> int:
     from finemill.pipeline.recipe import load_recipe
     from finemill.pipeline.run import run_recipe
@@ -37,11 +55,15 @@ def main() -> int:
     parser.add_argument("inputs", nargs="+")
     parser.add_argument("--warc-files", type=int, default=SNAPSHOT_WARC_FILES)
     parser.add_argument("--pages-per-warc", type=int, default=PAGES_PER_WARC)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run on one WARC file of the inputs' records N times (default: 1, the files as they are)")
     args = parser.parse_args()
     quiet_parent_logging()
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "run"
-        recipe = load_recipe(None, {"input": args.inputs, "output": str(out), "workers": 1})
+        out, inputs = Path(tmp) / "run", args.inputs
+        if args.repeat > 1:
+            inputs = [str(repeated_input(inputs, args.repeat, Path(tmp) / "input"))]
+        recipe = load_recipe(None, {"input": inputs, "output": str(out), "workers": 1})
         stats = run_recipe(recipe, progress=False)
         output_bytes = {part: folder_bytes(out / part) for part in ("documents", "removed", "work")}
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # workers=1: tasks run in-process
@@ -61,6 +83,10 @@ def main() -> int:
     scale = pages / read if read else 0.0
     print(f"\nsnapshot: {args.warc_files:,} WARC files x {args.pages_per_warc:,} pages = {pages:,} pages")
     print(f"CPU-hours (all steps): {total_hours:,.0f}  -> {total_hours / 1000:,.1f} h on 1,000 cores")
+    extract_hours = sum(pages * s["time_s"] / read / 3600 for s in stats["steps"]
+                        if s["name"].startswith("extract")) if read else 0.0
+    if total_hours:
+        print(f"extraction: {extract_hours:,.0f} CPU-hours, {extract_hours / total_hours:.0%} of the total")
     print(f"peak RSS of one worker: {peak_rss_mb:,.0f} MB")
     print(f"kept: {kept_share:.1%} of documents")
     for part, size in output_bytes.items():

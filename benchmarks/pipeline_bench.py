@@ -16,6 +16,7 @@ all inputs together:
     non-extraction ratio: X.XX    the same with each side's extraction step time taken out
     identical: YY.Y%              kept documents identical in URL and text (fidelity.py's comparison)
     peak RSS per worker: reference N MB, finemill M MB
+    language ID: S s = P% of finemill's non-extraction time (Q% of its whole run)
 
 How the figures are taken (both sides the same way):
 - wall time: the child process's own clock around the run, after both have imported the recipe and its
@@ -25,7 +26,10 @@ How the figures are taken (both sides the same way):
   process and per-task overhead included) and the duplicate filter; `read` and `write` are datatrove's
   readers (crawl files, and the intermediate file read back for the last stage) and writers;
 - docs/s: documents entering the step / the step's seconds; `read` counts documents read from the crawl;
-- peak RSS: ru_maxrss of the child process (and anything it waited for), from os.wait4.
+- peak RSS: ru_maxrss of the child process (and anything it waited for), from os.wait4;
+- language ID: finemill's language step, nearly all of it fastText building its input vector from the
+  text's words and n-grams, the same call as the reference's: a floor no identical decision can go below,
+  shown as a share of what is left once extraction is taken out.
 With --limit N both sides read copies of the inputs cut after N documents (response/conversion records)
 per file, so they still see exactly the same records.
 
@@ -392,6 +396,15 @@ def headline(result: dict) -> dict[str, float | None]:
     }
 
 
+def language_floor(result: dict) -> dict[str, float | None]:
+    """finemill's language ID seconds, as a share of its non-extraction time and of its whole run."""
+    ours = result["runs"]["finemill"]
+    seconds = ours.seconds("language")
+    return {"language_s": seconds,
+            "language_share_non_extraction": ratio(seconds, ours.wall_s - ours.seconds("extract")),
+            "language_share_whole": ratio(seconds, ours.wall_s)}
+
+
 def fmt(value: float | None, spec: str) -> str:
     """`value` formatted by `spec`, or a dash as wide (a step that saw no document has no rate)."""
     width = int("".join(c for c in spec.split(".")[0] if c.isdigit()) or 0)
@@ -422,6 +435,13 @@ def print_summary(result: dict) -> None:
     print(f"non-extraction ratio: {fmt(figures['non_extraction_ratio'], '.2f')}")
     print(f"identical: {100 * figures['identical_share']:.1f}%")
     print(f"peak RSS per worker: reference {ref.peak_rss_mb:,.0f} MB, finemill {ours.peak_rss_mb:,.0f} MB")
+    floor = language_floor(result)
+    print(f"language ID: {floor['language_s']:.1f} s = {fmt(share(floor['language_share_non_extraction']), '.0f')}% "
+          f"of finemill's non-extraction time ({fmt(share(floor['language_share_whole']), '.0f')}% of its whole run)")
+
+
+def share(value: float | None) -> float | None:
+    return None if value is None else 100 * value
 
 
 def as_json(result: dict) -> dict:
@@ -432,7 +452,8 @@ def as_json(result: dict) -> dict:
             for row, f in run.steps.items()}}
     ref, ours = result["runs"]["reference"].steps, result["runs"]["finemill"].steps
     step_ratios = {row: ratio(ours[row].docs_per_s, ref[row].docs_per_s) for row in ROWS if row in ref and row in ours}
-    return {**{k: v for k, v in result.items() if k != "runs"}, **headline(result), "step_ratios": step_ratios,
+    return {**{k: v for k, v in result.items() if k != "runs"}, **headline(result), **language_floor(result),
+            "step_ratios": step_ratios,
             **runs}
 
 

@@ -99,6 +99,19 @@ def test_headline_ratios_are_reference_time_over_finemill_time():
     assert bench.headline(result) == {"ratio": 2.0, "non_extraction_ratio": 4.0, "identical_share": 0.75}
 
 
+def test_language_floor_is_a_share_of_finemills_time_without_extraction(capsys):
+    def run(wall: float) -> bench.SideRun:
+        return bench.SideRun(wall, wall, 100.0, {}, {"extract": bench.StepFigure(10, 10.0),
+                                                     "language": bench.StepFigure(9, 1.25)})
+
+    result = {"runs": {"reference": run(30.0), "finemill": run(15.0)},
+              "identical": {"same": 3, "union": 3, "share": 1.0}}
+    assert bench.language_floor(result) == {"language_s": 1.25, "language_share_non_extraction": 0.25,
+                                            "language_share_whole": 1.25 / 15.0}
+    bench.print_summary(result)
+    assert "language ID: 1.2 s = 25% of finemill's non-extraction time (8% of its whole run)" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_both_sides_on_a_few_sample_documents(tmp_path):
     """The whole script, one worker per side, on 5 documents of one sample file (~40 s on 2 idle cores:
@@ -119,6 +132,7 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
     assert re.search(r"^non-extraction ratio: \d+\.\d\d$", result.stdout, re.M)
     assert "identical: 100.0%" in lines
     assert re.search(r"^peak RSS per worker: reference [\d,]+ MB, finemill [\d,]+ MB$", result.stdout, re.M)
+    assert re.search(r"^language ID: \d+\.\d s = \d+% of finemill's non-extraction time", result.stdout, re.M)
 
     figures = json.loads(report.read_text())
     total = figures["total"]
