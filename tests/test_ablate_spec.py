@@ -134,3 +134,12 @@ def test_steps_of_your_own_are_removed_replaced_and_set_by_name(tmp_path):
     assert [s.name for s in plan.shared_steps] == ["extract", HOLDOUT]
     with pytest.raises(FinemillError, match="variants.a.*unknown key.*no_casino.regex_ex"):
         resolve(load_spec(write(tmp_path, {"a": {"set": {"no_casino.regex_ex": "x"}}}, base="base.yaml")))
+
+
+def test_the_holdout_may_come_after_a_later_shared_step(tmp_path):
+    plan = resolve(load_spec(write(tmp_path, {"base": {}, "no_dedup": {"remove": ["minhash"]}},
+                                   eval={"heldout_after": "language"})))
+    assert [s.name for s in plan.shared_steps][:4] == ["url_filter", "extract", "language", HOLDOUT]
+    with pytest.raises(FinemillError, match="variants.no_lang: eval.heldout_after: 'language' is not a step"):
+        resolve(load_spec(write(tmp_path, {"base": {}, "no_lang": {"remove": ["language"]}},
+                                eval={"heldout_after": "language"})))

@@ -95,8 +95,9 @@ def heldout_texts(spec: AblationSpec, plan: AblationPlan, out: Path, shared: Pat
     folder = shared or run_folder.ablation_variant(out, plan.reference.name)
     texts = [t for f in sorted(run_folder.removed(folder, HOLDOUT_STEP).glob("*.parquet"))
              for t in pq.read_table(f, columns=["text"]).column("text").to_pylist() if t]
-    what = f"{len(texts):,} documents held out by URL hash ({spec.eval.heldout_fraction:g} of URLs, after " \
-           f"extraction, before any filter)"
+    after = spec.eval.heldout_after or "extraction"
+    what = f"{len(texts):,} documents held out by URL hash ({spec.eval.heldout_fraction:g} of URLs, right after " \
+           f"{after})"
     for extra in filter(None, [spec.eval.bpb_texts, bpb_texts]):
         more = read_texts(extra)
         texts += more

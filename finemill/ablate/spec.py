@@ -44,6 +44,7 @@ class EvalSpec:
     limit: int | None = 500  # items per task
     bpb_texts: str | None = None  # more held-out texts (parquet / jsonl), besides the URL-hash held-out set
     heldout_fraction: float = 0.02  # documents held out of every variant by a hash of their URL
+    heldout_after: str | None = None  # the step the hold-out comes after; None: the extraction step
     curve_points: int = 6  # checkpoints per run scored on the held-out texts (the bpb-vs-tokens curve)
     batch_tokens: int = 16384
 
@@ -65,6 +66,7 @@ class AblationSpec:
 _TOP = {"base", "variants", "train", "tokens", "seeds", "eval", "input", "vocab_size", "tokenizer_sample_bytes"}
 _VARIANT_HINTS = {"remove": list[str], "set": dict[str, Any], "replace": dict[str, Any]}
 _EVAL_HINTS = {"tasks": list[str] | str, "limit": int | None, "bpb_texts": str | None, "heldout_fraction": float,
+               "heldout_after": str | None,
                "curve_points": int, "batch_tokens": int}
 
 

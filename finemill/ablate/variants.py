@@ -58,7 +58,7 @@ def resolve(spec: AblationSpec, inputs: list[str] | None = None, holdout_fractio
     for variant in spec.variants:
         source = f"{spec.source}: variants.{variant.name}"
         steps = apply_overrides(_step_list(base, str(spec.base)), variant, source)
-        steps = insert_holdout(steps, fraction)
+        steps = insert_holdout(steps, fraction, spec.eval.heldout_after, source)
         raw = {**{k: v for k, v in base.items() if k not in ("steps", "output", "executor")}, "steps": steps}
         overrides: dict[str, Any] = {"input": inputs or None, "dump": dump}
         recipe = parse_recipe(raw, overrides, source=source)
@@ -154,12 +154,19 @@ def apply_overrides(steps: list[tuple[str, dict]], variant: VariantSpec, source:
     return [item for _, item in steps]
 
 
-def insert_holdout(steps: list[dict], fraction: float) -> list[dict]:
-    """The hold-out step right after the extraction step (first when there is none: text inputs)."""
+def insert_holdout(steps: list[dict], fraction: float, after: str | None = None, source: str = "") -> list[dict]:
+    """The hold-out step right after `after`, by default the extraction step (first when there is none: text
+    inputs). A later step (e.g. `language`) makes the held-out texts those that passed it."""
     names = [_item_name(item, "steps") for item in steps]
     if HOLDOUT_STEP in names:
         raise FinemillError(f"{HOLDOUT_STEP} is added by finemill ablate itself; take it out of the recipe")
-    at = next((i + 1 for i, name in enumerate(names) if name in EXTRACT_STEPS), 0)
+    if after is not None:
+        if after not in names:
+            raise FinemillError(f"{source}: eval.heldout_after: {after!r} is not a step of this variant (its steps: "
+                                f"{', '.join(names)})")
+        at = names.index(after) + 1
+    else:
+        at = next((i + 1 for i, name in enumerate(names) if name in EXTRACT_STEPS), 0)
     return [*steps[:at], {HOLDOUT_STEP: {"fraction": fraction}}, *steps[at:]]
 
 
