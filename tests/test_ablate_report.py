@@ -1,0 +1,66 @@
+"""The ablation report from per-run results: statistics as numpy and scipy compute them, and a page that
+escapes every name it shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import ttest_ind
+
+from finemill.ablate.report import build_report, curve_png, render_html, table_rows, welch
+
+
+def run(variant: str, seed: int, bpb: float, acc: float, train_tokens: int) -> dict:
+    curve = [{"step": 10, "tokens": 1280, "bpb": bpb + 0.5}, {"step": 20, "tokens": 2560, "bpb": bpb}]
+    return {"variant": variant, "seed": seed, "steps": 20, "tokens_seen": 2560, "train_tokens": train_tokens,
+            "epochs": 2560 / train_tokens, "bpb": bpb, "curve": curve, "aggregate": (acc - 0.25) / 0.75,
+            "tasks": {"arc_easy": {"n": 100, "score": acc, "centered": (acc - 0.25) / 0.75, "chance": 0.25,
+                                   "metric": "acc"}}}
+
+
+@pytest.fixture
+def report() -> dict:
+    rng = np.random.default_rng(0)
+    variants = [{"name": "base", "steps": ["minhash"], "documents": 100, "chars": 10_000, "train_tokens": 2000,
+                 "error": None},
+                {"name": "<b>loose</b>", "steps": [], "documents": 150, "chars": 15_000, "train_tokens": 3000,
+                 "error": None},
+                {"name": "empty", "steps": ["language"], "documents": 0, "chars": 0, "train_tokens": 0,
+                 "error": "kept no documents"}]
+    results = [run("base", s, 2.0 + rng.normal(0, 0.01), 0.3 + rng.normal(0, 0.02), 2000) for s in range(3)]
+    results += [run("<b>loose</b>", s, 2.1 + rng.normal(0, 0.01), 0.28 + rng.normal(0, 0.02), 3000)
+                for s in range(3)]
+    settings = {"seeds": [0, 1, 2], "tokens": 2560, "steps": 20, "tokens_per_step": 128, "ablation_file": "a.yaml",
+                "base": "b.yaml", "train": "t.yaml", "shared_steps": ["extract"],
+                "heldout": {"source": "held-out <i>texts</i>", "bytes": 10, "texts": 1, "fraction": 0.1}}
+    return {"results": results, **build_report(variants, results, settings)}
+
+
+def test_mean_std_and_welch_as_numpy_and_scipy(report):
+    rows = {r["name"]: r for r in report["variants"]}
+    for name in ("base", "<b>loose</b>"):
+        bpb = [r["bpb"] for r in report["results"] if r["variant"] == name]
+        assert rows[name]["bpb"]["mean"] == pytest.approx(np.mean(bpb))
+        assert rows[name]["bpb"]["std"] == pytest.approx(np.std(bpb, ddof=1))
+    a = [r["bpb"] for r in report["results"] if r["variant"] == "<b>loose</b>"]
+    b = [r["bpb"] for r in report["results"] if r["variant"] == "base"]
+    expected = ttest_ind(a, b, equal_var=False)
+    test = rows["<b>loose</b>"]["vs_reference"]["bpb"]
+    assert test["p"] == pytest.approx(expected.pvalue) and test["t"] == pytest.approx(expected.statistic)
+    assert test["significant"] == (expected.pvalue < 0.05)
+    assert rows["<b>loose</b>"]["documents_share"] == 1.5 and rows["<b>loose</b>"]["epochs"] == pytest.approx(2560 / 3000)
+    assert rows["empty"]["seeds"] == [] and "vs_reference" not in rows["empty"]
+    assert welch([1.0], [2.0, 3.0])["p"] is None  # one seed: no test, the difference only
+    assert welch([1.0, 1.0], [2.0, 2.0]) == {"difference": -1.0, "t": None, "p": None, "significant": None}
+
+
+def test_the_page_escapes_names_and_embeds_the_plot(report):
+    png = curve_png(report)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    page = render_html(report, png)
+    assert "<b>loose</b>" not in page and "&lt;b&gt;loose&lt;/b&gt;" in page
+    assert "<i>texts</i>" not in page and "<script" not in page
+    assert "Content-Security-Policy" in page and "data:image/png;base64," in page
+    header, rows = table_rows(report)
+    assert len(rows) == 3 and all(len(r) == len(header) for r in rows)
+    assert rows[2][1] == "0 (0%)" and rows[2][4] == "-"
