@@ -31,7 +31,7 @@ def micro_ablation(folder: Path) -> Path:
     """An ablation file with its base recipe and training config beside it."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "base.yaml").write_text(yaml.safe_dump({
-        "name": "micro", "dump": "CC-MAIN-finemill-sample", "input": {"paths": [], "limit": 60}, "workers": 2,
+        "name": "micro", "dump": "CC-MAIN-finemill-sample", "input": {"paths": [], "limit": 40}, "workers": 2,
         "steps": [{"url_filter": {}}, {"extract": {"timeout": 60}}, {"language": {"languages": ["en"]}},
                   {"gopher_quality": {}}],
     }, sort_keys=False))
