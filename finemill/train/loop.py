@@ -7,7 +7,7 @@ It reads like this (`train_loop`), around a small `RunState` (step, tokens, late
         stopping = train_step(run, state)   # one optimizer step; True on SIGINT/SIGTERM (all ranks agree)
         if stopping or checkpoint_due(run, state):
             save(run, state)                # before any evaluation: an evaluation crash never loses training
-        evaluate_log_sample(run, state)     # validation loss, the metrics line, a sample, each when due
+        evaluate_log_sample(run, state)     # validation loss and bpb, benchmarks, the metrics line, a sample
         if stopping: raise RunInterrupted   # exit 130 (SIGINT) or 143 (SIGTERM); a rerun resumes
     summary = finish(run, state)
 
@@ -45,6 +45,7 @@ from finemill.train.checkpoint import (
 )
 from finemill.train.config import RUNTIME_KEYS, ModelConfig, TrainConfig
 from finemill.train.data import TokenData, TokenLoader
+from finemill.train.evals import Benchmarks, byte_lengths, check_tasks_available, load_encoder
 from finemill.train.interrupt import RunInterrupted, StopSignals
 from finemill.train.metrics import MetricsLog, mfu, peak_tflops, plot_loss_curve
 from finemill.train.model import GPT
@@ -164,6 +165,9 @@ class RunState:
     grad_norm: float | None = None
     val_loss: float | None = None  # the latest validation loss
     val_step: int | None = None  # the step it was measured at
+    val_bpb: float | None = None  # validation bits per byte, from the same pass as val_loss
+    bench: dict[str, Any] | None = None  # the latest benchmark metrics (rank 0), {"eval/<task>/acc": ...}
+    bench_step: int | None = None
     checkpoint: Path | None = None  # the latest checkpoint written or resumed from
     # Throughput for the metrics lines: time spent in steps, and tokens and time since the last line.
     train_time: float = 0.0
@@ -191,6 +195,8 @@ class Run:
     accum: int  # micro-batches per optimizer step on each rank
     tokens_per_step: int
     eval_batches: int  # validation micro-batches per rank; 0: no validation loss
+    token_bytes: torch.Tensor | None  # UTF-8 bytes of each token id, for val_bpb; None: no val_bpb
+    benchmarks: Benchmarks | None  # the eval_tasks, encoded once (rank 0 only; the other ranks wait)
     end_step: int  # max_steps, or --stop-at
     log: MetricsLog | None  # rank 0 only
     tokenizer: Any  # for samples; None when sampling is off or the tokenizer file is missing (rank 0 only)
@@ -262,6 +268,8 @@ def setup(
     resume: str | bool | None = None,
     stop_at: int | None = None,
 ) -> tuple[Run, RunState]:
+    if cfg.eval_tasks and cfg.eval_every:
+        check_tasks_available(cfg.eval_tasks)  # a missing benchmark package fails now, not after training
     data = TokenData(cfg.data)
     data.check_vocab(cfg.model.vocab_size)
     mcfg = replace(cfg.model, vocab_size=data.vocab_size)
@@ -290,6 +298,7 @@ def setup(
     )
     val_loader = TokenLoader(data, "val", B, T, shuffle=False, rank=info.rank, world_size=world)
     eval_batches = _eval_batches(cfg, val_loader, world, say)
+    token_bytes, benchmarks = _eval_extras(cfg, mcfg, data, info, device, eval_batches, say)
 
     state = RunState()
     if ckpt is not None:
@@ -314,11 +323,12 @@ def setup(
     log = MetricsLog(out / "metrics.jsonl", resume_step=state.step if ckpt_path else None) if info.master else None
     peak = cfg.peak_tflops
     if peak is None and device.type == "cuda":
-        peak = peak_tflops(torch.cuda.get_device_name(device))
+        peak = peak_tflops(torch.cuda.get_device_name(device), dtype_name)  # TF32 peak for fp32 runs
     run = Run(
         cfg=cfg, mcfg=mcfg, info=info, device=device, data=data, out=out, raw_model=raw_model, model=model,
         optimizer=optimizer, train_loader=train_loader, val_loader=val_loader, autocast=autocast,
         dtype_name=dtype_name, accum=accum, tokens_per_step=B * T * accum * world, eval_batches=eval_batches,
+        token_bytes=token_bytes, benchmarks=benchmarks,
         end_step=min(cfg.max_steps, stop_at) if stop_at else cfg.max_steps, log=log, tokenizer=tokenizer,
         flops_per_token=raw_model.flops_per_token(), peak_tflops=peak, resumed_from=ckpt_path,
     )
@@ -353,8 +363,31 @@ def _eval_batches(cfg: TrainConfig, val_loader: TokenLoader, world: int, say) ->
     return max(1, min(cfg.eval_batches // world, val_loader.windows_per_epoch // (cfg.micro_batch_size * world)))
 
 
+def _eval_extras(cfg: TrainConfig, mcfg: ModelConfig, data: TokenData, info: Dist, device: torch.device,
+                 eval_batches: int, say) -> tuple[torch.Tensor | None, Benchmarks | None]:
+    """Token byte lengths for val_bpb (every rank: it is all-reduced) and the encoded benchmarks (rank 0)."""
+    want_bpb = bool(cfg.val_bpb and eval_batches)
+    want_tasks = bool(cfg.eval_tasks and cfg.eval_every)
+    if not (want_bpb or want_tasks):
+        return None, None
+    encoder = load_encoder(data)
+    if encoder is None:
+        if want_tasks:
+            raise FinemillError(f"eval_tasks needs the tokenizer, but {data.tokenizer_path} is missing")
+        say(f"note: {data.tokenizer_path} not found: no validation bits per byte")
+        return None, None
+    token_bytes = byte_lengths(encoder, device) if want_bpb else None
+    benchmarks = None
+    if want_tasks and info.master:
+        benchmarks = Benchmarks(encoder, cfg.eval_tasks, cfg.eval_task_limit, mcfg.block_size)
+        say(f"benchmarks every {cfg.eval_every} steps: "
+            + ", ".join(f"{name} ({n} items)" for name, n in benchmarks.items.items()))
+    return token_bytes, benchmarks
+
+
 def _prepare_out(out: Path, cfg: TrainConfig, mcfg: ModelConfig, data: TokenData, say):
-    """Rank 0: the run folder with config.yaml and tokenizer.json; the tokenizer for samples, if sampling."""
+    """Rank 0: the run folder with config.yaml, tokenizer.json and tokenizer_config.json (so AutoTokenizer
+    loads the folder); the tokenizer for samples, if sampling."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump({**cfg.to_dict(), "model": asdict(mcfg)}, sort_keys=False))
     if not data.check_tokenizer_file():
@@ -362,11 +395,16 @@ def _prepare_out(out: Path, cfg: TrainConfig, mcfg: ModelConfig, data: TokenData
             say(f"note: {data.tokenizer_path} not found: no samples during training")
         return None
     shutil.copyfile(data.tokenizer_path, out / "tokenizer.json")  # the run decodes without its tokens
+    hf_config = data.tokenizer_path.parent / "tokenizer_config.json"
+    if hf_config.is_file():
+        shutil.copyfile(hf_config, out / "tokenizer_config.json")
     if not cfg.sample_every:
         return None
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_file(str(data.tokenizer_path))
+    tokenizer = Tokenizer.from_file(str(data.tokenizer_path))
+    tokenizer.encode_special_tokens = True  # a literal "<|endoftext|>" in the prompt is text, as in the shards
+    return tokenizer
 
 
 def _describe(run: Run, state: RunState) -> None:
@@ -469,7 +507,8 @@ def save(run: Run, state: RunState) -> Path:
                 "train_config": cfg.to_dict(),
                 "tokenizer": run.data.tokenizer_ref(),
                 "tokens": state.tokens,
-                "metrics": {"loss": state.loss, "val_loss": state.val_loss, "val_step": state.val_step},
+                "metrics": {"loss": state.loss, "val_loss": state.val_loss, "val_bpb": state.val_bpb,
+                            "val_step": state.val_step},
                 "world_size": run.info.world_size,
             },
             run.out, state.step, cfg.keep_checkpoints,
@@ -501,10 +540,15 @@ def evaluate_log_sample(run: Run, state: RunState, bar: tqdm) -> None:
     """
     cfg, step = run.cfg, state.step
     is_last = step == run.end_step
-    if run.eval_batches and (step % cfg.eval_every == 0 or is_last):
-        state.val_loss, state.val_step = evaluate(run.model, run.val_loader, run.eval_batches, run.device,
-                                                  run.autocast, run.info), step
-        run.say(f"step {step}: val loss {state.val_loss:.4f}, train loss {state.loss:.4f}")
+    eval_due = bool(cfg.eval_every) and (step % cfg.eval_every == 0 or is_last)
+    if run.eval_batches and eval_due:
+        state.val_loss, state.val_bpb = evaluate(run.model, run.val_loader, run.eval_batches, run.device,
+                                                 run.autocast, run.info, run.token_bytes)
+        state.val_step = step
+        bpb = f", val bpb {state.val_bpb:.4f}" if state.val_bpb is not None else ""
+        run.say(f"step {step}: val loss {state.val_loss:.4f}{bpb}, train loss {state.loss:.4f}")
+    if cfg.eval_tasks and eval_due:
+        run_benchmarks(run, state)
     if run.log is not None and (
         step == 1 or is_last or (cfg.log_every and step % cfg.log_every == 0)
         or (cfg.eval_every and step % cfg.eval_every == 0)
@@ -522,6 +566,10 @@ def _log_metrics(run: Run, state: RunState, bar: tqdm) -> None:
     }
     if state.val_step == state.step:
         record["val_loss"] = round(state.val_loss, 6)
+        if state.val_bpb is not None:
+            record["val_bpb"] = round(state.val_bpb, 6)
+    if state.bench_step == state.step:
+        record.update(state.bench)
     if run.device.type == "cuda" and run.peak_tflops:
         record["mfu"] = round(mfu(run.flops_per_token, record["tokens_per_s"], run.peak_tflops * run.info.world_size), 4)
     run.log.write(record)
@@ -542,22 +590,45 @@ def _write_sample(run: Run, state: RunState) -> None:
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, loader: TokenLoader, batches: int, device: torch.device, autocast, info: Dist
-) -> float:
-    """Mean loss over the first `batches` validation batches of each rank (the same ones every time)."""
+    model: torch.nn.Module, loader: TokenLoader, batches: int, device: torch.device, autocast, info: Dist,
+    token_bytes: torch.Tensor | None = None,
+) -> tuple[float, float | None]:
+    """Mean loss over the first `batches` validation batches of each rank (the same ones every time), and
+    bits per byte of the same targets when `token_bytes` is given: summed nats / ln 2 / their UTF-8 bytes."""
     model.eval()
     loader.reset()
     total = torch.zeros((), device=device)
+    nbytes = torch.zeros((), dtype=torch.int64, device=device)
+    targets = 0  # per rank; every batch is full (B, T)
     for _ in range(batches):
         x, y = next(loader)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with autocast:
             _, loss = model(x, y)
         total += loss.float()
+        targets += y.numel()
+        if token_bytes is not None:
+            nbytes += token_bytes[y].sum()
     if info.enabled:
         dist.all_reduce(total)
+        if token_bytes is not None:
+            dist.all_reduce(nbytes)
     model.train()
-    return total.item() / (batches * info.world_size)
+    loss = total.item() / (batches * info.world_size)
+    if token_bytes is None or not nbytes.item():
+        return loss, None
+    return loss, loss * targets * info.world_size / math.log(2) / nbytes.item()
+
+
+def run_benchmarks(run: Run, state: RunState) -> None:
+    """The eval_tasks on rank 0, on the unwrapped model; the other ranks wait for it at a barrier."""
+    if run.benchmarks is not None:
+        batch_tokens = max(16384, run.cfg.micro_batch_size * run.mcfg.block_size)
+        state.bench = run.benchmarks.run(run.raw_model, run.device, batch_tokens)
+        state.bench_step = state.step
+        run.say(f"step {state.step}: {run.benchmarks.describe(state.bench)}")
+    if run.info.enabled:
+        dist.barrier()
 
 
 def _sample(model: GPT, tokenizer, cfg: TrainConfig, eot_id: int, device: torch.device, autocast) -> str:
@@ -580,14 +651,17 @@ def finish(run: Run, state: RunState, time_s: float) -> dict[str, Any]:
     vocab = run.mcfg.vocab_size
     summary = {
         "step": state.step, "max_steps": run.cfg.max_steps, "tokens": state.tokens, "loss": state.loss,
-        "val_loss": state.val_loss, "uniform_loss": math.log(vocab), "params": run.raw_model.num_params(),
+        "val_loss": state.val_loss, "val_bpb": state.val_bpb, "eval": state.bench,
+        "uniform_loss": math.log(vocab), "params": run.raw_model.num_params(),
         "flops_per_token": run.flops_per_token, "world_size": run.info.world_size, "device": str(run.device),
         "dtype": run.dtype_name, "rank_checksums": checksums,
         "checkpoint": str(state.checkpoint) if state.checkpoint else None,
         "time_s": round(time_s, 2), "out": str(run.out),
     }
     if run.info.master:
-        summary["loss_curve"] = str(plot_loss_curve(run.out / "metrics.jsonl", run.out / "loss.png", vocab))
+        headline = run.benchmarks.headline if run.benchmarks is not None else None
+        summary["loss_curve"] = str(plot_loss_curve(run.out / "metrics.jsonl", run.out / "loss.png", vocab,
+                                                    headline=headline))
         (run.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if state.val_loss is not None:
             run.say(f"done: step {state.step}, val loss {state.val_loss:.4f} (uniform guess {math.log(vocab):.2f})")

@@ -4,33 +4,44 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
-# Dense bf16 tensor-core peaks in TFLOP/s (no sparsity), from NVIDIA's datasheets. Order matters: the
-# first name found in torch.cuda.get_device_name() wins, so specific names come before general ones.
-PEAK_BF16_TFLOPS = [
-    ("H100 PCIe", 756.0),
-    ("H100 NVL", 835.0),
-    ("GH200", 989.0),
-    ("H200", 989.0),
-    ("H100", 989.0),  # SXM
-    ("B200", 2250.0),
-    ("A100", 312.0),
-    ("L40S", 362.0),
-    ("L4", 121.0),
-    ("A10G", 70.0),
-    ("A10", 125.0),
-    ("RTX 4090", 165.0),
-    ("RTX 3090", 71.0),
+# Dense (no sparsity) tensor-core peaks in TFLOP/s from NVIDIA's datasheets: (bf16/fp16, tf32). A float32
+# run on CUDA uses TF32 tensor cores (the trainer sets matmul precision "high"), so it is measured against
+# the TF32 peak, half the bf16 one. Keys are whole words of torch.cuda.get_device_name() ("NVIDIA L40S",
+# "NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB"), so "L4" never matches "L40"; the first entry whose
+# words all occur wins, so variants (PCIe, NVL) come before the plain name (the SXM part).
+PEAK_TFLOPS: list[tuple[tuple[str, ...], float, float]] = [
+    (("GH200",), 989.0, 495.0),
+    (("H200", "NVL"), 835.0, 418.0),
+    (("H200",), 989.0, 495.0),  # SXM
+    (("H100", "PCIE"), 756.0, 378.0),
+    (("H100", "NVL"), 835.0, 418.0),
+    (("H100",), 989.0, 495.0),  # SXM
+    (("B200",), 2250.0, 1125.0),
+    (("A100",), 312.0, 156.0),
+    (("L40S",), 362.0, 183.0),
+    (("L40",), 181.0, 90.5),
+    (("L4",), 121.0, 60.0),
+    (("A10G",), 70.0, 35.0),
+    (("A10",), 125.0, 62.5),
+    (("RTX", "4090"), 165.0, 82.6),
+    (("RTX", "3090"), 71.0, 35.6),
 ]
 
 
-def peak_tflops(device_name: str) -> float | None:
-    """The bf16 peak of a GPU from its name, or None if it is not in the table."""
-    for name, tflops in PEAK_BF16_TFLOPS:
-        if name in device_name:
-            return tflops
+def peak_tflops(device_name: str, dtype: str) -> float | None:
+    """The dense peak of a GPU for the run's compute dtype ("bfloat16"/"float16": bf16 tensor cores;
+    "float32": TF32), from its name; None if the GPU or the dtype is not in the table."""
+    words = set(re.findall(r"[A-Z0-9]+", device_name.upper()))
+    column = {"bfloat16": 0, "float16": 0, "float32": 1}.get(dtype)
+    if column is None:
+        return None
+    for keys, *peaks in PEAK_TFLOPS:
+        if words.issuperset(keys):
+            return peaks[column]
     return None
 
 
@@ -71,33 +82,66 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def plot_loss_curve(metrics_path: str | Path, png_path: str | Path, vocab_size: int | None = None) -> Path | None:
-    """Train and validation loss against step, with the uniform-guess loss ln(vocab) for scale."""
+def plot_loss_curve(
+    metrics_path: str | Path,
+    png_path: str | Path,
+    vocab_size: int | None = None,
+    headline: dict[str, str] | None = None,
+) -> Path | None:
+    """Train and validation loss against step, with the uniform-guess loss ln(vocab) for scale; below it,
+    when logged, validation bits per byte and the benchmark scores (`headline`: the metric drawn for each
+    task, acc_norm when not given)."""
     records = read_metrics(metrics_path)
-    train = [(r["step"], r["loss"]) for r in records if "loss" in r]
-    val = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
+    train = _series(records, "loss")
+    val = _series(records, "val_loss")
     if not train and not val:
         return None
+    bpb = _series(records, "val_bpb")
+    tasks = sorted({k.split("/")[1] for r in records for k in r if k.startswith("eval/") and k.count("/") == 2})
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display needed
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    panels = 1 + bool(bpb) + bool(tasks)
+    fig, axes = plt.subplots(panels, 1, figsize=(7, 4.2 + 2.4 * (panels - 1)), dpi=120, sharex=True,
+                             gridspec_kw={"height_ratios": [1.6] + [1] * (panels - 1)}, squeeze=False)
+    axes = list(axes[:, 0])
+    ax = axes[0]
     if train:
-        ax.plot([s for s, _ in train], [v for _, v in train], label="train loss", color="#1f77b4", linewidth=1.2)
+        ax.plot(*zip(*train, strict=True), label="train loss", color="#1f77b4", linewidth=1.2)
     if val:
-        ax.plot([s for s, _ in val], [v for _, v in val], "o-", label="validation loss", color="#d62728", markersize=3.5, linewidth=1.2)
+        ax.plot(*zip(*val, strict=True), "o-", label="validation loss", color="#d62728", markersize=3.5,
+                linewidth=1.2)
     if vocab_size:
         ax.axhline(math.log(vocab_size), color="gray", linestyle="--", linewidth=1,
                    label=f"uniform guess, ln({vocab_size}) = {math.log(vocab_size):.2f}")
-    ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy (nats/token)")
     ax.set_title("finemill training loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    panel = 1
+    if bpb:
+        axes[panel].plot(*zip(*bpb, strict=True), "o-", color="#9467bd", markersize=3.5, linewidth=1.2,
+                         label="validation bits per byte")
+        axes[panel].set_ylabel("bits per byte")
+        panel += 1
+    if tasks:
+        for name in tasks:
+            metric = (headline or {}).get(name, "acc_norm")
+            points = _series(records, f"eval/{name}/{metric}")
+            if points:
+                axes[panel].plot(*zip(*points, strict=True), "o-", markersize=3.5, linewidth=1.2,
+                                 label=f"{name} {metric}")
+        axes[panel].set_ylabel("benchmark accuracy")
+    for a in axes:
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
+    axes[-1].set_xlabel("optimizer step")
     fig.tight_layout()
     png_path = Path(png_path)
     fig.savefig(png_path)
     plt.close(fig)
     return png_path
+
+
+def _series(records: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:
+    return [(r["step"], r[key]) for r in records if key in r]

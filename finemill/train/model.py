@@ -192,12 +192,11 @@ class GPT(nn.Module):
     def flops_per_token(self) -> float:
         """Training FLOPs (forward + backward) per token, as in PaLM's appendix B and nanoGPT's MFU.
 
-        6 per weight that takes part in a matmul (2 forward, 4 backward), the output projection included
-        even when tied and the embedding lookup left out, plus 12 x layers x context x width for the
-        attention scores and weighted sum (counted over the full context, as is the convention).
+        6 per weight of a matmul (2 forward, 4 backward): every linear layer, the output projection included
+        even when tied; the embedding lookup and the norm gains do no matmul and are left out. Plus
+        12 x layers x context x width for the attention scores and weighted sum (counted over the full
+        context, as is the convention). tests/test_mfu.py checks it against torch.utils.flop_counter.
         """
         c = self.config
-        matmul_params = self.num_params() - self.wte.weight.numel()
-        if c.tie_embeddings:
-            matmul_params += self.lm_head.weight.numel()
-        return 6 * matmul_params + 12 * c.n_layer * c.block_size * c.n_embd
+        weights = {id(m.weight): m.weight.numel() for m in self.modules() if isinstance(m, nn.Linear)}
+        return 6 * sum(weights.values()) + 12 * c.n_layer * c.block_size * c.n_embd
