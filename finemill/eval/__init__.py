@@ -9,6 +9,8 @@ report (rich table, results.json) and cli (`finemill eval`).
 Public entry points, for use during training too:
     evaluate_tasks(model, encoder, tasks, limit, device, batch_tokens) -> {"tasks", "items", "aggregate"}
     bits_per_byte(model, texts_or_token_arrays, encoder, device) -> float
+    encode_tasks(encoder, tasks, limit, block_size) once, then score_tasks(model, encoded, device, batch_tokens)
+    at every evaluation: evaluate_tasks' result without encoding the items again (training's evaluations)
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ _EXPORTS = {
     "bits_per_byte": "finemill.eval.bpb",
     "bpb_totals": "finemill.eval.bpb",
     "evaluate_tasks": "finemill.eval.evaluate",
+    "encode_tasks": "finemill.eval.evaluate",
+    "score_tasks": "finemill.eval.evaluate",
     "TASKS": "finemill.eval.tasks",
     "resolve_tasks": "finemill.eval.tasks",
 }

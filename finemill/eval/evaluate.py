@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from finemill.eval.scoring import encode_requests, score_spans
+from finemill.eval.scoring import Span, encode_requests, score_spans
 from finemill.eval.tasks import Item, Task
 from finemill.tokenize.encoder import Encoder
 
@@ -72,6 +73,26 @@ def aggregate(summaries: dict[str, dict[str, Any]]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+@dataclass(frozen=True)
+class EncodedTasks:
+    """Tasks turned into spans once, to be scored again and again (during training, at every evaluation)."""
+
+    loaded: list[tuple[Task, list[Item]]]
+    spans: list[Span]
+    owners: list[tuple[int, int, int]]  # owners[k] = (task index, item index, choice index) of spans[k]
+
+
+def encode_tasks(encoder: Encoder, tasks: Sequence[Task], limit: int | None, block_size: int) -> EncodedTasks:
+    """The first `limit` items of each task, encoded into spans for a model of context `block_size`."""
+    loaded = [(task, task.load(limit)) for task in tasks]
+    spans, owners = [], []
+    for t, (_, items) in enumerate(loaded):
+        requests = [req for item in items for req in item.requests]
+        spans.extend(encode_requests(encoder, requests, encoder.eot_id, block_size))
+        owners.extend((t, i, c) for i, item in enumerate(items) for c in range(len(item.requests)))
+    return EncodedTasks(loaded, spans, owners)
+
+
 def evaluate_tasks(
     model: torch.nn.Module,
     encoder: Encoder,
@@ -83,20 +104,26 @@ def evaluate_tasks(
 ) -> dict[str, Any]:
     """Score `tasks` (the first `limit` items of each) -> {"tasks": {name: summary}, "items": {name: records},
     "aggregate": mean centered score}. All tasks' spans go through one batched scoring pass."""
+    encoded = encode_tasks(encoder, tasks, limit, model.config.block_size)
+    return score_tasks(model, encoded, device, batch_tokens, progress)
+
+
+def score_tasks(
+    model: torch.nn.Module,
+    encoded: EncodedTasks,
+    device: torch.device | str = "cpu",
+    batch_tokens: int = 16384,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """evaluate_tasks' result for tasks encoded beforehand by `encode_tasks`."""
     from tqdm import tqdm
 
-    block, vocab = model.config.block_size, model.config.vocab_size
-    loaded = [(task, task.load(limit)) for task in tasks]
-    spans, owners = [], []  # owners[k] = (task index, item index, choice index) of spans[k]
-    for t, (_, items) in enumerate(loaded):
-        requests = [req for item in items for req in item.requests]
-        spans.extend(encode_requests(encoder, requests, encoder.eot_id, block))
-        owners.extend((t, i, c) for i, item in enumerate(items) for c in range(len(item.requests)))
+    loaded, spans, owners = encoded.loaded, encoded.spans, encoded.owners
     was_training = model.training
     model.eval()
     with tqdm(total=len(spans), desc="benchmarks", unit="seq", disable=not progress, leave=False) as bar:
-        scores = score_spans(model, spans, vocab_size=vocab, device=device, batch_tokens=batch_tokens,
-                             progress=bar.update)
+        scores = score_spans(model, spans, vocab_size=model.config.vocab_size, device=device,
+                             batch_tokens=batch_tokens, progress=bar.update)
     model.train(was_training)
 
     lls = [[np.zeros(len(item.requests)) for item in items] for _, items in loaded]

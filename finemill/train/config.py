@@ -60,6 +60,9 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 100
     eval_batches: int = 20  # micro-batches (all ranks together) for one validation loss
+    val_bpb: bool = True  # also log validation bits per byte, from the same forward passes as the loss
+    eval_tasks: list[str] = field(default_factory=list)  # benchmarks run every eval_every steps, e.g. [hellaswag]
+    eval_task_limit: int = 500  # the first N items of each benchmark: the same items at every evaluation
     sample_every: int = 200
     sample_prompt: str = "The"
     sample_tokens: int = 48
@@ -80,6 +83,7 @@ class TrainConfig:
 # between a checkpoint and the run that resumes it without a warning.
 RUNTIME_KEYS = {
     "data", "out", "device", "compile", "num_workers", "log_every", "eval_every", "eval_batches",
+    "val_bpb", "eval_tasks", "eval_task_limit",
     "sample_every", "sample_prompt", "sample_tokens", "checkpoint_every", "keep_checkpoints", "peak_tflops",
 }
 
@@ -182,6 +186,15 @@ def _check_values(cfg: TrainConfig) -> None:
         raise FinemillError(f"config key 'min_lr_ratio' must be in [0, 1], got {cfg.min_lr_ratio}")
     if not 0 < cfg.decay_fraction <= 1:
         raise FinemillError(f"config key 'decay_fraction' must be in (0, 1], got {cfg.decay_fraction}")
+    if cfg.eval_task_limit < 1:
+        raise FinemillError(f"config key 'eval_task_limit' must be >= 1, got {cfg.eval_task_limit}")
+    if cfg.eval_tasks:
+        from finemill.eval.tasks import resolve_tasks
+
+        try:
+            resolve_tasks(",".join(cfg.eval_tasks))
+        except FinemillError as e:
+            raise FinemillError(f"config key 'eval_tasks': {e}") from None
     if cfg.keep_checkpoints < 1:
         raise FinemillError(f"config key 'keep_checkpoints' must be >= 1, got {cfg.keep_checkpoints}")
     if cfg.tokens_per_step is not None and cfg.tokens_per_step <= 0:

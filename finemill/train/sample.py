@@ -80,7 +80,11 @@ def load_tokenizer(ref: dict[str, Any], candidates: list[Path | None]):
             sha = ref.get("sha256")
             if sha and hashlib.sha256(path.read_bytes()).hexdigest() != sha:
                 raise FinemillError(f"{path} is not the tokenizer this model was trained with (sha256 differs)")
-            return Tokenizer.from_file(str(path))
+            tokenizer = Tokenizer.from_file(str(path))
+            # A literal "<|endoftext|>" in a prompt is text, as in the shards and the exported tokenizer:
+            # only the end-of-text id the caller puts in front marks a document boundary.
+            tokenizer.encode_special_tokens = True
+            return tokenizer
     raise FinemillError(f"tokenizer not found (looked at {', '.join(map(str, paths))}); pass --tokenizer")
 
 
