@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="token budget per run (default 120,000: under one epoch of every variant)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--limit", type=int, default=200, help="items per benchmark task (default 200)")
+    p.add_argument("--parallel", type=int, default=1, help="training runs at a time (finemill ablate --parallel)")
     p.add_argument("--plot", default=str(REPO / "docs" / "ablation-real.png"), help="where to copy the plot")
     args = p.parse_args(argv)
     if not SHARED_DATA.is_dir():
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         "eval": {"tasks": ["hellaswag", "arc_easy", "piqa"], "limit": args.limit, "heldout_fraction": 0.1,
                  "heldout_after": "language", "curve_points": 5},
     }, sort_keys=False))
-    command = [sys.executable, "-m", "finemill.cli", "ablate", str(spec), "--out", str(out)]
+    command = [sys.executable, "-m", "finemill.cli", "ablate", str(spec), "--out", str(out),
+               "--parallel", str(args.parallel)]
     for pattern in INPUTS:
         command += ["--input", str(SHARED_DATA / pattern)]
     done = subprocess.run(command)
