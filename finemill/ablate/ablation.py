@@ -102,7 +102,10 @@ def _settings(spec: AblationSpec, plan, tokenizer, bpb_texts, nproc: int) -> dic
 def _check_resumable(out: Path, settings: dict[str, Any]) -> None:
     path = run_folder.ablation_settings(out)
     settings = json.loads(json.dumps(settings, default=str))
-    if path.is_file() and json.loads(path.read_text(encoding="utf-8")) != settings:
-        raise FinemillError(f"{out} holds an ablation with other settings (variants, inputs, budget, seeds or "
-                            "eval); use another --out")
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        differ = [key for key in sorted(set(before) | set(settings)) if before.get(key) != settings.get(key)]
+        if differ:  # e.g. `variants`: the base recipe's steps or settings changed since
+            raise FinemillError(f"{out} holds an ablation with other settings ({', '.join(differ)} differ); use "
+                                "another --out")
     path.write_text(json.dumps(settings, indent=1), encoding="utf-8")
