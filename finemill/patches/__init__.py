@@ -27,6 +27,8 @@ Scoped, applied where used, for the length of a block or to one object:
                           listens on loopback only: tests/test_ray.py
     trafilatura_xpaths    `compiled_xpaths()`: finemill's compiled XPaths in trafilatura's lists for one
                           `extract` call (~2x faster, same elements): tests/test_fast_xpath.py
+    trafilatura_readability `fast_readability()`: two steps of trafilatura's readability with less work (the
+                          same tree) for one `extract` call: tests/test_extraction_speedups.py
 
 Each patch first checks that its target looks as it did when the patch was written (a function's
 parameters, a pattern's text, a module's lists, a release series); where it does not, the patch is skipped
@@ -40,11 +42,12 @@ from finemill.patches.check import PatchSkipped
 from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy, transformers_unused_by_presidio
 from finemill.patches.presidio_ip_pattern import ascii_bounded_ip_patterns
 from finemill.patches.ray_loopback import loopback_only
+from finemill.patches.trafilatura_readability import fast_readability
 from finemill.patches.trafilatura_xpaths import compiled_xpaths
 
 __all__ = [
-    "PatchSkipped", "PatchedExecutor", "ascii_bounded_ip_patterns", "compiled_xpaths", "hidden", "install",
-    "loopback_only", "torch_unused_by_spacy", "transformers_unused_by_presidio",
+    "PatchSkipped", "PatchedExecutor", "ascii_bounded_ip_patterns", "compiled_xpaths", "fast_readability", "hidden",
+    "install", "loopback_only", "torch_unused_by_spacy", "transformers_unused_by_presidio",
 ]
 
 _installed = False

@@ -1,0 +1,119 @@
+"""finemill's faster equivalents of two readability steps, in trafilatura's readability for the length of a block.
+
+`fast_readability()` sets `remove_unlikely_candidates` and `transform_misused_divs_into_paragraphs` of
+`trafilatura.readability_lxml.Document` (trafilatura's own copy of readability, used only by trafilatura)
+to `finemill.steps.extract.fast_readability`'s, which change the tree the same way with less work, and puts
+readability's back at the end. Scoped: the extract step wraps each `extract` call in it. It checks that the
+methods and the patterns they use are still the ones the equivalents were written for; where they are not,
+readability runs as installed, with a `PatchSkipped` warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+from finemill.patches.check import skip
+
+PATCH = "fast readability steps"
+# the code of the two methods replaced, and the pattern texts they use, as the equivalents were written for
+METHODS = {
+    "remove_unlikely_candidates": "33705e99e077",
+    "transform_misused_divs_into_paragraphs": "1d019825c816",
+}
+PATTERNS = {
+    "unlikelyCandidatesRe": "combx|comment|community|disqus|extra|foot|header|menu|remark|rss|shoutbox|sidebar|"
+                            "sponsor|ad-break|agegate|pagination|pager|popup|tweet|twitter",
+    "okMaybeItsACandidateRe": "and|article|body|column|main|shadow",
+    "divToPElementsRe": "<(?:a|blockquote|dl|div|img|ol|p|pre|table|ul)",
+}
+
+
+def code_digest(function) -> str | None:
+    """A short digest of a function's source text (the same on every Python version), None without source."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Swap:
+    document: type | None  # trafilatura.readability_lxml.Document, None where it no longer looks as expected
+    originals: dict[str, object]
+    replacements: dict[str, object]
+
+
+def _problem(readability) -> str | None:
+    document = getattr(readability, "Document", None)
+    regexes = getattr(readability, "REGEXES", {})
+    for name, pattern in PATTERNS.items():
+        if getattr(regexes.get(name), "pattern", None) != pattern:
+            return f"readability_lxml.REGEXES[{name!r}] is not the pattern finemill's equivalent was written for"
+    if getattr(readability, "FRAME_TAGS", None) != {"body", "html"}:
+        return "readability_lxml.FRAME_TAGS changed"
+    for name, digest in METHODS.items():
+        method = getattr(document, name, None)
+        if method is None or code_digest(method) != digest:
+            return f"readability_lxml.Document.{name} is not the code finemill's equivalent was written for"
+    return None
+
+
+@lru_cache(maxsize=1)
+def _swap() -> Swap:
+    try:
+        from trafilatura import readability_lxml
+    except ImportError:
+        skip("trafilatura", PATCH, "trafilatura.readability_lxml cannot be imported")
+        return Swap(None, {}, {})
+    problem = _problem(readability_lxml)
+    if problem:
+        skip("trafilatura", PATCH, problem)
+        return Swap(None, {}, {})
+    from finemill.steps.extract.fast_readability import MisusedDivs, UnlikelyCandidates
+
+    regexes, document = readability_lxml.REGEXES, readability_lxml.Document
+    unlikely = UnlikelyCandidates(regexes["unlikelyCandidatesRe"], regexes["okMaybeItsACandidateRe"],
+                                  readability_lxml.FRAME_TAGS)
+    divs = MisusedDivs(regexes["divToPElementsRe"], readability_lxml._tostring)
+    replacements = {"remove_unlikely_candidates": unlikely, "transform_misused_divs_into_paragraphs": divs}
+    originals = {name: vars(document)[name] for name in replacements}
+    # plain functions, so that `document.method()` passes the Document as the first argument
+    return Swap(document, originals, {name: _as_method(step) for name, step in replacements.items()})
+
+
+def _as_method(step):
+    def method(self) -> None:
+        step(self)
+
+    method.__name__ = type(step).__name__
+    return method
+
+
+_active = False
+
+
+@contextmanager
+def fast_readability() -> Iterator[bool]:
+    """Within the block, trafilatura's readability uses finemill's two steps; yields whether they are in
+    place (False where the target changed). Other threads using trafilatura meanwhile use them too; they
+    change the tree as readability's do, so that changes their speed, not their output."""
+    global _active
+    swap = _swap()
+    if _active or swap.document is None:
+        yield swap.document is not None
+        return
+    _active = True
+    try:
+        for name, method in swap.replacements.items():
+            setattr(swap.document, name, method)
+        yield True
+    finally:
+        for name, method in swap.originals.items():
+            setattr(swap.document, name, method)
+        _active = False
