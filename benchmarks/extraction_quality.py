@@ -44,6 +44,7 @@ AEB, TRAFILATURA_EVAL = "scrapinghub-aeb", "trafilatura-eval"
 RECIPES = {
     # trafilatura as installed: every finemill speed-up off
     "trafilatura-lxml": ("fineweb.yaml", "extract", {"compiled_xpaths": False, "fast_readability": False}),
+    "trafilatura-xpaths": ("fineweb.yaml", "extract", {"fast_readability": False}),  # compiled XPaths only
     "trafilatura": ("fineweb.yaml", "extract", {}),
     "resiliparse": ("fineweb-fast.yaml", "extract_resiliparse", {}),
 }
@@ -244,7 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="folder of the labelled pages (default: %(default)s)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many pages per dataset")
-    parser.add_argument("--extractors", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--extractors", nargs="+", choices=list(RECIPES),
+                        default=["trafilatura-lxml", "trafilatura", "resiliparse"])
     parser.add_argument("--json", type=Path, help="also write scores and every extracted text here")
     args = parser.parse_args(argv)
     if not (args.data / WARC).exists():
