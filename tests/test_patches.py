@@ -18,7 +18,6 @@ from loguru import logger
 
 from finemill import patches
 from finemill.patches import PatchSkipped, check, datatrove_dependency_check, datatrove_task_logging
-from finemill.pipeline.task_logging import QuietLocalExecutor
 
 # Every finemill module a run imports, then install(): which functions datatrove's modules hold at each point.
 IMPORTS_THEN_INSTALL = """
@@ -77,17 +76,29 @@ class Probe(PipelineStep):
         yield from data or []
 
 
-def test_worker_processes_install_the_patches(tmp_path, capfd, monkeypatch):
+# A fresh process runs the executor: pool workers write to the fd 2 of the forkserver that forks them, which
+# an earlier test of this session may have started with another stderr than this test's.
+RUN_PROBES = """
+import sys
+from tests.test_patches import Probe
+from finemill.pipeline.task_logging import QuietLocalExecutor
+QuietLocalExecutor([Probe(sys.argv[1])], tasks=2, workers=2, logging_dir=sys.argv[2]).run()
+"""
+
+
+def test_worker_processes_install_the_patches(tmp_path):
     """Tasks run in fresh worker processes (datatrove's forkserver pool): there the pipeline's steps are
     rebuilt with finemill's dependency check already in place, and the task logs go to files only."""
-    monkeypatch.delenv("FINEMILL_VERBOSE", raising=False)
-    QuietLocalExecutor([Probe(str(tmp_path))], tasks=2, workers=2, logging_dir=str(tmp_path / "logs")).run()
+    env = {k: v for k, v in os.environ.items() if k != "FINEMILL_VERBOSE"}
+    result = subprocess.run([sys.executable, "-c", RUN_PROBES, str(tmp_path), str(tmp_path / "logs")], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
     for rank in range(2):
         seen = json.loads((tmp_path / f"{rank}.json").read_text())
         assert seen == {"created_with": FINEMILL[0], "task_logger": FINEMILL[1]}
         log = (tmp_path / "logs" / "logs" / f"task_{rank:05d}.log").read_text()
         assert f"probe info line {rank}" in log and f"probe warning line {rank}" in log
-    terminal = capfd.readouterr().err
+    terminal = result.stderr
     assert "probe warning line 0" in terminal and "probe warning line 1" in terminal
     assert "probe info line" not in terminal
 

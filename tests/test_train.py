@@ -50,11 +50,13 @@ def load_texts(max_chars: int = 3000) -> list[str]:
             texts = [json.loads(line)["text"][:max_chars] for line in f]
         return [t for t in texts if t.strip()]
     rng = random.Random(0)
-    words = ("the of and to in a is that for it as was with be by on not he this are or his from at which but "
+    words = tuple(("the of and to in a is that for it as was with be by on not he this are or his from at which but "
              "have an they you were her she there one all we their been has more when will would who so no "
              "city river history music garden market school water light house story people year time world "
-             "small great old new early public local open north south winter summer family night morning").split()
-    weights = [1 / (i + 1) for i in range(len(words))]  # Zipf-like, as in real text
+             "small great old new early public local open north south winter summer family night morning").split())
+    syllables = ("ka", "lo", "mi", "ren", "tas", "vor", "el", "dun", "pri", "so", "ath", "gel", "nu", "ber", "quo")
+    words += tuple(dict.fromkeys("".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(3000)))
+    weights = [1 / (i + 1) for i in range(len(words))]  # Zipf-like, as in real text; enough words for BPE
     texts = []
     for _ in range(400):
         sentences = []
@@ -191,7 +193,8 @@ def test_model_forward_params_and_flops():
     per_layer = 4 * 64 * 64 + 3 * 64 * hidden + 2 * 64
     assert model.num_params() == 512 * 64 + 2 * per_layer + 64
     assert model.num_params(non_embedding=True) == 2 * per_layer + 64
-    assert model.flops_per_token() == 6 * model.num_params() + 12 * 2 * 32 * 64
+    norm_gains = (2 * 2 + 1) * 64  # no matmul: not in the FLOPs
+    assert model.flops_per_token() == 6 * (model.num_params() - norm_gains) + 12 * 2 * 32 * 64
     assert untied.flops_per_token() == model.flops_per_token()  # same matmuls either way
 
 
