@@ -37,6 +37,7 @@ def trained_run(tmp_path_factory):
     return train_tiny_run(tmp_path_factory.mktemp("agreement_run"), load_texts(max_chars=20000), block_size=128)
 
 
+@pytest.mark.slow  # ~20 s alone (lm-eval's import, a 40-step training, both evaluations), minutes under load
 def test_same_picks_as_lm_eval_on_hellaswag_and_arc_easy(agreement_module, trained_run, tmp_path):
     report = agreement_module.agreement(str(trained_run), ["hellaswag", "arc_easy"], limit=50, work=tmp_path)
     for name, r in report["tasks"].items():
