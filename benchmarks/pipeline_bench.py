@@ -16,6 +16,7 @@ all inputs together:
     non-extraction ratio: X.XX    the same with each side's extraction step time taken out
     identical: YY.Y%              kept documents identical in URL and text (fidelity.py's comparison)
     peak RSS per worker: reference N MB, finemill M MB
+    CPU ratio: X.XX               reference CPU seconds / finemill CPU seconds (whole child processes)
     language ID: S s = P% of finemill's non-extraction time (Q% of its whole run)
 
 How the figures are taken (both sides the same way):
@@ -27,6 +28,9 @@ How the figures are taken (both sides the same way):
   readers (crawl files, and the intermediate file read back for the last stage) and writers;
 - docs/s: documents entering the step / the step's seconds; `read` counts documents read from the crawl;
 - peak RSS: ru_maxrss of the child process (and anything it waited for), from os.wait4;
+- CPU seconds: user + system time of the child process (and anything it waited for), from os.wait4,
+  imports included: on a machine shared with other jobs the sides run at different loads and wall times
+  move with it (the two wall-time ratios of one code have differed by 1.5x); CPU time moves far less;
 - language ID: finemill's language step, nearly all of it fastText building its input vector from the
   text's words and n-grams, the same call as the reference's: a floor no identical decision can go below,
   shown as a share of what is left once extraction is taken out.
@@ -109,6 +113,7 @@ class SideRun:
     peak_rss_mb: float
     stage_walls: dict[str, float]
     steps: dict[str, StepFigure] = field(default_factory=dict)
+    cpu_s: float = 0.0  # user + system seconds of the child process
 
     def seconds(self, row: str) -> float:
         return self.steps[row].seconds if row in self.steps else 0.0
@@ -171,7 +176,7 @@ def run_side(side: str, files: list[str], folder: Path, recipe: str | None) -> S
         raise RuntimeError(f"{side} run failed (exit {child.returncode}):\n{tail}")
     result = json.loads((folder / "result.json").read_text())
     return SideRun(wall_s=result["wall_s"], process_wall_s=process_wall, peak_rss_mb=usage.ru_maxrss / 1024,
-                   stage_walls=result[STAGE_WALLS_KEY])
+                   stage_walls=result[STAGE_WALLS_KEY], cpu_s=usage.ru_utime + usage.ru_stime)
 
 
 # ---------------------------------------------------------------- per-step figures from datatrove's task stats
@@ -378,7 +383,8 @@ def combined(results: list[dict]) -> dict:
                 total.docs += figure.docs
                 total.seconds += figure.seconds
         runs[side] = SideRun(wall_s=sum(p.wall_s for p in parts), process_wall_s=sum(p.process_wall_s for p in parts),
-                             peak_rss_mb=max(p.peak_rss_mb for p in parts), stage_walls={}, steps=steps)
+                             peak_rss_mb=max(p.peak_rss_mb for p in parts), stage_walls={}, steps=steps,
+                             cpu_s=sum(p.cpu_s for p in parts))
     same = sum(r["identical"]["same"] for r in results)
     union = sum(r["identical"]["union"] for r in results)
     return {"input": "all inputs", "files": [f for r in results for f in r["files"]],
@@ -423,7 +429,8 @@ def print_table(result: dict) -> None:
               f"{fmt(ratio(b.docs_per_s, a.docs_per_s), '7.2f')}")
     for label, run in (("reference", ref), ("finemill", ours)):
         steps_s = sum(f.seconds for f in run.steps.values())
-        print(f"{label}: wall {run.wall_s:.1f} s (process {run.process_wall_s:.1f} s), steps {steps_s:.1f} s, "
+        print(f"{label}: wall {run.wall_s:.1f} s (process {run.process_wall_s:.1f} s, CPU {run.cpu_s:.1f} s), "
+              f"steps {steps_s:.1f} s, "
               f"extract {run.seconds('extract'):.1f} s, peak RSS {run.peak_rss_mb:,.0f} MB")
 
 
@@ -435,6 +442,7 @@ def print_summary(result: dict) -> None:
     print(f"non-extraction ratio: {fmt(figures['non_extraction_ratio'], '.2f')}")
     print(f"identical: {100 * figures['identical_share']:.1f}%")
     print(f"peak RSS per worker: reference {ref.peak_rss_mb:,.0f} MB, finemill {ours.peak_rss_mb:,.0f} MB")
+    print(f"CPU ratio: {fmt(ratio(ref.cpu_s, ours.cpu_s), '.2f')}")
     floor = language_floor(result)
     print(f"language ID: {floor['language_s']:.1f} s = {fmt(share(floor['language_share_non_extraction']), '.0f')}% "
           f"of finemill's non-extraction time ({fmt(share(floor['language_share_whole']), '.0f')}% of its whole run)")
@@ -453,6 +461,7 @@ def as_json(result: dict) -> dict:
     ref, ours = result["runs"]["reference"].steps, result["runs"]["finemill"].steps
     step_ratios = {row: ratio(ours[row].docs_per_s, ref[row].docs_per_s) for row in ROWS if row in ref and row in ours}
     return {**{k: v for k, v in result.items() if k != "runs"}, **headline(result), **language_floor(result),
+            "cpu_ratio": ratio(result["runs"]["reference"].cpu_s, result["runs"]["finemill"].cpu_s),
             "step_ratios": step_ratios,
             **runs}
 

@@ -133,6 +133,7 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
     assert "identical: 100.0%" in lines
     assert re.search(r"^peak RSS per worker: reference [\d,]+ MB, finemill [\d,]+ MB$", result.stdout, re.M)
     assert re.search(r"^language ID: \d+\.\d s = \d+% of finemill's non-extraction time", result.stdout, re.M)
+    assert re.search(r"^CPU ratio: \d+\.\d\d$", result.stdout, re.M)
 
     figures = json.loads(report.read_text())
     total = figures["total"]
@@ -142,6 +143,7 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
         assert set(bench.ROWS) <= set(total[side]["steps"])
         assert total[side]["steps"]["read"]["docs"] == 5
         assert total[side]["wall_s"] > 0 and total[side]["peak_rss_mb"] > 0
+        assert 0 < total[side]["cpu_s"] < 10 * total[side]["process_wall_s"]
     assert total["ratio"] > 0 and total["non_extraction_ratio"] > 0
 
 
