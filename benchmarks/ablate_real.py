@@ -29,11 +29,17 @@ INPUTS = ["crawl/*.warc.gz", "extraction/*.warc.gz"]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(REPO / "ablations" / "real"))
-    p.add_argument("--tokens", type=int, default=120_000,
-                   help="token budget per run (default 120,000: under one epoch of every variant)")
+    p.add_argument(
+        "--tokens",
+        type=int,
+        default=120_000,
+        help="token budget per run (default 120,000: under one epoch of every variant)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--limit", type=int, default=200, help="items per benchmark task (default 200)")
-    p.add_argument("--parallel", type=int, default=1, help="training runs at a time (finemill ablate --parallel)")
+    p.add_argument(
+        "--parallel", type=int, default=1, help="training runs at a time (finemill ablate --parallel)"
+    )
     p.add_argument("--plot", default=str(REPO / "docs" / "ablation-real.png"), help="where to copy the plot")
     args = p.parse_args(argv)
     if not SHARED_DATA.is_dir():
@@ -42,16 +48,41 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     spec = out / "ablation-real.yaml"
-    spec.write_text(yaml.safe_dump({
-        "base": "fineweb.yaml",
-        "variants": {"fineweb": {}, "no_fineweb_rules": {"remove": ["fineweb_quality"]},
-                     "no_dedup": {"remove": ["minhash"]}},
-        "train": "train-tiny.yaml", "tokens": args.tokens, "seeds": args.seeds, "vocab_size": 4096,
-        "eval": {"tasks": ["hellaswag", "arc_easy", "piqa"], "limit": args.limit, "heldout_fraction": 0.1,
-                 "heldout_after": "language", "curve_points": 5},
-    }, sort_keys=False))
-    command = [sys.executable, "-m", "finemill.cli", "ablate", str(spec), "--out", str(out),
-               "--parallel", str(args.parallel)]
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "base": "fineweb.yaml",
+                "variants": {
+                    "fineweb": {},
+                    "no_fineweb_rules": {"remove": ["fineweb_quality"]},
+                    "no_dedup": {"remove": ["minhash"]},
+                },
+                "train": "train-tiny.yaml",
+                "tokens": args.tokens,
+                "seeds": args.seeds,
+                "vocab_size": 4096,
+                "eval": {
+                    "tasks": ["hellaswag", "arc_easy", "piqa"],
+                    "limit": args.limit,
+                    "heldout_fraction": 0.1,
+                    "heldout_after": "language",
+                    "curve_points": 5,
+                },
+            },
+            sort_keys=False,
+        )
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "finemill.cli",
+        "ablate",
+        str(spec),
+        "--out",
+        str(out),
+        "--parallel",
+        str(args.parallel),
+    ]
     for pattern in INPUTS:
         command += ["--input", str(SHARED_DATA / pattern)]
     done = subprocess.run(command)

@@ -51,12 +51,18 @@ def main() -> int:
     from finemill.pipeline.run import run_recipe
     from finemill.pipeline.task_logging import quiet_parent_logging
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("inputs", nargs="+")
     parser.add_argument("--warc-files", type=int, default=SNAPSHOT_WARC_FILES)
     parser.add_argument("--pages-per-warc", type=int, default=PAGES_PER_WARC)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run on one WARC file of the inputs' records N times (default: 1, the files as they are)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run on one WARC file of the inputs' records N times (default: 1, the files as they are)",
+    )
     args = parser.parse_args()
     quiet_parent_logging()
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,8 +89,11 @@ def main() -> int:
     scale = pages / read if read else 0.0
     print(f"\nsnapshot: {args.warc_files:,} WARC files x {args.pages_per_warc:,} pages = {pages:,} pages")
     print(f"CPU-hours (all steps): {total_hours:,.0f}  -> {total_hours / 1000:,.1f} h on 1,000 cores")
-    extract_hours = sum(pages * s["time_s"] / read / 3600 for s in stats["steps"]
-                        if s["name"].startswith("extract")) if read else 0.0
+    extract_hours = (
+        sum(pages * s["time_s"] / read / 3600 for s in stats["steps"] if s["name"].startswith("extract"))
+        if read
+        else 0.0
+    )
     if total_hours:
         print(f"extraction: {extract_hours:,.0f} CPU-hours, {extract_hours / total_hours:.0%} of the total")
     print(f"peak RSS of one worker: {peak_rss_mb:,.0f} MB")

@@ -66,12 +66,21 @@ def write_task_configs(folder: Path, names: list[str]) -> dict[str, list[str]]:
             else:
                 include, local = shipped / LM_EVAL_YAML[name], f"local_{name}"
             data_files = {task.split: str(folder_path / "data-00000-of-00001.arrow")}
-            cfg: dict[str, Any] = {"include": str(include), "task": local, "dataset_path": "arrow",
-                                   "dataset_name": None, "dataset_kwargs": {"data_files": data_files},
-                                   "training_split": None, "validation_split": None, "test_split": None,
-                                   "fewshot_split": None}
+            cfg: dict[str, Any] = {
+                "include": str(include),
+                "task": local,
+                "dataset_path": "arrow",
+                "dataset_name": None,
+                "dataset_kwargs": {"data_files": data_files},
+                "training_split": None,
+                "validation_split": None,
+                "test_split": None,
+                "fewshot_split": None,
+            }
             cfg["validation_split" if task.split == "validation" else "test_split"] = task.split
-            if name == "boolq":  # lm-eval reads SuperGLUE's copy (a `label` int); the package has google/boolq's
+            if (
+                name == "boolq"
+            ):  # lm-eval reads SuperGLUE's copy (a `label` int); the package has google/boolq's
                 rows = read_arrow_folder(folder_path)
                 path = folder / "boolq.jsonl"
                 path.write_text("".join(json.dumps({**r, "label": int(r["answer"])}) + "\n" for r in rows))
@@ -123,13 +132,23 @@ def run_lm_eval(hf_dir: Path, task_manager, made: dict[str, list[str]], limit: i
 
     names = [local for locals_ in made.values() for local in locals_]
     return lm_eval.simple_evaluate(
-        model="hf", model_args={"pretrained": str(hf_dir), "dtype": "float32"}, tasks=names, num_fewshot=0,
-        limit=limit, device="cpu", batch_size=batch_size, log_samples=True, task_manager=task_manager,
-        bootstrap_iters=0, random_seed=0,
+        model="hf",
+        model_args={"pretrained": str(hf_dir), "dtype": "float32"},
+        tasks=names,
+        num_fewshot=0,
+        limit=limit,
+        device="cpu",
+        batch_size=batch_size,
+        log_samples=True,
+        task_manager=task_manager,
+        bootstrap_iters=0,
+        random_seed=0,
     )
 
 
-def agreement(checkpoint: str, names: list[str], limit: int, batch_size: int = 32, work: Path | None = None) -> dict:
+def agreement(
+    checkpoint: str, names: list[str], limit: int, batch_size: int = 32, work: Path | None = None
+) -> dict:
     """Per task: items, same requests, same acc pick, same acc_norm pick, both accuracies, max |dll|."""
     import numpy as np
     import torch
@@ -159,8 +178,13 @@ def agreement(checkpoint: str, names: list[str], limit: int, batch_size: int = 3
     theirs = run_lm_eval(hf_dir, task_manager, made, limit, batch_size)
     lm_eval_s = time.perf_counter() - start
 
-    report: dict[str, Any] = {"checkpoint": str(path), "limit": limit, "finemill_s": round(finemill_s, 1),
-                              "lm_eval_s": round(lm_eval_s, 1), "tasks": {}}
+    report: dict[str, Any] = {
+        "checkpoint": str(path),
+        "limit": limit,
+        "finemill_s": round(finemill_s, 1),
+        "lm_eval_s": round(lm_eval_s, 1),
+        "tasks": {},
+    }
     requests = compare_formats(task_manager, made, limit)
     for name in names:
         (local,) = made[name]  # per-item comparison: single-config tasks
@@ -176,22 +200,32 @@ def agreement(checkpoint: str, names: list[str], limit: int, batch_size: int = 3
             max_diff = max(max_diff, float(np.abs(lls - np.array(rec["logprobs"])).max()))
         res = theirs["results"][local]
         report["tasks"][name] = {
-            "items": len(records), "same_requests": requests[name]["same_requests"],
-            "same_acc_pick": same_acc, "same_acc_norm_pick": same_norm, "max_abs_loglik_diff": max_diff,
-            "finemill_acc": ours["tasks"][name]["acc"], "lm_eval_acc": res.get("acc,none"),
-            "finemill_acc_norm": ours["tasks"][name]["acc_norm"], "lm_eval_acc_norm": res.get("acc_norm,none"),
+            "items": len(records),
+            "same_requests": requests[name]["same_requests"],
+            "same_acc_pick": same_acc,
+            "same_acc_norm_pick": same_norm,
+            "max_abs_loglik_diff": max_diff,
+            "finemill_acc": ours["tasks"][name]["acc"],
+            "lm_eval_acc": res.get("acc,none"),
+            "finemill_acc_norm": ours["tasks"][name]["acc_norm"],
+            "lm_eval_acc_norm": res.get("acc_norm,none"),
         }
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint", nargs="?", help="a run folder or checkpoint file (not needed for --formats-only)")
+    p.add_argument(
+        "checkpoint", nargs="?", help="a run folder or checkpoint file (not needed for --formats-only)"
+    )
     p.add_argument("--tasks", default="hellaswag,arc_easy", help="comma-separated finemill task names")
     p.add_argument("--limit", type=int, default=500, help="first N items of each task (default 500)")
     p.add_argument("--batch-size", type=int, default=32, help="lm-eval's batch size")
-    p.add_argument("--formats-only", action="store_true",
-                   help="compare the request strings of every item of every task that lm-eval ships, no model")
+    p.add_argument(
+        "--formats-only",
+        action="store_true",
+        help="compare the request strings of every item of every task that lm-eval ships, no model",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
 
@@ -204,23 +238,33 @@ def main(argv: list[str] | None = None) -> int:
             made = write_task_configs(Path(tmp), names)
             report = compare_formats(TaskManager(include_path=tmp), made, None)
         for name, r in report.items():
-            print(f"{name:15s} {r['same_requests']:6,} / {r['items']:6,} items with identical requests"
-                  + (f"  first difference: {r['first_difference']}" if "first_difference" in r else ""))
-        return 0 if all(r["same_requests"] == r["items"] == r["lm_eval_items"] for r in report.values()) else 1
+            print(
+                f"{name:15s} {r['same_requests']:6,} / {r['items']:6,} items with identical requests"
+                + (f"  first difference: {r['first_difference']}" if "first_difference" in r else "")
+            )
+        return (
+            0 if all(r["same_requests"] == r["items"] == r["lm_eval_items"] for r in report.values()) else 1
+        )
 
     if not args.checkpoint:
         p.error("a checkpoint (run folder) is needed unless --formats-only")
-    report = agreement(args.checkpoint, [n.strip() for n in args.tasks.split(",")], args.limit, args.batch_size)
+    report = agreement(
+        args.checkpoint, [n.strip() for n in args.tasks.split(",")], args.limit, args.batch_size
+    )
     if args.json:
         print(json.dumps(report, indent=2))
-    print(f"checkpoint {report['checkpoint']}; finemill {report['finemill_s']} s, lm-eval {report['lm_eval_s']} s")
+    print(
+        f"checkpoint {report['checkpoint']}; finemill {report['finemill_s']} s, lm-eval {report['lm_eval_s']} s"
+    )
     ok = True
     for name, r in report["tasks"].items():
         n = r["items"]
-        print(f"{name}: {n} items; same requests {r['same_requests']}/{n}, same acc pick {r['same_acc_pick']}/{n}, "
-              f"same acc_norm pick {r['same_acc_norm_pick']}/{n}; max |loglik diff| {r['max_abs_loglik_diff']:.2e}; "
-              f"acc {r['finemill_acc']:.4f} (lm-eval {r['lm_eval_acc']:.4f}), "
-              f"acc_norm {r['finemill_acc_norm']:.4f} (lm-eval {r['lm_eval_acc_norm']:.4f})")
+        print(
+            f"{name}: {n} items; same requests {r['same_requests']}/{n}, same acc pick {r['same_acc_pick']}/{n}, "
+            f"same acc_norm pick {r['same_acc_norm_pick']}/{n}; max |loglik diff| {r['max_abs_loglik_diff']:.2e}; "
+            f"acc {r['finemill_acc']:.4f} (lm-eval {r['lm_eval_acc']:.4f}), "
+            f"acc_norm {r['finemill_acc_norm']:.4f} (lm-eval {r['lm_eval_acc_norm']:.4f})"
+        )
         ok &= r["same_requests"] == r["same_acc_pick"] == r["same_acc_norm_pick"] == n
     return 0 if ok else 1
 

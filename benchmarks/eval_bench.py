@@ -59,19 +59,36 @@ def main(argv: list[str] | None = None) -> int:
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        result = evaluate_tasks(model, encoder, tasks, limit=args.limit, device=device,
-                                batch_tokens=args.batch_tokens, progress=True)
+        result = evaluate_tasks(
+            model,
+            encoder,
+            tasks,
+            limit=args.limit,
+            device=device,
+            batch_tokens=args.batch_tokens,
+            progress=True,
+        )
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
     items = sum(s["n"] for s in result["tasks"].values())
-    out = {"model": name, "params": n_params, "vocab": encoder.vocab_size, "device": str(device),
-           "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-           "threads": torch.get_num_threads(), "tasks": args.tasks, "items": items,
-           "seconds": round(seconds, 2), "items_per_s": round(items / seconds, 1),
-           "batch_tokens": args.batch_tokens}
-    print(f"{name} ({n_params / 1e6:.1f}M params, vocab {encoder.vocab_size}) on {out['device_name']}: "
-          f"{items:,} items of {args.tasks} in {seconds:.1f} s = {out['items_per_s']:,} items/s")
+    out = {
+        "model": name,
+        "params": n_params,
+        "vocab": encoder.vocab_size,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "threads": torch.get_num_threads(),
+        "tasks": args.tasks,
+        "items": items,
+        "seconds": round(seconds, 2),
+        "items_per_s": round(items / seconds, 1),
+        "batch_tokens": args.batch_tokens,
+    }
+    print(
+        f"{name} ({n_params / 1e6:.1f}M params, vocab {encoder.vocab_size}) on {out['device_name']}: "
+        f"{items:,} items of {args.tasks} in {seconds:.1f} s = {out['items_per_s']:,} items/s"
+    )
     if args.json:
         print(json.dumps(out))
     return 0

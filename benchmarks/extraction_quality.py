@@ -96,13 +96,14 @@ class Page:
     url: str
     dataset: str
     html: str
-    truth: str = ""                                    # AEB: the articleBody
-    with_: list[str] = field(default_factory=list)     # trafilatura-eval snippets
+    truth: str = ""  # AEB: the articleBody
+    with_: list[str] = field(default_factory=list)  # trafilatura-eval snippets
     without: list[str] = field(default_factory=list)
 
 
-def load_pages(data: Path = DATA, datasets: tuple[str, ...] = (AEB, TRAFILATURA_EVAL),
-               limit: int | None = None) -> list[Page]:
+def load_pages(
+    data: Path = DATA, datasets: tuple[str, ...] = (AEB, TRAFILATURA_EVAL), limit: int | None = None
+) -> list[Page]:
     """The labelled pages, HTML decoded as `finemill run` decodes it; at most `limit` per dataset."""
     from warcio.archiveiterator import ArchiveIterator
 
@@ -223,13 +224,17 @@ def score(result: Result, pages: list[Page]) -> dict[str, float]:
 
 def print_table(scores: dict[str, dict[str, float]]) -> None:
     rows = [
-        ("AEB pages", "aeb_pages", "{:.0f}"), ("AEB word precision", "aeb_precision", "{:.3f}"),
-        ("AEB word recall", "aeb_recall", "{:.3f}"), ("AEB word F1", "aeb_f1", "{:.3f}"),
+        ("AEB pages", "aeb_pages", "{:.0f}"),
+        ("AEB word precision", "aeb_precision", "{:.3f}"),
+        ("AEB word recall", "aeb_recall", "{:.3f}"),
+        ("AEB word F1", "aeb_f1", "{:.3f}"),
         ("AEB empty extractions", "aeb_empty", "{:.0f}"),
-        ("trafilatura-eval pages", "eval_pages", "{:.0f}"), ("`with` snippets found", "with_found", "{:.1%}"),
+        ("trafilatura-eval pages", "eval_pages", "{:.0f}"),
+        ("`with` snippets found", "with_found", "{:.1%}"),
         ("`without` snippets absent", "without_absent", "{:.1%}"),
         ("trafilatura-eval empty", "eval_empty", "{:.0f}"),
-        ("extractor errors", "errors", "{:.0f}"), ("pages/s per core", "pages_per_cpu_s", "{:.1f}"),
+        ("extractor errors", "errors", "{:.0f}"),
+        ("pages/s per core", "pages_per_cpu_s", "{:.1f}"),
     ]
     names = list(scores)
     print(f"{'':28}" + "".join(f"{n:>14}" for n in names))
@@ -237,16 +242,24 @@ def print_table(scores: dict[str, dict[str, float]]) -> None:
         print(f"{label:28}" + "".join(f"{fmt.format(scores[n][key]):>14}" for n in names))
     base = names[0]
     for name in names[1:]:
-        print(f"{name} is {scores[name]['pages_per_cpu_s'] / scores[base]['pages_per_cpu_s']:.1f}x "
-              f"as fast per core as {base}")
+        print(
+            f"{name} is {scores[name]['pages_per_cpu_s'] / scores[base]['pages_per_cpu_s']:.1f}x "
+            f"as fast per core as {base}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="folder of the labelled pages (default: %(default)s)")
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help="folder of the labelled pages (default: %(default)s)"
+    )
     parser.add_argument("--limit", type=int, default=None, help="at most this many pages per dataset")
-    parser.add_argument("--extractors", nargs="+", choices=list(RECIPES),
-                        default=["trafilatura-lxml", "trafilatura", "resiliparse"])
+    parser.add_argument(
+        "--extractors",
+        nargs="+",
+        choices=list(RECIPES),
+        default=["trafilatura-lxml", "trafilatura", "resiliparse"],
+    )
     parser.add_argument("--json", type=Path, help="also write scores and every extracted text here")
     args = parser.parse_args(argv)
     if not (args.data / WARC).exists():
@@ -262,11 +275,20 @@ def main(argv: list[str] | None = None) -> None:
     print_table(scores)
     if "trafilatura-lxml" in texts and "trafilatura" in texts:
         same = sum(texts["trafilatura"][p.record_id] == texts["trafilatura-lxml"][p.record_id] for p in pages)
-        print(f"trafilatura with finemill's speed-ups: {same} of {len(pages)} texts identical to trafilatura "
-              "as installed")
+        print(
+            f"trafilatura with finemill's speed-ups: {same} of {len(pages)} texts identical to trafilatura "
+            "as installed"
+        )
     if args.json:
-        pages_out = [{"record_id": p.record_id, "url": p.url, "dataset": p.dataset,
-                      **{n: texts[n][p.record_id] for n in texts}} for p in pages]
+        pages_out = [
+            {
+                "record_id": p.record_id,
+                "url": p.url,
+                "dataset": p.dataset,
+                **{n: texts[n][p.record_id] for n in texts},
+            }
+            for p in pages
+        ]
         args.json.write_text(json.dumps({"scores": scores, "pages": pages_out}, ensure_ascii=False))
 
 

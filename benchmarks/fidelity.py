@@ -30,8 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 EMAIL_PLACEHOLDERS = re.compile(r"email@example\.com|firstname\.lastname@example\.org")
-IP_PLACEHOLDERS = re.compile(r"22\.214\.171\.124|126\.96\.36\.199|188\.8\.131\.52|184\.108\.40\.206|"
-                             r"220\.127\.116\.11|18\.104\.22\.168")
+IP_PLACEHOLDERS = re.compile(
+    r"22\.214\.171\.124|126\.96\.36\.199|188\.8\.131\.52|184\.108\.40\.206|"
+    r"220\.127\.116\.11|18\.104\.22\.168"
+)
 
 
 def reference_stages(recipe, files: list[str], out: Path) -> list:
@@ -59,8 +61,10 @@ def reference_stages(recipe, files: list[str], out: Path) -> list:
     params = {s.name: s.params for s in recipe.steps}
     url_filter = URLFilter()
     url_filter.tldextractor = TLDExtract(suffix_list_urls=())  # offline: bundled public-suffix list
-    language = LanguageFilter(languages=params["language"].get("languages", ["en"]),
-                              language_threshold=params["language"].get("threshold", 0.65))
+    language = LanguageFilter(
+        languages=params["language"].get("languages", ["en"]),
+        language_threshold=params["language"].get("threshold", 0.65),
+    )
     stage_model_in_datatrove_cache(find_lid_model(params["language"].get("model")))  # offline: local file
     extract = params.get("extract", {})
     config = MinhashDedup(**params["minhash"]).config()
@@ -71,7 +75,9 @@ def reference_stages(recipe, files: list[str], out: Path) -> list:
     stage1 = [
         WarcReader("/", paths_file=str(paths_file)),
         url_filter,
-        Trafilatura(favour_precision=extract.get("favour_precision", True), timeout=extract.get("timeout", 1.0)),
+        Trafilatura(
+            favour_precision=extract.get("favour_precision", True), timeout=extract.get("timeout", 1.0)
+        ),
         language,
         GopherRepetitionFilter(),
         GopherQualityFilter(),
@@ -88,12 +94,29 @@ def reference_stages(recipe, files: list[str], out: Path) -> list:
     ]
     return [
         LocalPipelineExecutor(stage1, tasks=1, logging_dir=str(out / "logs1")),
-        LocalPipelineExecutor([MinhashDedupBuckets(input_folder=str(minhash / "signatures"),
-                                                   output_folder=str(minhash / "buckets"), config=config)],
-                              tasks=config.num_buckets, workers=1, logging_dir=str(out / "logs2")),
-        LocalPipelineExecutor([MinhashDedupCluster(input_folder=str(minhash / "buckets"),
-                                                   output_folder=str(minhash / "remove_ids"), config=config)],
-                              tasks=1, logging_dir=str(out / "logs3")),
+        LocalPipelineExecutor(
+            [
+                MinhashDedupBuckets(
+                    input_folder=str(minhash / "signatures"),
+                    output_folder=str(minhash / "buckets"),
+                    config=config,
+                )
+            ],
+            tasks=config.num_buckets,
+            workers=1,
+            logging_dir=str(out / "logs2"),
+        ),
+        LocalPipelineExecutor(
+            [
+                MinhashDedupCluster(
+                    input_folder=str(minhash / "buckets"),
+                    output_folder=str(minhash / "remove_ids"),
+                    config=config,
+                )
+            ],
+            tasks=1,
+            logging_dir=str(out / "logs3"),
+        ),
         LocalPipelineExecutor(stage4, tasks=1, logging_dir=str(out / "logs4")),
     ]
 
@@ -177,6 +200,7 @@ def finemill_kept(out: Path) -> pd.DataFrame:
 
 def identical_share(ours: pd.DataFrame, reference: pd.DataFrame) -> tuple[int, int, float]:
     """(identical, kept by either side, share). A document is identical when URL and text match."""
+
     def keyed(frame: pd.DataFrame) -> set[tuple[str, str]]:
         texts = frame["text"].map(lambda t: IP_PLACEHOLDERS.sub("<IP>", EMAIL_PLACEHOLDERS.sub("<EMAIL>", t)))
         return set(zip(frame["url"], texts, strict=True))
@@ -192,7 +216,9 @@ def main() -> int:
     from finemill.pipeline.run import resolve_inputs
     from finemill.pipeline.task_logging import quiet_parent_logging
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("inputs", nargs="+", help="crawl files or folders; each is compared separately")
     parser.add_argument("--recipe", default=None, help="recipe YAML (default: configs/fineweb.yaml)")
     args = parser.parse_args()
@@ -212,8 +238,11 @@ def main() -> int:
         same, union, share = identical_share(ours, reference)
         totals[0] += same
         totals[1] += union
-        print(f"{target}: finemill kept {len(ours)} ({mid - started:.1f}s), reference kept {len(reference)} "
-              f"({done - mid:.1f}s), identical {same}/{union} = {100 * share:.1f}%", flush=True)
+        print(
+            f"{target}: finemill kept {len(ours)} ({mid - started:.1f}s), reference kept {len(reference)} "
+            f"({done - mid:.1f}s), identical {same}/{union} = {100 * share:.1f}%",
+            flush=True,
+        )
     share = totals[0] / totals[1] if totals[1] else 1.0
     print(f"identical: {100 * share:.1f}% ({totals[0]}/{totals[1]} kept documents)")
     return 0

@@ -30,7 +30,9 @@ def load_texts(path: Path) -> list[str]:
     if path.is_dir():
         import pandas as pd
 
-        return [t for f in sorted(path.glob("*.parquet")) for t in pd.read_parquet(f, columns=["text"])["text"]]
+        return [
+            t for f in sorted(path.glob("*.parquet")) for t in pd.read_parquet(f, columns=["text"])["text"]
+        ]
     with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line)["text"] for line in f]
 
@@ -43,16 +45,24 @@ def datatrove_filters() -> list:
         GopherRepetitionFilter,
     )
 
-    return [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False),
-            FineWebQualityFilter()]
+    return [
+        GopherRepetitionFilter(),
+        GopherQualityFilter(),
+        C4QualityFilter(filter_no_terminal_punct=False),
+        FineWebQualityFilter(),
+    ]
 
 
 def finemill_filters() -> list:
     from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
     from finemill.steps.filters.quality import C4QualityFilter, GopherQualityFilter, GopherRepetitionFilter
 
-    return [GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False),
-            FineWebQualityFilter(rules="datatrove")]
+    return [
+        GopherRepetitionFilter(),
+        GopherQualityFilter(),
+        C4QualityFilter(filter_no_terminal_punct=False),
+        FineWebQualityFilter(rules="datatrove"),
+    ]
 
 
 def run_chain(filters: list, texts: list[str]) -> tuple[list, list[float], float]:
@@ -93,7 +103,9 @@ def entering(outcomes: list) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("input", nargs="?", default=str(DEFAULT_INPUT), help="jsonl.gz with `text`, or a folder of parquet")
+    parser.add_argument(
+        "input", nargs="?", default=str(DEFAULT_INPUT), help="jsonl.gz with `text`, or a folder of parquet"
+    )
     args = parser.parse_args()
     texts = load_texts(Path(args.input))
     theirs, their_seconds, their_startup = run_chain(datatrove_filters(), texts)
@@ -107,7 +119,9 @@ def main() -> None:
     same = sum(a == b for a, b in zip(theirs, ours, strict=True))
     print(f"identical: {100 * same / len(texts):.1f}%")
     print(f"ratio: {sum(their_seconds) / sum(our_seconds):.2f}")
-    print(f"ratio with start-up: {(sum(their_seconds) + their_startup) / (sum(our_seconds) + our_startup):.2f}")
+    print(
+        f"ratio with start-up: {(sum(their_seconds) + their_startup) / (sum(our_seconds) + our_startup):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -131,26 +131,34 @@ def label_table(results: Sequence[PairResult]) -> list[dict]:
             continue
         s = np.array([r.jaccard for r in group])
         known = s[~np.isnan(s)]
-        rows.append({
-            "label": label,
-            "pairs": len(group),
-            "flagged": sum(r.flagged for r in group),
-            "share": sum(r.flagged for r in group) / len(group),
-            "median_jaccard": float(np.median(known)) if known.size else math.nan,
-            "expected_flagged": float(detection_probability(known).sum()),
-        })
+        rows.append(
+            {
+                "label": label,
+                "pairs": len(group),
+                "flagged": sum(r.flagged for r in group),
+                "share": sum(r.flagged for r in group) / len(group),
+                "median_jaccard": float(np.median(known)) if known.size else math.nan,
+                "expected_flagged": float(detection_probability(known).sum()),
+            }
+        )
     return rows
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| human label | pairs | flagged by MinHash | share | median Jaccard (5-grams) | expected from S-curve |")
+    print(
+        "| human label | pairs | flagged by MinHash | share | median Jaccard (5-grams) | expected from S-curve |"
+    )
     print("|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['label']} | {row['pairs']} | {row['flagged']} | {row['share']:.0%} | "
-              f"{row['median_jaccard']:.2f} | {row['expected_flagged']:.1f} |")
+        print(
+            f"| {row['label']} | {row['pairs']} | {row['flagged']} | {row['share']:.0%} | "
+            f"{row['median_jaccard']:.2f} | {row['expected_flagged']:.1f} |"
+        )
 
 
-def plot(results: Sequence[PairResult], path: Path = PLOT, hashes_per_bucket: int = 8, buckets: int = 14) -> None:
+def plot(
+    results: Sequence[PairResult], path: Path = PLOT, hashes_per_bucket: int = 8, buckets: int = 14
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,8 +167,13 @@ def plot(results: Sequence[PairResult], path: Path = PLOT, hashes_per_bucket: in
     colours = {"3": "#1b7837", "2": "#7fbf7b", "1": "#f1a340", "0.5": "#d73027", "other": "#999999"}
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=110)
     s = np.linspace(0, 1, 401)
-    ax.plot(s, detection_probability(s, hashes_per_bucket, buckets), color="black", lw=1.5,
-            label=f"P(flagged) = 1-(1-s^{hashes_per_bucket})^{buckets}")
+    ax.plot(
+        s,
+        detection_probability(s, hashes_per_bucket, buckets),
+        color="black",
+        lw=1.5,
+        label=f"P(flagged) = 1-(1-s^{hashes_per_bucket})^{buckets}",
+    )
     rng = np.random.default_rng(0)
     for label in LABELS:
         group = [r for r in results if r.label == label and not math.isnan(r.jaccard)]
@@ -231,7 +244,9 @@ def _fresh_datatrove():
 
     from finemill.steps.dedup.config import MinhashDedup
 
-    signer = MinhashDedupSignature(output_folder="/tmp/finemill-minhash-unused", config=MinhashDedup().config())
+    signer = MinhashDedupSignature(
+        output_folder="/tmp/finemill-minhash-unused", config=MinhashDedup().config()
+    )
     _ = signer.word_tokenizer.tokenizer
     return signer
 
@@ -244,6 +259,7 @@ def speed(texts: Sequence[str], repeats: int) -> dict[str, float]:
 
     from finemill.steps.dedup.minhash import min_hashes
     from finemill.steps.dedup.minhash.hashing import ngram_strings, shingle_hashes
+
     reference = _fresh_finemill()
     shingle_lists = [shingles(reference, t) for t in texts]
     encoded = [[s.encode("utf-8") for s in doc] for doc in shingle_lists]
@@ -259,6 +275,7 @@ def speed(texts: Sequence[str], repeats: int) -> dict[str, float]:
             for doc in encoded:
                 if doc:
                     MinHash(num_perm=112, permutations=permutations, **kwargs).update_batch(doc)
+
         return run
 
     def finemill_from_shingles(_):
@@ -276,7 +293,8 @@ def speed(texts: Sequence[str], repeats: int) -> dict[str, float]:
         "finemill_shingles": best_cpu_seconds(lambda: None, finemill_from_shingles, repeats),
         "datasketch": best_cpu_seconds(lambda: None, datasketch({"scheme": "affine32"}), repeats),
         "datasketch_legacy64": best_cpu_seconds(
-            lambda: None, datasketch({"scheme": "legacy", "hashfunc": sha1_hash64}), repeats),
+            lambda: None, datasketch({"scheme": "legacy", "hashfunc": sha1_hash64}), repeats
+        ),
         "fineweb_shingling": best_cpu_seconds(_fresh_datatrove, fineweb_shingling, repeats),
     }
 
@@ -294,10 +312,14 @@ def print_speed(times: dict[str, float], n_docs: int, n_bytes: int) -> None:
     print(f"    finemill (sha1-64, mod 2^61-1, FineWeb's values)  {rate(times['finemill_shingles'])}")
     print(f"    datasketch default (sha1-32, affine mod 2^32)     {rate(times['datasketch'])}")
     print(f"    datasketch legacy scheme, sha1-64 (mod 2^61-1)    {rate(times['datasketch_legacy64'])}")
-    print(f"ratio vs datasketch: {datasketch_end_to_end / times['finemill']:.2f}"
-          "   (text -> signature; datasketch fed FineWeb's shingles made as datatrove makes them)")
-    print(f"ratio vs datasketch, shingles given: {times['datasketch'] / times['finemill_shingles']:.2f} (default), "
-          f"{times['datasketch_legacy64'] / times['finemill_shingles']:.2f} (legacy scheme, sha1-64)")
+    print(
+        f"ratio vs datasketch: {datasketch_end_to_end / times['finemill']:.2f}"
+        "   (text -> signature; datasketch fed FineWeb's shingles made as datatrove makes them)"
+    )
+    print(
+        f"ratio vs datasketch, shingles given: {times['datasketch'] / times['finemill_shingles']:.2f} (default), "
+        f"{times['datasketch_legacy64'] / times['finemill_shingles']:.2f} (legacy scheme, sha1-64)"
+    )
     print(f"ratio vs datatrove: {times['datatrove'] / times['finemill']:.2f}")
 
 
@@ -324,8 +346,10 @@ def main(argv: list[str] | None = None) -> None:
     print_table(label_table(results))
     known = [r for r in results if not math.isnan(r.jaccard)]
     expected = float(detection_probability(np.array([r.jaccard for r in known])).sum())
-    print(f"flagged {sum(r.flagged for r in results)} of {len(results)} pairs; the S-curve expects "
-          f"{expected:.1f} from the pairs' Jaccard ({len(results) - len(known)} pairs without 5 words on a side)")
+    print(
+        f"flagged {sum(r.flagged for r in results)} of {len(results)} pairs; the S-curve expects "
+        f"{expected:.1f} from the pairs' Jaccard ({len(results) - len(known)} pairs without 5 words on a side)"
+    )
     plot(results, args.plot)
     print(f"plot: {args.plot}")
 

@@ -74,8 +74,19 @@ SHARED = ROOT.parent / "shared" / "data"
 REAL_PAGES = SHARED / "extraction" / "real_pages_aeb_trafilatura.warc.gz"
 DEFAULT_INPUTS = [REAL_PAGES, SHARED / "crawl"]
 SIDES = ("reference", "finemill")
-ROWS = ["read", "url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
-        "fineweb_quality", "minhash", "pii", "write"]
+ROWS = [
+    "read",
+    "url_filter",
+    "extract",
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "fineweb_quality",
+    "minhash",
+    "pii",
+    "write",
+]
 # Records that make documents: what --limit counts (WARC responses, WET conversions).
 DOCUMENT_RECORDS = ("response", "conversion", "resource")
 # datatrove 0.10.1's step labels (name after the emoji) in the reference, as recipe steps.
@@ -121,6 +132,7 @@ class SideRun:
 
 # ---------------------------------------------------------------- child processes (one per side and input)
 
+
 def time_executor_runs(walls: dict[str, float]) -> None:
     """Record the wall time of every LocalPipelineExecutor.run in this process, keyed by its logging
     folder: both sides run their stages through it, so the stage overhead is measured the same way."""
@@ -161,7 +173,12 @@ def child_main(side: str, spec_file: str) -> int:
 def run_side(side: str, files: list[str], folder: Path, recipe: str | None) -> SideRun:
     """Run one side in a child process; measure its wall time and peak RSS."""
     folder.mkdir(parents=True)
-    spec = {"files": files, "out": str(folder / "out"), "recipe": recipe, "result": str(folder / "result.json")}
+    spec = {
+        "files": files,
+        "out": str(folder / "out"),
+        "recipe": recipe,
+        "result": str(folder / "result.json"),
+    }
     (folder / "spec.json").write_text(json.dumps(spec))
     command = [sys.executable, str(Path(__file__).resolve()), "--child", side, str(folder / "spec.json")]
     with open(folder / "child.log", "wb") as log:
@@ -175,11 +192,17 @@ def run_side(side: str, files: list[str], folder: Path, recipe: str | None) -> S
         tail = (folder / "child.log").read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{side} run failed (exit {child.returncode}):\n{tail}")
     result = json.loads((folder / "result.json").read_text())
-    return SideRun(wall_s=result["wall_s"], process_wall_s=process_wall, peak_rss_mb=usage.ru_maxrss / 1024,
-                   stage_walls=result[STAGE_WALLS_KEY], cpu_s=usage.ru_utime + usage.ru_stime)
+    return SideRun(
+        wall_s=result["wall_s"],
+        process_wall_s=process_wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        stage_walls=result[STAGE_WALLS_KEY],
+        cpu_s=usage.ru_utime + usage.ru_stime,
+    )
 
 
 # ---------------------------------------------------------------- per-step figures from datatrove's task stats
+
 
 def task_stats(logging_dir: Path) -> list[list[dict]]:
     """Each task's step entries (datatrove's logs/stats/<rank>.json), in pipeline order."""
@@ -204,8 +227,11 @@ def counter(entry: dict, key: str) -> int:
 
 def minhash_only_stages(logging_dirs: list[Path]) -> list[Path]:
     """Stages made only of MinHash steps (buckets, clusters): their whole wall time is MinHash's."""
-    return [d for d in logging_dirs
-            if (tasks := task_stats(d)) and all(entry_kind_and_label(e)[0] == "DEDUP" for t in tasks for e in t)]
+    return [
+        d
+        for d in logging_dirs
+        if (tasks := task_stats(d)) and all(entry_kind_and_label(e)[0] == "DEDUP" for t in tasks for e in t)
+    ]
 
 
 def stage_wall(stage_walls: dict[str, float], logging_dir: Path) -> float:
@@ -277,6 +303,7 @@ def finemill_steps(out: Path, stage_walls: dict[str, float]) -> dict[str, StepFi
 
 # ---------------------------------------------------------------- inputs
 
+
 def limited_copies(files: list[str], limit: int, folder: Path) -> list[str]:
     """Copies of `files` cut after `limit` document records each (other records before them kept)."""
     from warcio.archiveiterator import ArchiveIterator
@@ -325,11 +352,14 @@ def repeated_copy(files: list[str], repeat: int, target: Path) -> int:
                     for record in ArchiveIterator(source):
                         headers = record.rec_headers
                         if copy and headers.get_header("WARC-Record-ID"):
-                            new_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{headers.get_header('WARC-Record-ID')}#{copy}")
+                            new_id = uuid.uuid5(
+                                uuid.NAMESPACE_URL, f"{headers.get_header('WARC-Record-ID')}#{copy}"
+                            )
                             headers.replace_header("WARC-Record-ID", f"<urn:uuid:{new_id}>")
                         if copy and headers.get_header("WARC-Target-URI"):
-                            headers.replace_header("WARC-Target-URI",
-                                                   copied_url(headers.get_header("WARC-Target-URI"), copy))
+                            headers.replace_header(
+                                "WARC-Target-URI", copied_url(headers.get_header("WARC-Target-URI"), copy)
+                            )
                         writer.write_record(record)
                         documents += record.rec_type in DOCUMENT_RECORDS
     return documents
@@ -345,13 +375,17 @@ def input_files(target: str, limit: int, folder: Path, repeat: int = 1) -> tuple
     if repeat > 1:
         big = folder / "input" / f"repeated-{repeat}x.warc.gz"
         documents = repeated_copy(files, repeat, big)
-        print(f"big file: {len(files)} file(s) x {repeat} = {documents:,} document records, "
-              f"{big.stat().st_size / 1e6:,.0f} MB", flush=True)
+        print(
+            f"big file: {len(files)} file(s) x {repeat} = {documents:,} document records, "
+            f"{big.stat().st_size / 1e6:,.0f} MB",
+            flush=True,
+        )
         files = [str(big)]
     return files, unreadable
 
 
 # ---------------------------------------------------------------- one input, then the report
+
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator if numerator and denominator else None
@@ -367,8 +401,13 @@ def bench_input(target: str, recipe: str | None, limit: int, folder: Path, repea
     runs["reference"].steps = reference_steps(out["reference"], runs["reference"].stage_walls)
     runs["finemill"].steps = finemill_steps(out["finemill"], runs["finemill"].stage_walls)
     same, union, share = identical_share(finemill_kept(out["finemill"]), reference_kept(out["reference"]))
-    return {"input": target, "files": files, "unreadable": unreadable, "runs": runs,
-            "identical": {"same": same, "union": union, "share": share}}
+    return {
+        "input": target,
+        "files": files,
+        "unreadable": unreadable,
+        "runs": runs,
+        "identical": {"same": same, "union": union, "share": share},
+    }
 
 
 def combined(results: list[dict]) -> dict:
@@ -382,14 +421,23 @@ def combined(results: list[dict]) -> dict:
                 total = steps.setdefault(row, StepFigure())
                 total.docs += figure.docs
                 total.seconds += figure.seconds
-        runs[side] = SideRun(wall_s=sum(p.wall_s for p in parts), process_wall_s=sum(p.process_wall_s for p in parts),
-                             peak_rss_mb=max(p.peak_rss_mb for p in parts), stage_walls={}, steps=steps,
-                             cpu_s=sum(p.cpu_s for p in parts))
+        runs[side] = SideRun(
+            wall_s=sum(p.wall_s for p in parts),
+            process_wall_s=sum(p.process_wall_s for p in parts),
+            peak_rss_mb=max(p.peak_rss_mb for p in parts),
+            stage_walls={},
+            steps=steps,
+            cpu_s=sum(p.cpu_s for p in parts),
+        )
     same = sum(r["identical"]["same"] for r in results)
     union = sum(r["identical"]["union"] for r in results)
-    return {"input": "all inputs", "files": [f for r in results for f in r["files"]],
-            "unreadable": [f for r in results for f in r["unreadable"]], "runs": runs,
-            "identical": {"same": same, "union": union, "share": same / union if union else 1.0}}
+    return {
+        "input": "all inputs",
+        "files": [f for r in results for f in r["files"]],
+        "unreadable": [f for r in results for f in r["unreadable"]],
+        "runs": runs,
+        "identical": {"same": same, "union": union, "share": same / union if union else 1.0},
+    }
 
 
 def headline(result: dict) -> dict[str, float | None]:
@@ -397,7 +445,9 @@ def headline(result: dict) -> dict[str, float | None]:
     ref, ours = result["runs"]["reference"], result["runs"]["finemill"]
     return {
         "ratio": ratio(ref.wall_s, ours.wall_s),
-        "non_extraction_ratio": ratio(ref.wall_s - ref.seconds("extract"), ours.wall_s - ours.seconds("extract")),
+        "non_extraction_ratio": ratio(
+            ref.wall_s - ref.seconds("extract"), ours.wall_s - ours.seconds("extract")
+        ),
         "identical_share": result["identical"]["share"],
     }
 
@@ -406,9 +456,11 @@ def language_floor(result: dict) -> dict[str, float | None]:
     """finemill's language ID seconds, as a share of its non-extraction time and of its whole run."""
     ours = result["runs"]["finemill"]
     seconds = ours.seconds("language")
-    return {"language_s": seconds,
-            "language_share_non_extraction": ratio(seconds, ours.wall_s - ours.seconds("extract")),
-            "language_share_whole": ratio(seconds, ours.wall_s)}
+    return {
+        "language_s": seconds,
+        "language_share_non_extraction": ratio(seconds, ours.wall_s - ours.seconds("extract")),
+        "language_share_whole": ratio(seconds, ours.wall_s),
+    }
 
 
 def fmt(value: float | None, spec: str) -> str:
@@ -419,19 +471,28 @@ def fmt(value: float | None, spec: str) -> str:
 
 def print_table(result: dict) -> None:
     ref, ours = result["runs"]["reference"], result["runs"]["finemill"]
-    print(f"\n== {result['input']}: {len(result['files'])} file(s), {ref.steps['read'].docs:,} documents read"
-          + (f"; left out (datatrove's reader stops on them): {', '.join(result['unreadable'])}"
-             if result["unreadable"] else ""))
+    print(
+        f"\n== {result['input']}: {len(result['files'])} file(s), {ref.steps['read'].docs:,} documents read"
+        + (
+            f"; left out (datatrove's reader stops on them): {', '.join(result['unreadable'])}"
+            if result["unreadable"]
+            else ""
+        )
+    )
     print(f"{'step':<18} {'reference docs/s':>17} {'finemill docs/s':>16} {'ratio':>7}")
     for row in [r for r in ROWS if r in ref.steps or r in ours.steps]:
         a, b = ref.steps.get(row, StepFigure()), ours.steps.get(row, StepFigure())
-        print(f"{row:<18} {fmt(a.docs_per_s, '17,.1f')} {fmt(b.docs_per_s, '16,.1f')} "
-              f"{fmt(ratio(b.docs_per_s, a.docs_per_s), '7.2f')}")
+        print(
+            f"{row:<18} {fmt(a.docs_per_s, '17,.1f')} {fmt(b.docs_per_s, '16,.1f')} "
+            f"{fmt(ratio(b.docs_per_s, a.docs_per_s), '7.2f')}"
+        )
     for label, run in (("reference", ref), ("finemill", ours)):
         steps_s = sum(f.seconds for f in run.steps.values())
-        print(f"{label}: wall {run.wall_s:.1f} s (process {run.process_wall_s:.1f} s, CPU {run.cpu_s:.1f} s), "
-              f"steps {steps_s:.1f} s, "
-              f"extract {run.seconds('extract'):.1f} s, peak RSS {run.peak_rss_mb:,.0f} MB")
+        print(
+            f"{label}: wall {run.wall_s:.1f} s (process {run.process_wall_s:.1f} s, CPU {run.cpu_s:.1f} s), "
+            f"steps {steps_s:.1f} s, "
+            f"extract {run.seconds('extract'):.1f} s, peak RSS {run.peak_rss_mb:,.0f} MB"
+        )
 
 
 def print_summary(result: dict) -> None:
@@ -444,8 +505,10 @@ def print_summary(result: dict) -> None:
     print(f"peak RSS per worker: reference {ref.peak_rss_mb:,.0f} MB, finemill {ours.peak_rss_mb:,.0f} MB")
     print(f"CPU ratio: {fmt(ratio(ref.cpu_s, ours.cpu_s), '.2f')}")
     floor = language_floor(result)
-    print(f"language ID: {floor['language_s']:.1f} s = {fmt(share(floor['language_share_non_extraction']), '.0f')}% "
-          f"of finemill's non-extraction time ({fmt(share(floor['language_share_whole']), '.0f')}% of its whole run)")
+    print(
+        f"language ID: {floor['language_s']:.1f} s = {fmt(share(floor['language_share_non_extraction']), '.0f')}% "
+        f"of finemill's non-extraction time ({fmt(share(floor['language_share_whole']), '.0f')}% of its whole run)"
+    )
 
 
 def share(value: float | None) -> float | None:
@@ -455,31 +518,51 @@ def share(value: float | None) -> float | None:
 def as_json(result: dict) -> dict:
     runs = {}
     for side, run in result["runs"].items():
-        runs[side] = {**asdict(run), "steps": {
-            row: {"docs": f.docs, "seconds": round(f.seconds, 3), "docs_per_s": f.docs_per_s}
-            for row, f in run.steps.items()}}
+        runs[side] = {
+            **asdict(run),
+            "steps": {
+                row: {"docs": f.docs, "seconds": round(f.seconds, 3), "docs_per_s": f.docs_per_s}
+                for row, f in run.steps.items()
+            },
+        }
     ref, ours = result["runs"]["reference"].steps, result["runs"]["finemill"].steps
-    step_ratios = {row: ratio(ours[row].docs_per_s, ref[row].docs_per_s) for row in ROWS if row in ref and row in ours}
-    return {**{k: v for k, v in result.items() if k != "runs"}, **headline(result), **language_floor(result),
-            "cpu_ratio": ratio(result["runs"]["reference"].cpu_s, result["runs"]["finemill"].cpu_s),
-            "step_ratios": step_ratios,
-            **runs}
+    step_ratios = {
+        row: ratio(ours[row].docs_per_s, ref[row].docs_per_s) for row in ROWS if row in ref and row in ours
+    }
+    return {
+        **{k: v for k, v in result.items() if k != "runs"},
+        **headline(result),
+        **language_floor(result),
+        "cpu_ratio": ratio(result["runs"]["reference"].cpu_s, result["runs"]["finemill"].cpu_s),
+        "step_ratios": step_ratios,
+        **runs,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     # Importing datatrove's logging module installs its INFO sink: import it first, then quiet it.
     from datatrove.utils.logging import logger
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", nargs="*", default=None,
-                        help="crawl files or folders; each is measured separately (default: the two real inputs; "
-                             "with --repeat the real pages alone)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        default=None,
+        help="crawl files or folders; each is measured separately (default: the two real inputs; "
+        "with --repeat the real pages alone)",
+    )
     parser.add_argument("--recipe", default=None, help="finemill's recipe (default: configs/fineweb.yaml)")
     parser.add_argument("--json", default=None, help="also write every figure to this JSON file")
     parser.add_argument("--limit", type=int, default=-1, help="documents per input file (default: all)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="measure each input as one WARC file of its records N times, with distinct record "
-                             "ids and URLs (default: 1, the files as they are)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each input as one WARC file of its records N times, with distinct record "
+        "ids and URLs (default: 1, the files as they are)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("SIDE", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -501,8 +584,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_summary(total)
     if args.json:
-        report = {"recipe": recipe or "configs/fineweb.yaml", "reference": "benchmarks/fidelity.py, configs/fineweb.yaml",
-                  "limit": args.limit, "repeat": args.repeat, "inputs": [as_json(r) for r in results], "total": as_json(total)}
+        report = {
+            "recipe": recipe or "configs/fineweb.yaml",
+            "reference": "benchmarks/fidelity.py, configs/fineweb.yaml",
+            "limit": args.limit,
+            "repeat": args.repeat,
+            "inputs": [as_json(r) for r in results],
+            "total": as_json(total),
+        }
         Path(args.json).write_text(json.dumps(report, indent=1, default=str))
     return 0
 

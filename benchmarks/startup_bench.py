@@ -68,10 +68,12 @@ started = time.perf_counter()
 _import_presidio_recognizers()
 """,
     "run planned (all steps built), datatrove's check": PLAN.format(check=""),  # nothing installed
-    "run planned (all steps built), finemill's check": PLAN.format(check="""
+    "run planned (all steps built), finemill's check": PLAN.format(
+        check="""
 from finemill import patches
 patches.install()  # as `finemill run` does first
-"""),
+"""
+    ),
 }
 
 
@@ -101,7 +103,9 @@ def word_learning() -> tuple[int, float, float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement (median)")
     args = parser.parse_args(argv)
     for label, snippet in SNIPPETS.items():
@@ -109,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:50} {seconds:6.2f} s")
     if DOCUMENTS.exists():
         docs, first, second, runs = word_learning()
-        print(f"word splitter on {docs} documents: first pass {first:.2f} s ({runs:,} distinct runs learnt, "
-              f"{1e6 * (first - second) / runs:.0f} us each), second pass {second:.2f} s")
+        print(
+            f"word splitter on {docs} documents: first pass {first:.2f} s ({runs:,} distinct runs learnt, "
+            f"{1e6 * (first - second) / runs:.0f} us each), second pass {second:.2f} s"
+        )
     return 0
 
 

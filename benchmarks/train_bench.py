@@ -60,7 +60,9 @@ def matmul_flops_per_token(model, n_layer: int, n_embd: int, block_size: int) ->
     return 6 * sum(weights.values()) + 12 * n_layer * block_size * n_embd
 
 
-def make_step(model, optimizer, batches, device, autocast, grad_clip: float, run=None) -> Callable[[], object]:
+def make_step(
+    model, optimizer, batches, device, autocast, grad_clip: float, run=None
+) -> Callable[[], object]:
     """The trainer's step shape: forward + backward, clip, AdamW, zero the gradients."""
     import torch
 
@@ -97,8 +99,13 @@ def build_nanogpt(path: str, cfg, vocab: int, device, autocast, batches) -> Side
     nano = load_nanogpt(path)
     m = cfg.model
     gcfg = nano.GPTConfig(
-        block_size=m.block_size, vocab_size=vocab, n_layer=m.n_layer, n_head=m.n_head, n_embd=m.n_embd,
-        dropout=0.0, bias=False,  # nanoGPT train.py's defaults
+        block_size=m.block_size,
+        vocab_size=vocab,
+        n_layer=m.n_layer,
+        n_head=m.n_head,
+        n_embd=m.n_embd,
+        dropout=0.0,
+        bias=False,  # nanoGPT train.py's defaults
     )
     torch.manual_seed(0)
     with contextlib.redirect_stdout(io.StringIO()):  # it prints parameter counts
@@ -129,16 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=str(REPO / "configs" / "train-tiny.yaml"))
     p.add_argument("--device", default="auto")
-    p.add_argument("--steps", type=int, default=20, help="timed optimizer steps (per round with --vs-nanogpt)")
+    p.add_argument(
+        "--steps", type=int, default=20, help="timed optimizer steps (per round with --vs-nanogpt)"
+    )
     p.add_argument("--rounds", type=int, default=5, help="with --vs-nanogpt: alternating rounds (default 5)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation, allocator)")
     p.add_argument("--micro-batch-size", type=int, help="override the config's micro_batch_size")
-    p.add_argument("--vocab-size", type=int, help=f"vocab without --data (default: the config's, else {DEFAULT_VOCAB})")
+    p.add_argument(
+        "--vocab-size", type=int, help=f"vocab without --data (default: the config's, else {DEFAULT_VOCAB})"
+    )
     p.add_argument("--data", help="a tokens folder: time real batches (and take its vocab)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--threads", type=int, help="torch CPU threads, set for both sides (default: torch's)")
     p.add_argument("--peak-tflops", type=float, help="accelerator peak for MFU (default: from the GPU name)")
-    p.add_argument("--vs-nanogpt", metavar="PATH", help="a nanoGPT checkout: time its GPT alternately, same shape")
+    p.add_argument(
+        "--vs-nanogpt", metavar="PATH", help="a nanoGPT checkout: time its GPT alternately, same shape"
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config override")
     p.add_argument("--json", action="store_true", help="also print the result as one JSON line")
     args = p.parse_args(argv)
@@ -188,8 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     optimizer = configure_optimizer(model, cfg, device)
     autocast, dtype = autocast_context(cfg, device)
     run = torch.compile(model) if cfg.compile else model
-    sides = [Side("finemill", make_step(model, optimizer, batches, device, autocast, cfg.grad_clip, run),
-                  model.num_params(), model.flops_per_token())]
+    sides = [
+        Side(
+            "finemill",
+            make_step(model, optimizer, batches, device, autocast, cfg.grad_clip, run),
+            model.num_params(),
+            model.flops_per_token(),
+        )
+    ]
     if args.vs_nanogpt:
         sides.append(build_nanogpt(args.vs_nanogpt, cfg, padded_vocab_size(vocab), device, autocast, batches))
 
@@ -215,18 +234,31 @@ def main(argv: list[str] | None = None) -> int:
 
     tokens_per_s = rate(sides[0])
     result = {
-        "config": Path(args.config).name, "device": str(device), "dtype": dtype, "compile": cfg.compile,
-        "params_m": round(model.num_params() / 1e6, 3), "vocab": vocab, "vocab_from": vocab_from,
-        "padded_vocab": model.padded_vocab, "micro_batch": B, "context": T,
-        "mflop_per_token": round(model.flops_per_token() / 1e6, 2), "steps": sides[0].steps,
-        "ms_per_step": round(1000 * sides[0].seconds / sides[0].steps, 2), "tokens_per_s": round(tokens_per_s, 1),
+        "config": Path(args.config).name,
+        "device": str(device),
+        "dtype": dtype,
+        "compile": cfg.compile,
+        "params_m": round(model.num_params() / 1e6, 3),
+        "vocab": vocab,
+        "vocab_from": vocab_from,
+        "padded_vocab": model.padded_vocab,
+        "micro_batch": B,
+        "context": T,
+        "mflop_per_token": round(model.flops_per_token() / 1e6, 2),
+        "steps": sides[0].steps,
+        "ms_per_step": round(1000 * sides[0].seconds / sides[0].steps, 2),
+        "tokens_per_s": round(tokens_per_s, 1),
         "gflop_per_s": round(tokens_per_s * model.flops_per_token() / 1e9, 2),
-        "threads": torch.get_num_threads(), "loss": round(loss, 4), "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "loss": round(loss, 4),
+        "torch": torch.__version__,
     }
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         peak = args.peak_tflops or cfg.peak_tflops or peak_tflops(name, dtype)
-        result.update(gpu=name, peak_tflops=peak, max_memory_gb=round(torch.cuda.max_memory_allocated() / 2**30, 2))
+        result.update(
+            gpu=name, peak_tflops=peak, max_memory_gb=round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        )
         if peak:
             result["mfu"] = round(mfu(model.flops_per_token(), tokens_per_s, peak), 4)
     line = (
@@ -241,8 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(sides) > 1:
         nano = sides[1]
         result["nanogpt"] = {
-            "params_m": round(nano.params / 1e6, 3), "mflop_per_token": round(nano.flops_per_token / 1e6, 2),
-            "tokens_per_s": round(rate(nano), 1), "gflop_per_s": round(rate(nano) * nano.flops_per_token / 1e9, 2),
+            "params_m": round(nano.params / 1e6, 3),
+            "mflop_per_token": round(nano.flops_per_token / 1e6, 2),
+            "tokens_per_s": round(rate(nano), 1),
+            "gflop_per_s": round(rate(nano) * nano.flops_per_token / 1e9, 2),
             "ms_per_step": round(1000 * nano.seconds / nano.steps, 2),
         }
         result["rounds"] = args.rounds

@@ -73,8 +73,13 @@ def pipeline_run(kind: str, inputs: list[str], workers: int) -> dict:
         stats = run_recipe(recipe, progress=False)
         wall = time.perf_counter() - start
     step = stats["steps"][0]
-    return {"wall_s": wall, "step_s": step["time_s"], "docs": step["docs_in"], "files": stats["reader"]["files"],
-            "removed": step["removed"]}
+    return {
+        "wall_s": wall,
+        "step_s": step["time_s"],
+        "docs": step["docs_in"],
+        "files": stats["reader"]["files"],
+        "removed": step["removed"],
+    }
 
 
 def rss_mb() -> float:
@@ -117,25 +122,37 @@ def child(kind: str, urls_path: str, task_urls: int) -> dict:
     second.filter(docs[0])
     second_load_s = time.perf_counter() - start
     return {
-        "load_s": load_s, "load_rss_mb": load_rss, "second_load_s": second_load_s,
+        "load_s": load_s,
+        "load_rss_mb": load_rss,
+        "second_load_s": second_load_s,
         "peak_rss_mb": peak_rss,
-        "urls_per_s": 1 / per_url_s, "task_docs_per_s": task_urls / (load_s + task_filter_s),
+        "urls_per_s": 1 / per_url_s,
+        "task_docs_per_s": task_urls / (load_s + task_filter_s),
     }
 
 
 def run_child(kind: str, urls_path: Path, task_urls: int, env: dict | None = None) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(urls_path), str(task_urls)],
-                         capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(urls_path), str(task_urls)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def cold_build_s() -> float:
     """finemill's one-time cache build, in a fresh process with an empty cache folder."""
-    code = ("import time; t = time.perf_counter(); from finemill.steps.filters.url_blocklists import integrated_lists; "
-            "integrated_lists(); print(time.perf_counter() - t)")
+    code = (
+        "import time; t = time.perf_counter(); from finemill.steps.filters.url_blocklists import integrated_lists; "
+        "integrated_lists(); print(time.perf_counter() - t)"
+    )
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "FINEMILL_URL_FILTER_CACHE": cache, "PYTHONPATH": str(ROOT)}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -148,13 +165,18 @@ def main() -> int:
         return 0
     from tests.real_urls import INDEX, real_urls
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time finemill's one-time cache build")
-    parser.add_argument("--pipeline", action="store_true",
-                        help="also run the url_filter step alone through finemill's executor (2 workers, one task "
-                             "per file) on the crawl files and the extraction WARC")
+    parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="also run the url_filter step alone through finemill's executor (2 workers, one task "
+        "per file) on the crawl files and the extraction WARC",
+    )
     args = parser.parse_args()
     if not (args.data / INDEX).exists():
         print(f"real data not found in {args.data}", file=sys.stderr)
@@ -172,10 +194,17 @@ def main() -> int:
             for kind in FILTERS:
                 results[kind].append(run_child(kind, urls_path, task_urls))
 
-    print(f"{len(urls):,} real URLs; task = one file of {task_urls:,} URLs; median of {args.rounds} fresh processes\n")
-    keys = [("load_s", "load (s)", "{:.3f}"), ("second_load_s", "2nd filter (s)", "{:.3f}"),
-            ("load_rss_mb", "load RSS (MB)", "{:.0f}"), ("peak_rss_mb", "peak RSS (MB)", "{:.0f}"),
-            ("urls_per_s", "URLs/s", "{:,.0f}"), ("task_docs_per_s", "task docs/s", "{:,.0f}")]
+    print(
+        f"{len(urls):,} real URLs; task = one file of {task_urls:,} URLs; median of {args.rounds} fresh processes\n"
+    )
+    keys = [
+        ("load_s", "load (s)", "{:.3f}"),
+        ("second_load_s", "2nd filter (s)", "{:.3f}"),
+        ("load_rss_mb", "load RSS (MB)", "{:.0f}"),
+        ("peak_rss_mb", "peak RSS (MB)", "{:.0f}"),
+        ("urls_per_s", "URLs/s", "{:,.0f}"),
+        ("task_docs_per_s", "task docs/s", "{:,.0f}"),
+    ]
     print(f"{'filter':<10}" + "".join(f"{label:>16}" for _, label, _ in keys))
     medians = {k: {key: statistics.median(r[key] for r in results[k]) for key, _, _ in keys} for k in FILTERS}
     for kind in FILTERS:
@@ -183,14 +212,23 @@ def main() -> int:
     if args.cold:
         print(f"\nfinemill one-time cache build (first process on a machine): {cold_build_s():.1f} s")
     if args.pipeline:
-        inputs = [str(args.data / "crawl"), str(args.data / "extraction" / "real_pages_aeb_trafilatura.warc.gz")]
+        inputs = [
+            str(args.data / "crawl"),
+            str(args.data / "extraction" / "real_pages_aeb_trafilatura.warc.gz"),
+        ]
         for kind in FILTERS:
-            out = subprocess.run([sys.executable, __file__, "--pipeline-child", kind, "2", *inputs],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--pipeline-child", kind, "2", *inputs],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"\npipeline, {kind}: {r['docs']:,} documents in {r['files']} files (tasks), 2 workers: stage "
-                  f"{r['wall_s']:.1f} s, url_filter step {r['step_s']:.2f} s summed over tasks, removed {r['removed']}",
-                  end="")
+            print(
+                f"\npipeline, {kind}: {r['docs']:,} documents in {r['files']} files (tasks), 2 workers: stage "
+                f"{r['wall_s']:.1f} s, url_filter step {r['step_s']:.2f} s summed over tasks, removed {r['removed']}",
+                end="",
+            )
         print()
     ratio = medians["finemill"]["task_docs_per_s"] / medians["datatrove"]["task_docs_per_s"]
     print(f"\nratio: {ratio:.2f}")

@@ -46,7 +46,9 @@ def timed_lists(spent: dict[str, float]) -> Iterator[None]:
     """Every expression of trafilatura.xpaths' lists wrapped in a timer, as they are now (lxml or compiled)."""
     from trafilatura import xpaths
 
-    lists = {name: value for name, value in vars(xpaths).items() if name.isupper() and isinstance(value, list)}
+    lists = {
+        name: value for name, value in vars(xpaths).items() if name.isupper() and isinstance(value, list)
+    }
     saved = {name: list(value) for name, value in lists.items()}
     for name, value in lists.items():
         value[:] = [Timed(f"{name}[{i}]", x, spent) for i, x in enumerate(value)]
@@ -68,7 +70,9 @@ def extract_all(pages: list[str], spent: dict[str, float]) -> tuple[list[str | N
         started = time.perf_counter()
         for page in pages:
             try:
-                texts.append(trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True))
+                texts.append(
+                    trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
+                )
             except Exception as e:  # counted as a text: both sides must fail alike
                 texts.append(f"error: {type(e).__name__}")
         return texts, time.perf_counter() - started
@@ -91,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from finemill.patches import compiled_xpaths
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--limit", type=int, default=None, help="pages per input (default: all)")
     args = parser.parse_args(argv)
     if not INPUTS[0].exists():
@@ -114,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         if lxml_spent[name] >= 0.01:
             print(f"{name:32} {lxml_spent[name]:8.2f} {compiled_spent[name]:11.2f}")
     lxml_xpath, compiled_xpath = sum(lxml_spent.values()), sum(compiled_spent.values())
-    print(f"XPath share of extraction: lxml {lxml_xpath:.1f} of {lxml_s:.1f} s ({100 * lxml_xpath / lxml_s:.0f}%), "
-          f"compiled {compiled_xpath:.1f} of {compiled_s:.1f} s ({100 * compiled_xpath / compiled_s:.0f}%)")
+    print(
+        f"XPath share of extraction: lxml {lxml_xpath:.1f} of {lxml_s:.1f} s ({100 * lxml_xpath / lxml_s:.0f}%), "
+        f"compiled {compiled_xpath:.1f} of {compiled_s:.1f} s ({100 * compiled_xpath / compiled_s:.0f}%)"
+    )
     print(f"extraction: {lxml_s / compiled_s:.2f}x as fast with compiled XPaths")
     same = sum(a == b for a, b in zip(lxml_texts, compiled_texts, strict=True))
     print(f"identical: {same} of {len(pages)}")

@@ -33,7 +33,9 @@ class _Mismatch(Exception):
     """A value does not fit an annotation (turned into a FinemillError naming the key at the top)."""
 
 
-def check_settings(settings: dict[str, Any], hints: dict[str, Any], source: str, section: str = "") -> dict[str, Any]:
+def check_settings(
+    settings: dict[str, Any], hints: dict[str, Any], source: str, section: str = ""
+) -> dict[str, Any]:
     """`settings` checked key by key against `hints` ({name: annotation}); returns them converted. `section`
     is the dotted path of the mapping inside the file (e.g. "steps[2].language"), used in the messages."""
     checked = {}

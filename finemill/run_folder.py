@@ -56,7 +56,9 @@ def make_output_folder(out: Path) -> Path:
     out = Path(out).expanduser()
     for path in (out, *out.parents):
         if path.exists() and not path.is_dir():
-            raise FinemillError(f"output folder {out}: {path} is a file, not a folder; choose another --output")
+            raise FinemillError(
+                f"output folder {out}: {path} is a file, not a folder; choose another --output"
+            )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -29,7 +29,9 @@ def sample_run(tmp_path_factory) -> Path:
     test session through the real command line in an empty working directory. Its terminal output is
     saved beside it as `cli_output.txt`."""
     cwd = tmp_path_factory.mktemp("sample_run")
-    result = subprocess.run([sys.executable, "-m", "finemill.cli", "run"], cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "finemill.cli", "run"], cwd=cwd, capture_output=True, text=True
+    )
     (cwd / "cli_output.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd / "out" / "fineweb"
@@ -40,9 +42,20 @@ def sample_tokens(sample_run) -> Path:
     """OUT/tokens of the sample run: `finemill tokenize` with a small vocabulary (the sample is ~450k
     characters) and 5% validation documents, through the real command line."""
     result = subprocess.run(
-        [sys.executable, "-m", "finemill.cli", "tokenize", str(sample_run), "--vocab-size", "2048",
-         "--val-fraction", "0.05", "--quiet"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "finemill.cli",
+            "tokenize",
+            str(sample_run),
+            "--vocab-size",
+            "2048",
+            "--val-fraction",
+            "0.05",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return sample_run / "tokens"
@@ -77,7 +90,9 @@ def small_local_run(tmp_path_factory) -> SmallRun:
         files.append(str(root / "crawl" / f"sample-{part}.warc.gz"))
     for relative in SMALL_REAL_FILES:
         if (SHARED_DATA / relative).is_file():
-            files.append(str(shutil.copy(SHARED_DATA / relative, root / "crawl" / f"real-{Path(relative).name}")))
+            files.append(
+                str(shutil.copy(SHARED_DATA / relative, root / "crawl" / f"real-{Path(relative).name}"))
+            )
     raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
     raw.update(input={"paths": files, "limit": SMALL_LIMIT}, workers=2)
     for step in raw["steps"]:

@@ -12,27 +12,72 @@ from finemill.ablate.report import build_report, curve_png, render_html, table_r
 
 def run(variant: str, seed: int, bpb: float, acc: float, train_tokens: int) -> dict:
     curve = [{"step": 10, "tokens": 1280, "bpb": bpb + 0.5}, {"step": 20, "tokens": 2560, "bpb": bpb}]
-    return {"variant": variant, "seed": seed, "steps": 20, "tokens_seen": 2560, "train_tokens": train_tokens,
-            "epochs": 2560 / train_tokens, "bpb": bpb, "curve": curve, "aggregate": (acc - 0.25) / 0.75,
-            "tasks": {"arc_easy": {"n": 100, "score": acc, "centered": (acc - 0.25) / 0.75, "chance": 0.25,
-                                   "metric": "acc"}}}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "steps": 20,
+        "tokens_seen": 2560,
+        "train_tokens": train_tokens,
+        "epochs": 2560 / train_tokens,
+        "bpb": bpb,
+        "curve": curve,
+        "aggregate": (acc - 0.25) / 0.75,
+        "tasks": {
+            "arc_easy": {
+                "n": 100,
+                "score": acc,
+                "centered": (acc - 0.25) / 0.75,
+                "chance": 0.25,
+                "metric": "acc",
+            }
+        },
+    }
 
 
 @pytest.fixture
 def report() -> dict:
     rng = np.random.default_rng(0)
-    variants = [{"name": "base", "steps": ["minhash"], "documents": 100, "chars": 10_000, "train_tokens": 2000,
-                 "error": None},
-                {"name": "<b>loose</b>", "steps": [], "documents": 150, "chars": 15_000, "train_tokens": 3000,
-                 "error": None},
-                {"name": "empty", "steps": ["language"], "documents": 0, "chars": 0, "train_tokens": 0,
-                 "error": "kept no documents"}]
+    variants = [
+        {
+            "name": "base",
+            "steps": ["minhash"],
+            "documents": 100,
+            "chars": 10_000,
+            "train_tokens": 2000,
+            "error": None,
+        },
+        {
+            "name": "<b>loose</b>",
+            "steps": [],
+            "documents": 150,
+            "chars": 15_000,
+            "train_tokens": 3000,
+            "error": None,
+        },
+        {
+            "name": "empty",
+            "steps": ["language"],
+            "documents": 0,
+            "chars": 0,
+            "train_tokens": 0,
+            "error": "kept no documents",
+        },
+    ]
     results = [run("base", s, 2.0 + rng.normal(0, 0.01), 0.3 + rng.normal(0, 0.02), 2000) for s in range(3)]
-    results += [run("<b>loose</b>", s, 2.1 + rng.normal(0, 0.01), 0.28 + rng.normal(0, 0.02), 3000)
-                for s in range(3)]
-    settings = {"seeds": [0, 1, 2], "tokens": 2560, "steps": 20, "tokens_per_step": 128, "ablation_file": "a.yaml",
-                "base": "b.yaml", "train": "t.yaml", "shared_steps": ["extract"],
-                "heldout": {"source": "held-out <i>texts</i>", "bytes": 10, "texts": 1, "fraction": 0.1}}
+    results += [
+        run("<b>loose</b>", s, 2.1 + rng.normal(0, 0.01), 0.28 + rng.normal(0, 0.02), 3000) for s in range(3)
+    ]
+    settings = {
+        "seeds": [0, 1, 2],
+        "tokens": 2560,
+        "steps": 20,
+        "tokens_per_step": 128,
+        "ablation_file": "a.yaml",
+        "base": "b.yaml",
+        "train": "t.yaml",
+        "shared_steps": ["extract"],
+        "heldout": {"source": "held-out <i>texts</i>", "bytes": 10, "texts": 1, "fraction": 0.1},
+    }
     return {"results": results, **build_report(variants, results, settings)}
 
 
@@ -48,7 +93,9 @@ def test_mean_std_and_welch_as_numpy_and_scipy(report):
     test = rows["<b>loose</b>"]["vs_reference"]["bpb"]
     assert test["p"] == pytest.approx(expected.pvalue) and test["t"] == pytest.approx(expected.statistic)
     assert test["significant"] == (expected.pvalue < 0.05)
-    assert rows["<b>loose</b>"]["documents_share"] == 1.5 and rows["<b>loose</b>"]["epochs"] == pytest.approx(2560 / 3000)
+    assert rows["<b>loose</b>"]["documents_share"] == 1.5 and rows["<b>loose</b>"]["epochs"] == pytest.approx(
+        2560 / 3000
+    )
     assert rows["empty"]["seeds"] == [] and "vs_reference" not in rows["empty"]
     assert welch([1.0], [2.0, 3.0])["p"] is None  # one seed: no test, the difference only
     assert welch([1.0, 1.0], [2.0, 2.0]) == {"difference": -1.0, "t": None, "p": None, "significant": None}

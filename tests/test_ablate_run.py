@@ -30,29 +30,66 @@ STEPS = 24
 def micro_ablation(folder: Path) -> Path:
     """An ablation file with its base recipe and training config beside it."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "base.yaml").write_text(yaml.safe_dump({
-        "name": "micro", "dump": "CC-MAIN-finemill-sample", "input": {"paths": [], "limit": 40}, "workers": 2,
-        "steps": [{"url_filter": {}}, {"extract": {"timeout": 60}}, {"language": {"languages": ["en"]}},
-                  {"gopher_quality": {}}],
-    }, sort_keys=False))
-    (folder / "train.yaml").write_text(yaml.safe_dump({
-        "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32}, "micro_batch_size": 4,
-        "tokens_per_step": TOKENS_PER_STEP, "lr": 3e-3, "warmup_steps": 2, "log_every": 4, "device": "cpu",
-    }))
+    (folder / "base.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "micro",
+                "dump": "CC-MAIN-finemill-sample",
+                "input": {"paths": [], "limit": 40},
+                "workers": 2,
+                "steps": [
+                    {"url_filter": {}},
+                    {"extract": {"timeout": 60}},
+                    {"language": {"languages": ["en"]}},
+                    {"gopher_quality": {}},
+                ],
+            },
+            sort_keys=False,
+        )
+    )
+    (folder / "train.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "model": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
+                "micro_batch_size": 4,
+                "tokens_per_step": TOKENS_PER_STEP,
+                "lr": 3e-3,
+                "warmup_steps": 2,
+                "log_every": 4,
+                "device": "cpu",
+            }
+        )
+    )
     path = folder / "ablation.yaml"
-    path.write_text(yaml.safe_dump({
-        "base": "base.yaml",
-        "variants": {"base": {}, "no_gopher": {"remove": ["gopher_quality"]},
-                     "nothing_kept": {"set": {"gopher_quality.min_doc_words": 1_000_000}}},
-        "train": "train.yaml", "tokens": STEPS * TOKENS_PER_STEP, "seeds": [0, 1], "vocab_size": 512,
-        "eval": {"tasks": ["arc_easy"], "limit": 8, "heldout_fraction": 0.2, "curve_points": 3},
-    }, sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "base": "base.yaml",
+                "variants": {
+                    "base": {},
+                    "no_gopher": {"remove": ["gopher_quality"]},
+                    "nothing_kept": {"set": {"gopher_quality.min_doc_words": 1_000_000}},
+                },
+                "train": "train.yaml",
+                "tokens": STEPS * TOKENS_PER_STEP,
+                "seeds": [0, 1],
+                "vocab_size": 512,
+                "eval": {"tasks": ["arc_easy"], "limit": 8, "heldout_fraction": 0.2, "curve_points": 3},
+            },
+            sort_keys=False,
+        )
+    )
     return path
 
 
 def ablate(path: Path, out: Path, **popen) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "finemill.cli", "ablate", str(path), "--out", str(out),
-                             "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "finemill.cli", "ablate", str(path), "--out", str(out), "--device", "cpu"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +118,10 @@ def test_prints_the_table_and_writes_json_png_html(micro):
     assert "Content-Security-Policy" in page and "<script" not in page and "data:image/png;base64," in page
     for variant in ("base", "no_gopher", "nothing_kept"):  # each variant is a finemill run folder
         stats = json.loads((out / "variants" / variant / "stats.json").read_text())
-        assert stats["documents"]["count"] == report["variants"][["base", "no_gopher", "nothing_kept"].index(
-            variant)]["documents"]
+        assert (
+            stats["documents"]["count"]
+            == report["variants"][["base", "no_gopher", "nothing_kept"].index(variant)]["documents"]
+        )
 
 
 def test_equal_token_budgets_and_epochs_reported(micro):
@@ -105,10 +144,14 @@ def test_one_heldout_set_that_no_variant_trained_on(micro):
     held = pq.read_table(sorted((shared / "removed" / HOLDOUT).glob("*.parquet")), columns=["url", "text"])
     held_urls = set(held.column("url").to_pylist())
     assert held_urls and all(is_held_out(u, 0.2) for u in held_urls)
-    assert pq.read_table(out / "heldout" / "texts.parquet").column("text").to_pylist() == \
-        held.column("text").to_pylist()
+    assert (
+        pq.read_table(out / "heldout" / "texts.parquet").column("text").to_pylist()
+        == held.column("text").to_pylist()
+    )
     for variant in ("base", "no_gopher"):
-        docs = pq.read_table(out / "variants" / variant / "documents", columns=["url"]).column("url").to_pylist()
+        docs = (
+            pq.read_table(out / "variants" / variant / "documents", columns=["url"]).column("url").to_pylist()
+        )
         assert docs and not held_urls & set(docs) and not any(is_held_out(u, 0.2) for u in docs)
     # every run measured bits per byte on that one file
     assert {r["unit"]["heldout"] for r in results(out).values()} == {str(out / "heldout" / "texts.parquet")}
@@ -134,8 +177,9 @@ def test_report_numbers_recomputed_from_the_runs(micro):
         assert rows[variant]["bpb"]["std"] == pytest.approx(np.std(bpb, ddof=1))
         acc = [runs[variant, s]["tasks"]["arc_easy"]["score"] for s in (0, 1)]
         assert rows[variant]["tasks"]["arc_easy"]["mean"] == pytest.approx(np.mean(acc))
-        assert rows[variant]["aggregate"]["mean"] == pytest.approx(np.mean([runs[variant, s]["aggregate"]
-                                                                           for s in (0, 1)]))
+        assert rows[variant]["aggregate"]["mean"] == pytest.approx(
+            np.mean([runs[variant, s]["aggregate"] for s in (0, 1)])
+        )
         # the final bits per byte is the curve's last point, the curve's points are the checkpoints
         assert [p["step"] for p in runs[variant, 0]["curve"]] == [8, 16, 24]
         assert runs[variant, 0]["bpb"] == runs[variant, 0]["curve"][-1]["bpb"]
@@ -181,8 +225,9 @@ def test_parallel_runs_give_the_same_results_as_one_after_another(micro, tmp_pat
 
     out, _, _ = micro
     done = results(out)
-    units = [replace(Unit(**done["base", seed]["unit"]), run_dir=str(tmp_path / f"seed-{seed}"))
-             for seed in (0, 1)]
+    units = [
+        replace(Unit(**done["base", seed]["unit"]), run_dir=str(tmp_path / f"seed-{seed}")) for seed in (0, 1)
+    ]
     again = run_units(units, parallel=2, log=lambda _msg: None)
     for seed, r in zip((0, 1), again, strict=True):
         assert r["seed"] == seed and r["steps"] == STEPS

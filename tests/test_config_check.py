@@ -60,13 +60,17 @@ def test_unknown_keys_name_the_closest_one_in_both(tmp_path):
     raw["wokers"] = 2
     with pytest.raises(FinemillError, match=r"r.yaml: unknown key 'wokers' \(did you mean 'workers'\?\)"):
         parse_recipe(raw, {}, source="r.yaml")
-    assert "unknown key 'model.n_heads' (did you mean 'model.n_head'?)" in train_error(tmp_path, "model.n_heads", 2)
+    assert "unknown key 'model.n_heads' (did you mean 'model.n_head'?)" in train_error(
+        tmp_path, "model.n_heads", 2
+    )
 
 
 def test_the_same_conversions_in_both(tmp_path):
     raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
     raw["steps"][2]["language"]["threshold"] = "6.5e-1"  # PyYAML reads 6.5e-1 as a number, 65e-2 as a string
-    raw["steps"][4]["gopher_quality"]["min_doc_words"] = 5e1  # a float with no fraction, where an int is expected
+    raw["steps"][4]["gopher_quality"]["min_doc_words"] = (
+        5e1  # a float with no fraction, where an int is expected
+    )
     raw["dump"] = 2024  # a number where a string is expected
     recipe = parse_recipe(raw, {})
     params = {s.name: s.params for s in recipe.steps}
@@ -82,11 +86,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--workers", "0"], "'workers' must be >= 1, got 0"),  # not the recipe's workers
-    (["--workers", "-3"], "'workers' must be >= 1, got -3"),
-    (["--output", ""], "'output' must name a folder, got ''"),  # not the recipe's output
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "0"], "'workers' must be >= 1, got 0"),  # not the recipe's workers
+        (["--workers", "-3"], "'workers' must be >= 1, got -3"),
+        (["--output", ""], "'output' must name a folder, got ''"),  # not the recipe's output
+    ],
+)
 def test_zero_or_empty_on_the_command_line_is_used_not_replaced(tmp_path, args, message):
     if "--output" not in args:
         args = [*args, "--output", str(tmp_path / "o")]

@@ -67,11 +67,19 @@ def test_a_run_writes_only_beneath_its_resolved_output(tmp_path, monkeypatch):
     assert written and all(p.is_relative_to(out) for p in written), sorted(written - set(out.rglob("*")))
     assert (out / "stats.json").is_file() and list((out / "documents").glob("*.parquet"))
     # Every file lies where finemill.run_folder says the run writes: the layout has one owner.
-    layout = [run_folder.documents(out), run_folder.removed(out, "extract"), run_folder.removed(out, "minhash"),
-              run_folder.stats_file(out), run_folder.run_marker(out), run_folder.plan_file(out),
-              run_folder.input_list(out), run_folder.filtered(out), run_folder.input_folder(out),
-              *[run_folder.minhash(out, part) for part in run_folder.MINHASH_PARTS],
-              *[run_folder.logs(out, stage) for stage in ("filter", "buckets", "clusters", "finalize")]]
+    layout = [
+        run_folder.documents(out),
+        run_folder.removed(out, "extract"),
+        run_folder.removed(out, "minhash"),
+        run_folder.stats_file(out),
+        run_folder.run_marker(out),
+        run_folder.plan_file(out),
+        run_folder.input_list(out),
+        run_folder.filtered(out),
+        run_folder.input_folder(out),
+        *[run_folder.minhash(out, part) for part in run_folder.MINHASH_PARTS],
+        *[run_folder.logs(out, stage) for stage in ("filter", "buckets", "clusters", "finalize")],
+    ]
     unplaced = [p for p in written if not any(p == place or p.is_relative_to(place) for place in layout)]
     assert not unplaced, unplaced
 
@@ -112,7 +120,12 @@ def test_cli_force_refusal_is_one_line(tmp_path):
     import sys
 
     (tmp_path / "notes.txt").write_text("mine")
-    result = subprocess.run([sys.executable, "-m", "finemill.cli", "run", "-o", str(tmp_path), "--force"],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": "/nonexistent"})
+    result = subprocess.run(
+        [sys.executable, "-m", "finemill.cli", "run", "-o", str(tmp_path), "--force"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": "/nonexistent"},
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "refuses to clear" in result.stderr and (tmp_path / "notes.txt").is_file()

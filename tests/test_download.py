@@ -32,7 +32,9 @@ def crawl_root(tmp_path_factory) -> Path:
     for part, relative in enumerate(RELATIVE[:2]):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         write_sample_warc(root / relative, part=part, parts=2)
-    (root / f"crawl-data/{SNAPSHOT}/warc.paths.gz").write_bytes(gzip.compress("\n".join(RELATIVE).encode() + b"\n"))
+    (root / f"crawl-data/{SNAPSHOT}/warc.paths.gz").write_bytes(
+        gzip.compress("\n".join(RELATIVE).encode() + b"\n")
+    )
     return root
 
 
@@ -48,7 +50,9 @@ class CrawlServer:
         self.lock = threading.Lock()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def gets(self, path: str) -> list[str | None]:
@@ -191,15 +195,20 @@ def _download_command() -> list[str]:
 
 def test_command_line(server, crawl_root, tmp_path):
     args = ["--snapshot", SNAPSHOT, "--files", "2", "--base-url", server.base_url, "--cache", str(tmp_path)]
-    result = subprocess.run([*_download_command(), *args, "--workers", "2"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [*_download_command(), *args, "--workers", "2"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert f"2 WARC file(s) of {SNAPSHOT} in {tmp_path / SNAPSHOT}" in result.stdout
     assert (tmp_path / SNAPSHOT / RELATIVE[1]).read_bytes() == (crawl_root / RELATIVE[1]).read_bytes()
-    result = subprocess.run([*_download_command(), *args, "--offset", "9"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [*_download_command(), *args, "--offset", "9"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == f"finemill download: error: {SNAPSHOT} lists 3 WARC files: --offset 9 selects none"
+    assert (
+        result.stderr.strip()
+        == f"finemill download: error: {SNAPSHOT} lists 3 WARC files: --offset 9 selects none"
+    )
 
 
 def test_the_recipe_gives_the_same_documents_from_downloaded_files(server, crawl_root, tmp_path):
@@ -208,9 +217,14 @@ def test_the_recipe_gives_the_same_documents_from_downloaded_files(server, crawl
 
     server.faults["/" + RELATIVE[0]] = ["drop"]
     server.faults["/" + RELATIVE[1]] = ["503", "503"]
-    downloaded = download_snapshot(SNAPSHOT, 2, 0, server.base_url, tmp_path / "cache", progress=False, **FAST)
+    downloaded = download_snapshot(
+        SNAPSHOT, 2, 0, server.base_url, tmp_path / "cache", progress=False, **FAST
+    )
     documents = []
-    for name, inputs in (("local", [str(crawl_root / r) for r in RELATIVE[:2]]), ("http", [str(p) for p in downloaded])):
+    for name, inputs in (
+        ("local", [str(crawl_root / r) for r in RELATIVE[:2]]),
+        ("http", [str(p) for p in downloaded]),
+    ):
         recipe = load_recipe(None, {"input": inputs, "output": str(tmp_path / name), "workers": 1})
         recipe.steps = [s for s in recipe.steps if s.name in ("extract", "language")]
         run_recipe(recipe, progress=False)
@@ -225,10 +239,27 @@ def test_run_on_a_snapshot_downloads_then_runs(server, crawl_root, tmp_path):
     recipe = tmp_path / "quick.yaml"
     recipe.write_text("name: quick\nsteps:\n  - extract: {}\n  - language: {}\n")
     result = subprocess.run(
-        [sys.executable, "-m", "finemill.cli", "run", str(recipe), "--snapshot", SNAPSHOT, "--files", "2",
-         "--base-url", server.base_url, "--cache", str(tmp_path / "cache"), "--output", str(tmp_path / "out"),
-         "--quiet"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "finemill.cli",
+            "run",
+            str(recipe),
+            "--snapshot",
+            SNAPSHOT,
+            "--files",
+            "2",
+            "--base-url",
+            server.base_url,
+            "--cache",
+            str(tmp_path / "cache"),
+            "--output",
+            str(tmp_path / "out"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     docs = pd.read_parquet(tmp_path / "out" / "documents")

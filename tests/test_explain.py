@@ -43,7 +43,7 @@ def kept_as_checked(opened, step: str) -> pd.DataFrame:
     that rewrites text. Empty for a step that rewrites text itself (C4 keeps only some lines)."""
     steps = opened.step_names
     frames = []
-    for later in steps[steps.index(step) + 1:]:
+    for later in steps[steps.index(step) + 1 :]:
         if step in REWRITING_STEPS:
             break
         frames.append(removed_rows(opened, later))
@@ -74,7 +74,11 @@ def test_the_view_reproduces_every_removal_and_every_pass_of_a_real_run(run):
             removals += 1
         for text, url, _ in kept_as_checked(opened, step).itertuples(index=False):
             measures = explainer.explain(step, None, text, url)
-            assert measures and all(m.removes is False for m in measures), (step, url, [str(m) for m in measures])
+            assert measures and all(m.removes is False for m in measures), (
+                step,
+                url,
+                [str(m) for m in measures],
+            )
             assert not any(c.removes for c in explainer.checks(step, text, url))
             passes += 1
     assert removals and numbers and passes, (removals, numbers, passes)
@@ -112,17 +116,23 @@ def test_datatroves_filters_decide_as_the_view_says_on_real_documents():
         "c4_quality": C4QualityFilter(filter_no_terminal_punct=False),
         "fineweb_quality": FineWebQualityFilter(),
     }
-    explainer = Explainer({"c4_quality": {"filter_no_terminal_punct": False},
-                           "fineweb_quality": {"rules": "datatrove"}})
+    explainer = Explainer(
+        {"c4_quality": {"filter_no_terminal_punct": False}, "fineweb_quality": {"rules": "datatrove"}}
+    )
     outcomes: dict[str, set] = {step: set() for step in filters}
     for text in real_texts(step=3):
         for step, f in filters.items():
             result = f.filter(Document(text=text, id="x"))
-            reason = "below_threshold" if result is False else result[1] if isinstance(result, tuple) else None
+            reason = (
+                "below_threshold" if result is False else result[1] if isinstance(result, tuple) else None
+            )
             outcomes[step].add(reason)
             if reason is None:
                 measures = explainer.explain(step, None, text)
-                assert measures and all(m.removes is False for m in measures), (step, [str(m) for m in measures])
+                assert measures and all(m.removes is False for m in measures), (
+                    step,
+                    [str(m) for m in measures],
+                )
             else:
                 (measure,) = explainer.explain(step, reason, text)
                 assert measure.removes in (True, None), (step, reason, str(measure))
@@ -145,8 +155,11 @@ def test_small_scores_are_written_with_their_digits(real_run):  # noqa: F811
     # the real crawl's Chinese pages score near zero for English
     opened = open_run(real_run)
     explainer = Explainer(opened.params)
-    shown = [str(m) for text, url, reason in removed_rows(opened, "language").itertuples(index=False)
-             for m in explainer.explain("language", reason, text, url)]
+    shown = [
+        str(m)
+        for text, url, reason in removed_rows(opened, "language").itertuples(index=False)
+        for m in explainer.explain("language", reason, text, url)
+    ]
     values = [re.fullmatch(r"score of en: (\S+) <= 0\.65 \(threshold\)", s) for s in shown]
     assert all(values), shown
     assert min(float(v[1]) for v in values) < 0.001  # the case that printed `0.`
@@ -170,8 +183,16 @@ def test_score_and_length_histograms_count_the_same_documents(tmp_path):
         if lid.filter(doc) is True:
             kept_rows.append(kept(text, url, doc.metadata["language_score"]))
         else:
-            removed_rows_.append(removed("language", "below_threshold", text, url, doc.metadata["language"],
-                                        doc.metadata["language_score"]))
+            removed_rows_.append(
+                removed(
+                    "language",
+                    "below_threshold",
+                    text,
+                    url,
+                    doc.metadata["language"],
+                    doc.metadata["language_score"],
+                )
+            )
     scores = [r["language_score"] for r in removed_rows_ + kept_rows]
     assert max(scores) > 1  # the real model's scores of real pages: the case that lost documents
     out = write_run(tmp_path / "run", removed_rows_, kept_rows)

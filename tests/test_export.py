@@ -53,9 +53,21 @@ def one_thread():
 
 def train_tiny(tokens: Path, out: Path, steps: int, lr: float = 3e-3, **model) -> Path:
     overrides = {
-        "data": str(tokens), "out": str(out), "micro_batch_size": 8, "max_steps": steps, "lr": lr,
-        "warmup_steps": 5, "log_every": 0, "eval_every": 0, "sample_every": 0, "checkpoint_every": 0,
-        "device": "cpu", "model.n_layer": 2, "model.n_head": 2, "model.n_embd": 64, "model.block_size": BLOCK,
+        "data": str(tokens),
+        "out": str(out),
+        "micro_batch_size": 8,
+        "max_steps": steps,
+        "lr": lr,
+        "warmup_steps": 5,
+        "log_every": 0,
+        "eval_every": 0,
+        "sample_every": 0,
+        "checkpoint_every": 0,
+        "device": "cpu",
+        "model.n_layer": 2,
+        "model.n_head": 2,
+        "model.n_embd": 64,
+        "model.block_size": BLOCK,
         **{f"model.{k}": v for k, v in model.items()},
     }
     train(load_config(None, overrides), show_progress=False)
@@ -75,9 +87,14 @@ def real_run(tmp_path_factory) -> dict:
     docs = real_documents()
     out = tmp_path_factory.mktemp("real")
     (out / "documents").mkdir()
-    pq.write_table(pa.table({"id": [d[0] for d in docs], "text": [d[1] for d in docs]}),
-                   out / "documents" / "00000.parquet", row_group_size=200)
-    tokenize_run(out, vocab_size=1000, sample_bytes=0, settings=ShardSettings(val_fraction=0.05), log=lambda s: None)
+    pq.write_table(
+        pa.table({"id": [d[0] for d in docs], "text": [d[1] for d in docs]}),
+        out / "documents" / "00000.parquet",
+        row_group_size=200,
+    )
+    tokenize_run(
+        out, vocab_size=1000, sample_bytes=0, settings=ShardSettings(val_fraction=0.05), log=lambda s: None
+    )
     run = train_tiny(out / "tokens", out / "train", steps=60)
     return {"out": out, "tokens": out / "tokens", "run": run, "docs": dict(docs)}
 
@@ -126,8 +143,13 @@ def max_logit_gap(run: Path, folder: Path, texts: list[str]) -> float:
 
 def test_export_real_text_logits_match(real_run, real_export):
     files = {p.name for p in real_export.iterdir()}
-    assert {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-            "tokenizer_config.json"} <= files
+    assert {
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    } <= files
     config = json.loads((real_export / "config.json").read_text())
     manifest = json.loads((real_run["tokens"] / "manifest.json").read_text())
     vocab, eot_id = manifest["tokenizer"]["vocab_size"], manifest["tokenizer"]["eot_id"]
@@ -160,12 +182,27 @@ def test_export_sample_logits_and_greedy_generation_match(sample_model, sample_r
             want = generate(ours, enc["input_ids"], 32, temperature=0, stop_id=eot_id)[0].tolist()
             got = hf.generate(**enc, max_new_tokens=32, do_sample=False)[0].tolist()
         assert got == want
-        new = want[enc["input_ids"].shape[1]:]
+        new = want[enc["input_ids"].shape[1] :]
         assert len(new) == 32 or new[-1] == eot_id
         assert len(set(new)) > 8  # not a degenerate repetition of a token or two
         # The same through the command line, which decodes: its text is the HF tokenizer's decoding.
-        assert cli_main(["sample", str(sample_model), "--prompt", prompt, "--max-tokens", "32",
-                         "--temperature", "0", "--device", "cpu"]) == 0
+        assert (
+            cli_main(
+                [
+                    "sample",
+                    str(sample_model),
+                    "--prompt",
+                    prompt,
+                    "--max-tokens",
+                    "32",
+                    "--temperature",
+                    "0",
+                    "--device",
+                    "cpu",
+                ]
+            )
+            == 0
+        )
         text = capsys.readouterr().out
         hf_text = tok.decode(new[: new.index(eot_id)] if eot_id in new else new)  # sample cuts at end-of-text
         assert text == prompt + hf_text + "\n"
@@ -250,17 +287,23 @@ def test_export_errors_are_one_line(real_run, real_export, tmp_path, capsys):
 
     assert "no checkpoint" in fails(str(tmp_path), "--out", str(tmp_path / "m"))
     assert "not empty" in fails(str(real_run["run"]), "--out", str(real_export))
-    assert "tokenizer file not found" in fails(str(real_run["run"]), "--out", str(tmp_path / "m"),
-                                               "--tokenizer", str(tmp_path / "missing.json"))
+    assert "tokenizer file not found" in fails(
+        str(real_run["run"]), "--out", str(tmp_path / "m"), "--tokenizer", str(tmp_path / "missing.json")
+    )
     other = tmp_path / "other.json"
     other.write_text((real_run["tokens"] / "tokenizer.json").read_text().replace("\n", "\n "))
-    assert "sha256 differs" in fails(str(real_run["run"]), "--out", str(tmp_path / "m"), "--tokenizer", str(other))
+    assert "sha256 differs" in fails(
+        str(real_run["run"]), "--out", str(tmp_path / "m"), "--tokenizer", str(other)
+    )
     assert not (tmp_path / "m").exists()
     # --force replaces a non-empty folder, stale files included.
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "pytorch_model.bin").write_text("stale")
     assert cli_main(["export", str(real_run["run"]), "--out", str(tmp_path / "m"), "--force"]) == 0
-    assert not (tmp_path / "m" / "pytorch_model.bin").exists() and (tmp_path / "m" / "model.safetensors").is_file()
+    assert (
+        not (tmp_path / "m" / "pytorch_model.bin").exists()
+        and (tmp_path / "m" / "model.safetensors").is_file()
+    )
     with pytest.raises(FinemillError, match="not empty"):
         export_checkpoint(real_run["run"], tmp_path / "m")
     with pytest.raises(FinemillError, match="refusing to replace"):  # --force never deletes the run itself

@@ -18,8 +18,11 @@ ARTICLE = (
     "<html><head><title>Library</title></head><body>"
     "<nav><a href='/'>Home</a> | <a href='/news'>News</a> | <a href='/about'>About us</a></nav>"
     "<article><h1>The new library opens</h1>"
-    + "".join(f"<p>The town council met on day {i} to discuss the new library, and residents shared "
-              f"their views on opening hours, parking and the children's corner.</p>" for i in range(8))
+    + "".join(
+        f"<p>The town council met on day {i} to discuss the new library, and residents shared "
+        f"their views on opening hours, parking and the children's corner.</p>"
+        for i in range(8)
+    )
     + "</article><footer>Copyright 2024 Town Gazette. All rights reserved.</footer></body></html>"
 )
 # Markup, a script and an image, but no text: no extractor finds main text here.
@@ -58,15 +61,22 @@ def test_extractors_keep_main_text_and_remove_empty_pages_with_their_reason(cls)
     assert "residents shared their views" in kept["article"]
     assert "All rights reserved" not in kept["article"] and "About us" not in kept["article"]
     # Removed pages go to removed/ as the page itself, with the reason.
-    assert sorted((i, r) for i, r, _ in writer.written) == [("empty", "no_main_text"), ("no_text", "no_main_text")]
+    assert sorted((i, r) for i, r, _ in writer.written) == [
+        ("empty", "no_main_text"),
+        ("no_text", "no_main_text"),
+    ]
     assert dict((i, t) for i, _, t in writer.written)["no_text"] == NO_TEXT
 
 
 def test_resiliparse_follows_the_trafilatura_steps_content_policy():
-    page = ("<html><body><article><h1>Walk</h1><p>" + "We walked along the river for hours. " * 6
-            + "<img src='a.jpg' alt='A heron standing in the reeds'></p></article>"
-            "<section class='comments' id='comments'><p>" + "Great post, thanks for sharing this walk! " * 3
-            + "</p></section></body></html>")
+    page = (
+        "<html><body><article><h1>Walk</h1><p>"
+        + "We walked along the river for hours. " * 6
+        + "<img src='a.jpg' alt='A heron standing in the reeds'></p></article>"
+        "<section class='comments' id='comments'><p>"
+        + "Great post, thanks for sharing this walk! " * 3
+        + "</p></section></body></html>"
+    )
     text = ResiliparseExtractor().extract(page)
     assert "walked along the river" in text
     assert "heron" not in text  # no alt texts, as trafilatura keeps no images
@@ -94,10 +104,16 @@ class Misbehaving(AccountedExtraction):
 
 def test_failures_are_removed_with_a_reason_and_the_run_goes_on():
     step = Misbehaving()
-    kept, writer = run_step(step, {"a": "fine", "b": "raise", "c": "hang", "d": "crash", "e": "", "f": "also fine"})
+    kept, writer = run_step(
+        step, {"a": "fine", "b": "raise", "c": "hang", "d": "crash", "e": "", "f": "also fine"}
+    )
     assert kept == {"a": "FINE", "f": "ALSO FINE"}
     assert {i: r for i, r, _ in writer.written} == {
-        "b": "extractor_error", "c": "timeout", "d": "extractor_died", "e": "no_main_text"}
+        "b": "extractor_error",
+        "c": "timeout",
+        "d": "extractor_died",
+        "e": "no_main_text",
+    }
     counters = {k: v.total for k, v in step.stats.stats.items()}
     assert counters["total"] == 6 and counters["forwarded"] == 2 and counters["dropped"] == 4
     assert counters["dropped_timeout"] == 1 and counters["dropped_extractor_died"] == 1
@@ -119,7 +135,9 @@ def test_a_recipe_has_one_extractor_and_resiliparse_settings_are_checked():
         parse_recipe(raw, {}, source="r.yaml")
     raw["steps"].pop(1)  # the trafilatura step
     raw["steps"][1] = {"extract_resiliparse": {"favour_precision": True}}
-    with pytest.raises(FinemillError, match=r"unknown key 'steps\[1\]\.extract_resiliparse\.favour_precision'"):
+    with pytest.raises(
+        FinemillError, match=r"unknown key 'steps\[1\]\.extract_resiliparse\.favour_precision'"
+    ):
         parse_recipe(raw, {}, source="r.yaml")
 
 
@@ -131,9 +149,15 @@ def test_fast_recipe_runs_and_writes_removed_pages_under_its_step(tmp_path):
 
     crawl = tmp_path / "crawl"
     crawl.mkdir()
-    write(crawl / "a.warc.gz", record_bytes(0, payload=ARTICLE.encode()), record_bytes(1, payload=NO_TEXT.encode()))
-    recipe = load_recipe(CONFIGS_DIR / "fineweb-fast.yaml",
-                         {"input": [str(crawl)], "output": str(tmp_path / "out"), "workers": 1})
+    write(
+        crawl / "a.warc.gz",
+        record_bytes(0, payload=ARTICLE.encode()),
+        record_bytes(1, payload=NO_TEXT.encode()),
+    )
+    recipe = load_recipe(
+        CONFIGS_DIR / "fineweb-fast.yaml",
+        {"input": [str(crawl)], "output": str(tmp_path / "out"), "workers": 1},
+    )
     recipe.steps = [s for s in recipe.steps if s.name in ("extract_resiliparse", "language")]
     stats = run_recipe(recipe, progress=False)
     step = next(s for s in stats["steps"] if s["name"] == "extract_resiliparse")

@@ -19,7 +19,15 @@ from tests.conftest import shared_file
 
 
 def test_words_are_lower_cased_and_split_at_whitespace_and_punctuation():
-    assert words("Hello, World!\nIt's 2024 -- naïve café.") == ["hello", "world", "it", "s", "2024", "naïve", "café"]
+    assert words("Hello, World!\nIt's 2024 -- naïve café.") == [
+        "hello",
+        "world",
+        "it",
+        "s",
+        "2024",
+        "naïve",
+        "café",
+    ]
 
 
 def test_word_prf_compares_bags_of_words():
@@ -37,7 +45,10 @@ def test_word_prf_compares_bags_of_words():
 
 def test_snippets_are_found_across_line_breaks():
     text = "First paragraph.\n\nThe council  met\non Monday.\nImprint"
-    assert snippet_hits(text, ["The council met on Monday.", "missing"], ["Imprint", "Cookie policy"]) == (1, 1)
+    assert snippet_hits(text, ["The council met on Monday.", "missing"], ["Imprint", "Cookie policy"]) == (
+        1,
+        1,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,9 @@ def test_edge_cases_give_readabilitys_trees():
         document.remove_unlikely_candidates()
         document.transform_misused_divs_into_paragraphs()
     doc = document.doc
-    assert doc.find(".//*[@id='menu']") is None and "keep" not in etree.tostring(doc, encoding=str)  # unlikely
+    assert doc.find(".//*[@id='menu']") is None and "keep" not in etree.tostring(
+        doc, encoding=str
+    )  # unlikely
     assert doc.find("body").get("class") == "sidebar"  # <body> is never dropped
     # readability searches the XML text for "<a": an <abbr> matches it, so its div stays a div
     assert doc.find(".//abbr").getparent().tag == "div"
@@ -106,7 +108,9 @@ def test_extract_step_setting(monkeypatch):
     from finemill.steps.extract.trafilatura import TrafilaturaExtractor
 
     seen = []
-    monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(Document.remove_unlikely_candidates))
+    monkeypatch.setattr(
+        "trafilatura.extract", lambda *a, **k: seen.append(Document.remove_unlikely_candidates)
+    )
     TrafilaturaExtractor().extract("<html></html>")
     TrafilaturaExtractor(fast_readability=False).extract("<html></html>")
     assert seen[0].__name__ == "UnlikelyCandidates" and seen[1].__name__ == "remove_unlikely_candidates"
@@ -123,8 +127,14 @@ def warc_pages(relative: str) -> list[str]:
 
 
 def crawl_pages() -> list[str]:
-    names = ["CC-MAIN-2020-34-excerpt.warc.gz", "CC-2008-2009-arc-samples.warc.gz", "sample-0000.warc.gz",
-             "sample-0001.warc.gz", "heritrix-2008-mixed-content.warc.gz", "whirlwind.warc.gz"]
+    names = [
+        "CC-MAIN-2020-34-excerpt.warc.gz",
+        "CC-2008-2009-arc-samples.warc.gz",
+        "sample-0000.warc.gz",
+        "sample-0001.warc.gz",
+        "heritrix-2008-mixed-content.warc.gz",
+        "whirlwind.warc.gz",
+    ]
     return [page for name in names for page in warc_pages(f"crawl/{name}")]
 
 
@@ -134,8 +144,10 @@ def extract_all(pages: list[str]) -> list[str | None]:
     from trafilatura.deduplication import LRU_TEST
 
     LRU_TEST.clear()
-    return [trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
-            for page in pages]
+    return [
+        trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
+        for page in pages
+    ]
 
 
 def same_extraction(pages: list[str]) -> None:

@@ -14,8 +14,14 @@ from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
 from tests.conftest import shared_file
 
 # The expressions trafilatura spends its time on: losing any of them loses the speed-up.
-PRUNING_LISTS = ["OVERALL_DISCARD_XPATH", "PAYWALL_DISCARD_XPATH", "REMOVE_COMMENTS_XPATH", "TEASER_DISCARD_XPATH",
-                 "DISCARD_IMAGE_ELEMENTS", "COMMENTS_XPATH"]
+PRUNING_LISTS = [
+    "OVERALL_DISCARD_XPATH",
+    "PAYWALL_DISCARD_XPATH",
+    "REMOVE_COMMENTS_XPATH",
+    "TEASER_DISCARD_XPATH",
+    "DISCARD_IMAGE_ELEMENTS",
+    "COMMENTS_XPATH",
+]
 
 # Each feature of the grammar, and the corners of XPath's semantics: missing attributes read as "" by
 # contains/starts-with but as an empty node-set by `=`, translate() with removal and repeated characters,
@@ -28,7 +34,7 @@ EDGE_EXPRESSIONS = [
     './/*[translate(@class, "aab", "xyz")="xyz"]',
     './/*[translate(@id, "aab", "xyz")="xz"]',
     './/*[contains(translate(@class, "NAV", "nav"), "nav")]',
-    './/*[@data-x]',
+    ".//*[@data-x]",
     './/*[@data-x or @id="main" and @class="big"]',
     './/*[(@data-x or @id="main") and @class="big"]',
     './/*[(self::div or self::p)][starts-with(@class, "nav") or contains(@id, "foot")]',
@@ -36,7 +42,7 @@ EDGE_EXPRESSIONS = [
     './/*[(self::div)][contains(@class, "x")][@id]',
     './/*[contains(@class, "big")][1]',
     '(.//*[(self::div or self::section)][contains(@class, "big")])[1]',
-    './/*[(self::p or self::span)]',
+    ".//*[(self::p or self::span)]",
 ]
 EDGE_HTML = """<html><head><title>t</title><!-- a comment --></head><body>
 <div id="" class="big nav-top" data-x=""><p class="x" title="">one <!-- c --> two</p>
@@ -64,16 +70,19 @@ def test_edge_cases_select_what_lxml_selects(source: str):
     assert any(original(context) for context in contexts), "the case must select something somewhere"
 
 
-@pytest.mark.parametrize("source", [
-    "(.//article)[1]",  # a name step, not .//*
-    ".//cite|.//quote",  # a union
-    '//*[(self::a or self::div)][rel="me"]',  # a child element compared, not an attribute
-    './/*[@class!="x"]',
-    ".//*[2]",
-    './/*[contains(text(), "x")]',
-    './/*[contains(@class, "x")][1][@id]',  # a predicate after a position
-    './/div[@id="x"]',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "(.//article)[1]",  # a name step, not .//*
+        ".//cite|.//quote",  # a union
+        '//*[(self::a or self::div)][rel="me"]',  # a child element compared, not an attribute
+        './/*[@class!="x"]',
+        ".//*[2]",
+        './/*[contains(text(), "x")]',
+        './/*[contains(@class, "x")][1][@id]',  # a predicate after a position
+        './/div[@id="x"]',
+    ],
+)
 def test_other_expressions_are_left_to_lxml(source: str):
     assert compile_xpath(etree.XPath(source)) is None
 
@@ -94,8 +103,13 @@ def test_random_trees_and_trafilatura_expressions():
     combinations): every compiled expression of trafilatura selects what lxml selects, from every node."""
     from trafilatura import xpaths
 
-    originals = [x for name in dir(xpaths) if name.isupper() for x in getattr(xpaths, name)
-                 if isinstance(x, etree.XPath)]
+    originals = [
+        x
+        for name in dir(xpaths)
+        if name.isupper()
+        for x in getattr(xpaths, name)
+        if isinstance(x, etree.XPath)
+    ]
     pairs = [(x, c) for x in originals if (c := compile_xpath(x)) is not None]
     words = sorted({w for x, _ in pairs for w in _quoted(x.path)} | {"", " ", "x"})
     rng = random.Random(7)
@@ -115,8 +129,17 @@ def _quoted(source: str) -> Iterator[str]:
 
 def random_tree(rng: random.Random, words: list[str]) -> etree._Element:
     tags = ["div", "p", "span", "section", "article", "main", "list", "item", "a", "h1", "header", "cite"]
-    attributes = ["id", "class", "role", "style", "data-component", "aria-hidden", "itemprop",
-                  "data-lp-replacement-content", "title"]
+    attributes = [
+        "id",
+        "class",
+        "role",
+        "style",
+        "data-component",
+        "aria-hidden",
+        "itemprop",
+        "data-lp-replacement-content",
+        "title",
+    ]
 
     def value() -> str:
         parts = [rng.choice(words) for _ in range(rng.randint(0, 3))]
@@ -166,7 +189,9 @@ def test_extract_step_setting(monkeypatch):
     from finemill.steps.extract.trafilatura import TrafilaturaExtractor
 
     seen = []
-    monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(type(xpaths.OVERALL_DISCARD_XPATH[0])))
+    monkeypatch.setattr(
+        "trafilatura.extract", lambda *a, **k: seen.append(type(xpaths.OVERALL_DISCARD_XPATH[0]))
+    )
     TrafilaturaExtractor().extract("<html></html>")
     TrafilaturaExtractor(compiled_xpaths=False).extract("<html></html>")
     assert seen == [CompiledXPath, etree.XPath]
@@ -179,8 +204,10 @@ def extract_all(pages: list[str]) -> list[str | None]:
     from trafilatura.deduplication import LRU_TEST
 
     LRU_TEST.clear()
-    return [trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
-            for page in pages]
+    return [
+        trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
+        for page in pages
+    ]
 
 
 def same_extraction(pages: list[str]) -> None:
@@ -222,8 +249,12 @@ def test_same_elements_on_real_pages():
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
     pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8]
-    pairs = [(x, c) for name in PRUNING_LISTS + ["BODY_XPATH"] for x in getattr(xpaths, name)
-             if (c := compile_xpath(x)) is not None]
+    pairs = [
+        (x, c)
+        for name in PRUNING_LISTS + ["BODY_XPATH"]
+        for x in getattr(xpaths, name)
+        if (c := compile_xpath(x)) is not None
+    ]
     options = Extractor(precision=True)
     selected = 0
 
@@ -251,8 +282,12 @@ def test_xpath_benchmark_reports_identical_texts():
     from tests.conftest import REPO
 
     shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "xpath_bench.py"), "--limit", "6"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "xpath_bench.py"), "--limit", "6"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "identical: 12 of 12" in result.stdout
     assert "XPath share of extraction: lxml" in result.stdout and "OVERALL_DISCARD_XPATH[0]" in result.stdout

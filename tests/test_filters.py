@@ -20,7 +20,9 @@ def doc(text: str, url: str = "https://example.com/a") -> Document:
 
 
 def test_language_filter_keeps_english_and_drops_the_rest_of_tatoeba():
-    rows = list(csv.DictReader(shared_file("lid/tatoeba/tatoeba_long.txt").open(encoding="utf-8"), delimiter="\t"))
+    rows = list(
+        csv.DictReader(shared_file("lid/tatoeba/tatoeba_long.txt").open(encoding="utf-8"), delimiter="\t")
+    )
     lid = FastTextLanguageFilter()
     decisions = {(r["CLD2-iso-639-3"], r["text"]): lid.filter(doc(r["text"])) for r in rows}
     english = [kept for (code, _), kept in decisions.items() if code == "eng"]
@@ -55,15 +57,19 @@ def test_fineweb_rules_count_empty_lines_as_finewebs_filter_did():
     assert DatatroveFineWebQualityFilter().filter(doc(gappy)) is True
     # Exactly at the threshold (3 of 25 lines = 0.12 end with punctuation): FineWeb's `<=` drops what
     # datatrove's `<` keeps.
-    at_threshold = "\n".join([f"Line {i} ends with a period." for i in range(3)] +
-                             [f"line {i} has no punctuation and is long enough" for i in range(22)])
+    at_threshold = "\n".join(
+        [f"Line {i} ends with a period." for i in range(3)]
+        + [f"line {i} has no punctuation and is long enough" for i in range(22)]
+    )
     assert FineWebQualityFilter(rules="fineweb").filter(doc(at_threshold)) == (False, "line_punct_ratio")
     assert DatatroveFineWebQualityFilter().filter(doc(at_threshold)) is True
 
 
 def test_fineweb_rules_datatrove_variant_is_datatroves_class():
     text = "\n\n\n\n".join(f"This is sentence number {i} of a normal paragraph." for i in range(10))
-    assert FineWebQualityFilter(rules="datatrove").filter(doc(text)) == DatatroveFineWebQualityFilter().filter(doc(text))
+    assert FineWebQualityFilter(rules="datatrove").filter(
+        doc(text)
+    ) == DatatroveFineWebQualityFilter().filter(doc(text))
 
 
 def test_url_filter_works_offline_on_blocklisted_and_clean_urls():

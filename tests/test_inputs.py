@@ -26,8 +26,9 @@ QUICK_RECIPE = "name: quick\nworkers: 2\nsteps:\n  - extract: {}\n  - gopher_qua
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def dolma_records(limit: int | None = None) -> list[dict]:
@@ -49,8 +50,10 @@ def text_folder(tmp_path_factory) -> Path:
 def test_a_folder_sorts_files_by_kind_and_names_the_rest(text_folder):
     inputs = find_inputs([str(text_folder)])
     assert inputs.kind == "text" and [Path(f).name for f in inputs.files["jsonl"]] == [Path(DOLMA).name]
-    assert inputs.skipped == {"README.txt": "not a crawl or text file (.txt)",
-                              "whirlwind.warc.wat.gz": "WAT metadata, no page content"}
+    assert inputs.skipped == {
+        "README.txt": "not a crawl or text file (.txt)",
+        "whirlwind.warc.wat.gz": "WAT metadata, no page content",
+    }
 
 
 def test_crawl_folder_skips_the_wat_and_reads_warc_and_wet(tmp_path):
@@ -61,10 +64,13 @@ def test_crawl_folder_skips_the_wat_and_reads_warc_and_wet(tmp_path):
     assert inputs.skipped == {"whirlwind.warc.wat.gz": "WAT metadata, no page content"}
 
 
-@pytest.mark.parametrize(("files", "message"), [
-    (["a.txt", "b.txt"], "no crawl or text files in {folder}: found 2 .txt"),
-    (["a.txt", "x.warc.wat.gz"], "found 1 .txt, 1 .wat.gz"),
-])
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (["a.txt", "b.txt"], "no crawl or text files in {folder}: found 2 .txt"),
+        (["a.txt", "x.warc.wat.gz"], "found 1 .txt, 1 .wat.gz"),
+    ],
+)
 def test_a_folder_with_nothing_readable_is_one_line(tmp_path, files, message):
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -103,7 +109,9 @@ def test_the_shared_crawl_folder_reads_its_crawl_files_and_names_the_text_beside
 def test_text_without_a_text_field_is_refused(tmp_path):
     bad = tmp_path / "docs.jsonl"
     bad.write_text(json.dumps({"content": "hello", "id": "1"}) + "\n")
-    with pytest.raises(FinemillError, match=r"docs.jsonl: the first record has no 'text' field \(it has: content, id\)"):
+    with pytest.raises(
+        FinemillError, match=r"docs.jsonl: the first record has no 'text' field \(it has: content, id\)"
+    ):
         find_inputs([str(bad)])
     pq.write_table(pa.table({"body": ["hello"]}), tmp_path / "docs.parquet")
     with pytest.raises(FinemillError, match=r"docs.parquet: no 'text' column \(columns: body\)"):
@@ -124,11 +132,21 @@ def test_dolma_jsonl_runs_filters_and_dedup_without_extraction(dolma_run):
     stats = json.loads((out / "stats.json").read_text())
     assert stats["input_kind"] == "text" and stats["reader"]["documents"] == 300
     names = [step["name"] for step in stats["steps"]]
-    assert names == ["url_filter", "language", "gopher_repetition", "gopher_quality", "c4_quality",
-                     "fineweb_quality", "minhash", "pii"]
+    assert names == [
+        "url_filter",
+        "language",
+        "gopher_repetition",
+        "gopher_quality",
+        "c4_quality",
+        "fineweb_quality",
+        "minhash",
+        "pii",
+    ]
     assert stats["steps_skipped"] == {"extract": "inputs are text, already extracted"}
-    assert stats["inputs_skipped"] == {"README.txt": "not a crawl or text file (.txt)",
-                                       "whirlwind.warc.wat.gz": "WAT metadata, no page content"}
+    assert stats["inputs_skipped"] == {
+        "README.txt": "not a crawl or text file (.txt)",
+        "whirlwind.warc.wat.gz": "WAT metadata, no page content",
+    }
     language = stats["steps"][1]
     assert language["docs_in"] == stats["steps"][0]["docs_out"] and language["removed"]  # not all English
     assert "extract: skipped, inputs are text, already extracted" in result.stdout
@@ -138,7 +156,10 @@ def test_dolma_jsonl_runs_filters_and_dedup_without_extraction(dolma_run):
     source = {r["id"]: r for r in dolma_records()}
     assert 0 < len(docs) < 300 and set(docs.id) <= set(source)
     row = docs.iloc[0]
-    assert row.url == source[row.id]["metadata"]["warc_url"] and row.date == source[row.id]["metadata"]["warc_date"]
+    assert (
+        row.url == source[row.id]["metadata"]["warc_url"]
+        and row.date == source[row.id]["metadata"]["warc_date"]
+    )
     assert (docs.dump == "CC-MAIN-2019-30").all()  # the file's name says which snapshot
     assert "warnings" not in stats
 
@@ -155,19 +176,34 @@ def test_stats_and_inspect_work_on_a_text_run(dolma_run):
 def test_parquet_text_column(tmp_path):
     """FineWeb-style parquet (text, id, url, date): the documents keep their ids, urls and dates."""
     records = dolma_records(80)
-    table = pa.table({"text": [r["text"] for r in records], "id": [r["id"] for r in records],
-                      "url": [r["metadata"]["warc_url"] for r in records],
-                      "date": [r["metadata"]["warc_date"] for r in records]})
+    table = pa.table(
+        {
+            "text": [r["text"] for r in records],
+            "id": [r["id"] for r in records],
+            "url": [r["metadata"]["warc_url"] for r in records],
+            "date": [r["metadata"]["warc_date"] for r in records],
+        }
+    )
     pq.write_table(table, tmp_path / "part-0.parquet")
     (tmp_path / "quick.yaml").write_text(QUICK_RECIPE)
     out = tmp_path / "out"
-    result = run_cli("run", str(tmp_path / "quick.yaml"), "--input", str(tmp_path / "part-0.parquet"),
-                     "--output", str(out), "--dump", "CC-MAIN-2019-30")
+    result = run_cli(
+        "run",
+        str(tmp_path / "quick.yaml"),
+        "--input",
+        str(tmp_path / "part-0.parquet"),
+        "--output",
+        str(out),
+        "--dump",
+        "CC-MAIN-2019-30",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     stats = json.loads((out / "stats.json").read_text())
     empty = sum(not r["text"] for r in records)  # Dolma has records without text: counted, not documents
     assert empty and stats["reader"]["skipped"] == {"no_text": empty}
-    assert stats["reader"]["documents"] == 80 - empty and [s["name"] for s in stats["steps"]] == ["gopher_quality"]
+    assert stats["reader"]["documents"] == 80 - empty and [s["name"] for s in stats["steps"]] == [
+        "gopher_quality"
+    ]
     kept = pd.read_parquet(out / "documents")
     removed = pd.read_parquet(out / "removed" / "gopher_quality")
     assert len(kept) + len(removed) == 80 - empty and stats["documents"]["count"] == len(kept)

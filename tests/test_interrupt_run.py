@@ -25,8 +25,9 @@ INTERRUPTED = "finemill run: interrupted; rerun the same command to resume"
 def interrupt_when(cwd: Path, marker: str, delay_s: float) -> subprocess.CompletedProcess:
     """Start `finemill run` in `cwd` and send SIGINT to its process group `delay_s` after `marker` appears."""
     write_recipe(cwd)
-    process = subprocess.Popen(RUN, cwd=cwd, start_new_session=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        RUN, cwd=cwd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 300
     while not (cwd / marker).exists():
         assert process.poll() is None, "the run ended before it could be interrupted"
@@ -41,13 +42,22 @@ def interrupt_when(cwd: Path, marker: str, delay_s: float) -> subprocess.Complet
 def group_left(pgid: int) -> list[str]:
     """The live processes of a process group (zombies waiting to be reaped do not count)."""
     ps = subprocess.run(["ps", "-eo", "pgid=,stat=,args="], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if line.split()[0] == str(pgid) and not line.split()[1].startswith("Z")]
+    return [
+        line
+        for line in ps.splitlines()
+        if line.split()[0] == str(pgid) and not line.split()[1].startswith("Z")
+    ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("marker, delay_s", [("out/fineweb/logs/filter/logs/task_00000.log", 3.0),
-                                             ("out/fineweb/logs/finalize/logs/task_00000.log", 0.3)],
-                         ids=["during-extraction", "during-dedup-filter"])
+@pytest.mark.parametrize(
+    "marker, delay_s",
+    [
+        ("out/fineweb/logs/filter/logs/task_00000.log", 3.0),
+        ("out/fineweb/logs/finalize/logs/task_00000.log", 0.3),
+    ],
+    ids=["during-extraction", "during-dedup-filter"],
+)
 def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, marker, delay_s):  # noqa: F811
     result = interrupt_when(tmp_path, marker, delay_s)
     assert result.returncode == 130, result.stderr[-3000:]
@@ -57,7 +67,9 @@ def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, mark
     assert result.stderr.splitlines()[-1] == INTERRUPTED, "the message has a line of its own, last"
     out = tmp_path / "out" / "fineweb"
     stage = marker.split("/")[3]
-    assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, "interrupted before the stage ended"
+    assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, (
+        "interrupted before the stage ended"
+    )
 
     rerun = subprocess.run(RUN, cwd=tmp_path, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
@@ -65,15 +77,18 @@ def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, mark
     pd.testing.assert_frame_equal(frame(documents), frame(sorted(uninterrupted.glob("documents/*.parquet"))))
     for step in sorted(p.name for p in (uninterrupted / "removed").iterdir()):
         resumed = frame(sorted((out / "removed" / step).glob("*.parquet")))
-        pd.testing.assert_frame_equal(resumed, frame(sorted((uninterrupted / "removed" / step).glob("*.parquet"))))
+        pd.testing.assert_frame_equal(
+            resumed, frame(sorted((uninterrupted / "removed" / step).glob("*.parquet")))
+        )
 
 
 @pytest.mark.slow
 def test_no_worker_outlives_the_interrupt(tmp_path):
     """The pool's workers and their extraction processes end with the run: none is left waiting."""
     write_recipe(tmp_path)
-    process = subprocess.Popen(RUN, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        RUN, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     marker = tmp_path / "out/fineweb/logs/filter/logs/task_00000.log"
     deadline = time.monotonic() + 300
     while not marker.exists():

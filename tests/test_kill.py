@@ -44,8 +44,9 @@ def uninterrupted(tmp_path_factory) -> Path:
 def kill_when(cwd: Path, marker: str, delay_s: float) -> None:
     """Start `finemill run` in `cwd`, SIGKILL its whole process group `delay_s` after `marker` appears."""
     write_recipe(cwd)
-    process = subprocess.Popen(RUN, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        RUN, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
     while not (cwd / marker).exists():
         assert process.poll() is None, "the run ended before it could be killed"
@@ -61,13 +62,22 @@ def visible_parquet(out: Path) -> list[Path]:
 
 
 def frame(files: list[Path]) -> pd.DataFrame:
-    return pd.concat([pd.read_parquet(f, columns=["id", "text"]) for f in files]).sort_values("id").reset_index(drop=True)
+    return (
+        pd.concat([pd.read_parquet(f, columns=["id", "text"]) for f in files])
+        .sort_values("id")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("marker, delay_s", [("out/fineweb/logs/filter/logs/task_00000.log", 4.0),
-                                             ("out/fineweb/logs/finalize/logs/task_00000.log", 0.5)],
-                         ids=["during-extraction", "during-dedup-filter"])
+@pytest.mark.parametrize(
+    "marker, delay_s",
+    [
+        ("out/fineweb/logs/filter/logs/task_00000.log", 4.0),
+        ("out/fineweb/logs/finalize/logs/task_00000.log", 0.5),
+    ],
+    ids=["during-extraction", "during-dedup-filter"],
+)
 def test_killed_run_resumes_to_the_same_documents(uninterrupted, tmp_path, marker, delay_s):
     kill_when(tmp_path, marker, delay_s)
     out = tmp_path / "out" / "fineweb"
@@ -79,5 +89,7 @@ def test_killed_run_resumes_to_the_same_documents(uninterrupted, tmp_path, marke
     pd.testing.assert_frame_equal(frame(documents), frame(sorted(uninterrupted.glob("documents/*.parquet"))))
     for step in sorted(p.name for p in (uninterrupted / "removed").iterdir()):
         resumed = frame(sorted((out / "removed" / step).glob("*.parquet")))
-        pd.testing.assert_frame_equal(resumed, frame(sorted((uninterrupted / "removed" / step).glob("*.parquet"))))
+        pd.testing.assert_frame_equal(
+            resumed, frame(sorted((uninterrupted / "removed" / step).glob("*.parquet")))
+        )
     assert not list(out.rglob(".*.partial")), "partial files of the killed tasks are overwritten on rerun"

@@ -56,14 +56,17 @@ def test_best_label_and_score_are_bit_identical_and_scores_sum_to_about_one(real
         assert (scores > 0.5).sum() <= 1  # at most one label can pass a threshold of 0.5 or more
 
 
-@pytest.mark.parametrize("languages, threshold", [
-    (["en"], 0.65),  # FineWeb
-    (["en"], 0.2),  # below 0.5: some documents need every label's score
-    pytest.param(["de", "fr"], 0.65, marks=pytest.mark.slow),  # ~8 s each on 2 busy cores
-    pytest.param(None, 0.65, marks=pytest.mark.slow),
-    pytest.param(["en"], 0.5, marks=pytest.mark.slow),
-    pytest.param(["es", "pt"], 0.3, marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "languages, threshold",
+    [
+        (["en"], 0.65),  # FineWeb
+        (["en"], 0.2),  # below 0.5: some documents need every label's score
+        pytest.param(["de", "fr"], 0.65, marks=pytest.mark.slow),  # ~8 s each on 2 busy cores
+        pytest.param(None, 0.65, marks=pytest.mark.slow),
+        pytest.param(["en"], 0.5, marks=pytest.mark.slow),
+        pytest.param(["es", "pt"], 0.3, marks=pytest.mark.slow),
+    ],
+)
 def test_decisions_and_metadata_match_datatrove(real_texts, languages, threshold):
     ours, reference = FastTextLanguageFilter(languages, threshold), datatrove_filter(languages, threshold)
     fallbacks = 0

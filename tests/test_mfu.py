@@ -32,7 +32,11 @@ def _counted_flops_per_token(config: str, vocab: int, batch: int = 2) -> tuple[f
 
 @pytest.mark.parametrize(
     ("config", "vocab", "expected_mflop"),
-    [("train-tiny.yaml", 4096, 9.05), ("train-tiny.yaml", 32768, 31.06), ("train-gpt2-124m.yaml", 32768, 773.85)],
+    [
+        ("train-tiny.yaml", 4096, 9.05),
+        ("train-tiny.yaml", 32768, 31.06),
+        ("train-gpt2-124m.yaml", 32768, 773.85),
+    ],
 )
 def test_flops_formula_matches_torch_flop_counter(config, vocab, expected_mflop):
     counted, formula = _counted_flops_per_token(config, vocab)
@@ -85,5 +89,9 @@ def test_unknown_gpu_or_dtype_has_no_peak():
 
 def test_mfu_is_achieved_over_peak():
     # 774 MFLOP/token at 400K tokens/s = 309.6 TFLOP/s: 31.3% of one H100 SXM in bf16, 62.6% of its TF32 peak.
-    assert mfu(774e6, 400e3, peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16")) == pytest.approx(0.3131, abs=1e-4)
-    assert mfu(774e6, 400e3, peak_tflops("NVIDIA H100 80GB HBM3", "float32")) == pytest.approx(0.6255, abs=1e-4)
+    assert mfu(774e6, 400e3, peak_tflops("NVIDIA H100 80GB HBM3", "bfloat16")) == pytest.approx(
+        0.3131, abs=1e-4
+    )
+    assert mfu(774e6, 400e3, peak_tflops("NVIDIA H100 80GB HBM3", "float32")) == pytest.approx(
+        0.6255, abs=1e-4
+    )

@@ -15,7 +15,9 @@ from tests.conftest import REPO, shared_file
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("minhash_quality", REPO / "benchmarks" / "minhash_quality.py")
+    spec = importlib.util.spec_from_file_location(
+        "minhash_quality", REPO / "benchmarks" / "minhash_quality.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
@@ -39,7 +41,9 @@ def test_core_functions_on_small_cases(bench):
     sig = bench.signature(signer, text)
     assert sig.shape == (14, 8)
     assert bench.flagged(sig, bench.signature(signer, text.upper() + "!"))  # normalisation: same shingles
-    assert not bench.flagged(sig, bench.signature(signer, "an entirely different page about cooking pasta at home"))
+    assert not bench.flagged(
+        sig, bench.signature(signer, "an entirely different page about cooking pasta at home")
+    )
     assert bench.signature(signer, "four words only here") is None
     assert not bench.flagged(None, sig)
 

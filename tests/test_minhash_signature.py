@@ -114,8 +114,16 @@ def test_min_hashes_match_datatrove_including_the_rare_wraparound(precision):
     aj, bj = int(a[0, j]), int(b[0, j])
     x = ((2**64 - 1 - bj) * pow(aj, -1, 2**64)) % 2**64
     extremes = np.array([0, 1, 2**61 - 1, 2**61, 2**63, 2**64 - 1, x], dtype=np.uint64)
-    for sample in (hashes, np.concatenate([hashes, extremes]), extremes, hashes[:1], np.repeat(hashes[:7], 90)):
-        expected = np.array(step.get_signature(sample.reshape(-1, 1)), dtype=config.hash_config.np_dtype).ravel()
+    for sample in (
+        hashes,
+        np.concatenate([hashes, extremes]),
+        extremes,
+        hashes[:1],
+        np.repeat(hashes[:7], 90),
+    ):
+        expected = np.array(
+            step.get_signature(sample.reshape(-1, 1)), dtype=config.hash_config.np_dtype
+        ).ravel()
         got = min_hashes(sample, a, b, precision)
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)

@@ -39,12 +39,17 @@ print(json.dumps([imported, held()]))
 """
 ROOT = Path(__file__).resolve().parents[1]
 DATATROVE = ["datatrove.utils._import_utils", "datatrove.utils.logging", "datatrove.utils.logging"]
-FINEMILL = ["finemill.patches.datatrove_dependency_check", "finemill.patches.datatrove_task_logging",
-            "finemill.patches.datatrove_task_logging"]
+FINEMILL = [
+    "finemill.patches.datatrove_dependency_check",
+    "finemill.patches.datatrove_task_logging",
+    "finemill.patches.datatrove_task_logging",
+]
 
 
 def test_importing_finemill_changes_nothing_until_install():
-    result = subprocess.run([sys.executable, "-c", IMPORTS_THEN_INSTALL], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_THEN_INSTALL], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     imported, installed = json.loads(result.stdout.splitlines()[-1])
     assert imported == DATATROVE
@@ -90,8 +95,14 @@ def test_worker_processes_install_the_patches(tmp_path):
     """Tasks run in fresh worker processes (datatrove's forkserver pool): there the pipeline's steps are
     rebuilt with finemill's dependency check already in place, and the task logs go to files only."""
     env = {k: v for k, v in os.environ.items() if k != "FINEMILL_VERBOSE"}
-    result = subprocess.run([sys.executable, "-c", RUN_PROBES, str(tmp_path), str(tmp_path / "logs")], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_PROBES, str(tmp_path), str(tmp_path / "logs")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for rank in range(2):
         seen = json.loads((tmp_path / f"{rank}.json").read_text())
@@ -105,10 +116,15 @@ def test_worker_processes_install_the_patches(tmp_path):
 
 def datatroves_own(monkeypatch) -> None:
     """datatrove's functions in place, as in a process where nothing is installed (put back after the test)."""
-    monkeypatch.setattr(import_utils, "_is_distribution_available",
-                        datatrove_dependency_check.datatrove_is_distribution_available)
+    monkeypatch.setattr(
+        import_utils,
+        "_is_distribution_available",
+        datatrove_dependency_check.datatrove_is_distribution_available,
+    )
     monkeypatch.setattr(executor_base, "add_task_logger", datatrove_task_logging.datatrove_add_task_logger)
-    monkeypatch.setattr(executor_base, "close_task_logger", datatrove_task_logging.datatrove_close_task_logger)
+    monkeypatch.setattr(
+        executor_base, "close_task_logger", datatrove_task_logging.datatrove_close_task_logger
+    )
 
 
 def skipped_warning(library: str, record) -> str:
@@ -140,7 +156,10 @@ def test_patches_left_alone_outside_the_tested_datatrove_series(monkeypatch):
         assert datatrove_dependency_check.install() is False
     with pytest.warns(PatchSkipped, match="tested with releases 0.10.*, not 0.11.0"):
         assert datatrove_task_logging.install() is False
-    assert import_utils._is_distribution_available is datatrove_dependency_check.datatrove_is_distribution_available
+    assert (
+        import_utils._is_distribution_available
+        is datatrove_dependency_check.datatrove_is_distribution_available
+    )
     assert executor_base.add_task_logger is datatrove_task_logging.datatrove_add_task_logger
 
 
@@ -179,7 +198,9 @@ def test_presidio_patterns_rewritten_only_where_their_text_is_as_expected():
     assert all(r"(?<![0-9A-Za-z_:])" in p.regex and r"(?<![\w:])" not in p.regex for p in rewritten)
 
     class Changed(IpRecognizer):
-        PATTERNS = [Pattern(p.name, p.regex.replace(r"(?<![\w:])", r"\b"), p.score) for p in IpRecognizer.PATTERNS]
+        PATTERNS = [
+            Pattern(p.name, p.regex.replace(r"(?<![\w:])", r"\b"), p.score) for p in IpRecognizer.PATTERNS
+        ]
 
     with pytest.warns(PatchSkipped) as record:
         unchanged = patches.ascii_bounded_ip_patterns(Changed)
@@ -280,7 +301,12 @@ def test_every_backends_executor_installs_the_patches_where_it_is_unpickled(back
     pickled = tmp_path / "executor.pik"
     with pickled.open("wb") as f:
         (cloudpickle if backend == "ray" else dill).dump(executor, f)
-    result = subprocess.run([sys.executable, "-c", LOAD_THEN_REPORT, str(pickled)], capture_output=True,
-                            text=True, timeout=300, cwd=ROOT)  # where the Probe class can be imported
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_THEN_REPORT, str(pickled)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )  # where the Probe class can be imported
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [type(executor).__name__, FINEMILL[0]]

@@ -31,22 +31,30 @@ def write_task(logging_dir: Path, rank: int, entries: list[dict]) -> None:
 
 def test_reference_steps_map_datatrove_steps_to_recipe_steps(tmp_path):
     out = tmp_path / "reference"
-    write_task(out / "logs1", 0, [
-        entry("📖 - READER: 🕷 Warc", 0.5, documents=10),
-        entry("🔻 - FILTER: 😈 Url-filter", 2.0, total=10),
-        entry("🛢 - EXTRAC: ⛏ Trafilatura", 4.0, total=9),
-        entry("🔻 - FILTER: 🌍 Language ID", 1.0, total=8),
-        entry("💽 - WRITER: 🐿 Jsonl", 0.5, total=5),
-        entry("🫂 - DEDUP: 🎯 MinHash stage 1", 9.0, total=5),  # 8.0 s of it is the steps upstream
-    ])
+    write_task(
+        out / "logs1",
+        0,
+        [
+            entry("📖 - READER: 🕷 Warc", 0.5, documents=10),
+            entry("🔻 - FILTER: 😈 Url-filter", 2.0, total=10),
+            entry("🛢 - EXTRAC: ⛏ Trafilatura", 4.0, total=9),
+            entry("🔻 - FILTER: 🌍 Language ID", 1.0, total=8),
+            entry("💽 - WRITER: 🐿 Jsonl", 0.5, total=5),
+            entry("🫂 - DEDUP: 🎯 MinHash stage 1", 9.0, total=5),  # 8.0 s of it is the steps upstream
+        ],
+    )
     write_task(out / "logs2", 0, [entry("🫂 - DEDUP: 🎯 MinHash stage 2", 0.1)])
     write_task(out / "logs3", 0, [entry("🫂 - DEDUP: 🎯 MinHash stage 3", 0.1)])
-    write_task(out / "logs4", 0, [
-        entry("📖 - READER: 🐿 Jsonl", 0.25, documents=5),
-        entry("🫂 - DEDUP: 🎯 MinHash stage 4", 0.25, total=5),
-        entry("✂️ - FORMAT: 📞 PII", 0.5, total=4),
-        entry("💽 - WRITER: 🐿 Jsonl", 0.5, total=4),
-    ])
+    write_task(
+        out / "logs4",
+        0,
+        [
+            entry("📖 - READER: 🐿 Jsonl", 0.25, documents=5),
+            entry("🫂 - DEDUP: 🎯 MinHash stage 4", 0.25, total=5),
+            entry("✂️ - FORMAT: 📞 PII", 0.5, total=4),
+            entry("💽 - WRITER: 🐿 Jsonl", 0.5, total=4),
+        ],
+    )
     walls = {str((out / f"logs{n}").resolve()): wall for n, wall in ((1, 20.0), (2, 2.0), (3, 3.0), (4, 1.0))}
     steps = bench.reference_steps(out, walls)
     assert (steps["read"].docs, steps["read"].seconds) == (10, 0.75)
@@ -78,12 +86,19 @@ def test_repeated_copy_holds_every_record_n_times_with_distinct_ids_and_urls(tmp
     originals, copies = [], []
     for path, into in [(f, originals) for f in files] + [(str(big), copies)]:
         with open(path, "rb") as stream:
-            into += [(r.rec_headers.get_header("WARC-Record-ID"), r.rec_headers.get_header("WARC-Target-URI"),
-                      r.content_stream().read()) for r in ArchiveIterator(stream) if r.rec_type == "response"]
-    assert copies[:len(originals)] == originals  # the first copy is the input as it is
+            into += [
+                (
+                    r.rec_headers.get_header("WARC-Record-ID"),
+                    r.rec_headers.get_header("WARC-Target-URI"),
+                    r.content_stream().read(),
+                )
+                for r in ArchiveIterator(stream)
+                if r.rec_type == "response"
+            ]
+    assert copies[: len(originals)] == originals  # the first copy is the input as it is
     assert len({ident for ident, _, _ in copies}) == len({url for _, url, _ in copies}) == len(copies)
     for k in (1, 2):
-        part = copies[k * len(originals):(k + 1) * len(originals)]
+        part = copies[k * len(originals) : (k + 1) * len(originals)]
         assert [body for _, _, body in part] == [body for _, _, body in originals]  # the same pages
         assert all(url.endswith(f"copy={k}") for _, url, _ in part)
     with pytest.raises(SystemExit, match="WARC files only"):
@@ -94,22 +109,37 @@ def test_headline_ratios_are_reference_time_over_finemill_time():
     def run(wall: float, extract: float) -> bench.SideRun:
         return bench.SideRun(wall, wall, 100.0, {}, {"extract": bench.StepFigure(10, extract)})
 
-    result = {"runs": {"reference": run(30.0, 10.0), "finemill": run(15.0, 10.0)},
-              "identical": {"same": 3, "union": 4, "share": 0.75}}
+    result = {
+        "runs": {"reference": run(30.0, 10.0), "finemill": run(15.0, 10.0)},
+        "identical": {"same": 3, "union": 4, "share": 0.75},
+    }
     assert bench.headline(result) == {"ratio": 2.0, "non_extraction_ratio": 4.0, "identical_share": 0.75}
 
 
 def test_language_floor_is_a_share_of_finemills_time_without_extraction(capsys):
     def run(wall: float) -> bench.SideRun:
-        return bench.SideRun(wall, wall, 100.0, {}, {"extract": bench.StepFigure(10, 10.0),
-                                                     "language": bench.StepFigure(9, 1.25)})
+        return bench.SideRun(
+            wall,
+            wall,
+            100.0,
+            {},
+            {"extract": bench.StepFigure(10, 10.0), "language": bench.StepFigure(9, 1.25)},
+        )
 
-    result = {"runs": {"reference": run(30.0), "finemill": run(15.0)},
-              "identical": {"same": 3, "union": 3, "share": 1.0}}
-    assert bench.language_floor(result) == {"language_s": 1.25, "language_share_non_extraction": 0.25,
-                                            "language_share_whole": 1.25 / 15.0}
+    result = {
+        "runs": {"reference": run(30.0), "finemill": run(15.0)},
+        "identical": {"same": 3, "union": 3, "share": 1.0},
+    }
+    assert bench.language_floor(result) == {
+        "language_s": 1.25,
+        "language_share_non_extraction": 0.25,
+        "language_share_whole": 1.25 / 15.0,
+    }
     bench.print_summary(result)
-    assert "language ID: 1.2 s = 25% of finemill's non-extraction time (8% of its whole run)" in capsys.readouterr().out
+    assert (
+        "language ID: 1.2 s = 25% of finemill's non-extraction time (8% of its whole run)"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.slow
@@ -119,9 +149,18 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
     sample = bundled_sample(tmp_path)[0]
     report = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "pipeline_bench.py"), str(sample), "--limit", "5",
-         "--json", str(report)],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "pipeline_bench.py"),
+            str(sample),
+            "--limit",
+            "5",
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
@@ -137,8 +176,11 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
 
     figures = json.loads(report.read_text())
     total = figures["total"]
-    assert total["identical"] == {"same": total["identical"]["union"], "union": total["identical"]["union"],
-                                  "share": 1.0}
+    assert total["identical"] == {
+        "same": total["identical"]["union"],
+        "union": total["identical"]["union"],
+        "share": 1.0,
+    }
     for side in ("reference", "finemill"):
         assert set(bench.ROWS) <= set(total[side]["steps"])
         assert total[side]["steps"]["read"]["docs"] == 5
@@ -154,9 +196,20 @@ def test_big_file_of_repeated_documents(tmp_path):
     sample = bundled_sample(tmp_path)[0]
     report = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "pipeline_bench.py"), str(sample), "--limit", "4",
-         "--repeat", "2", "--json", str(report)],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "pipeline_bench.py"),
+            str(sample),
+            "--limit",
+            "4",
+            "--repeat",
+            "2",
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "big file: 1 file(s) x 2 = 8 document records" in result.stdout

@@ -22,8 +22,13 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def run_on_a_terminal(out: Path) -> tuple[int, str]:
     """`finemill run` with stdout and stderr on a pseudo-terminal; its exit status and what it printed."""
     controller, terminal = pty.openpty()
-    process = subprocess.Popen([*RUN, str(out)], stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal,
-                               env={**os.environ, "COLUMNS": "200"})
+    process = subprocess.Popen(
+        [*RUN, str(out)],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     os.close(terminal)
     chunks = []
     while True:
@@ -58,9 +63,13 @@ def test_terminal_shows_one_live_line_per_stage(tmp_path):
     assert 0 < kept < read
     documents = sum(1 for _ in _rows(out))
     assert f"[4/4] finalize: 2 task(s), {kept:,} read, {documents:,} kept," in "\n".join(lines)
-    assert any(re.match(r"\[1/4\] filter: \d/2 tasks, ", line) for line in lines), "the live line while it runs"
+    assert any(re.match(r"\[1/4\] filter: \d/2 tasks, ", line) for line in lines), (
+        "the live line while it runs"
+    )
     for stage in ("buckets", "clusters"):
-        finals = [line for line in lines if line.startswith(f"[{2 if stage == 'buckets' else 3}/4] {stage}: ")]
+        finals = [
+            line for line in lines if line.startswith(f"[{2 if stage == 'buckets' else 3}/4] {stage}: ")
+        ]
         assert finals and re.fullmatch(r"\[\d/4\] \w+: \d+ task\(s\), [\d.]+s", finals[-1]), finals
 
 
@@ -73,15 +82,26 @@ def _rows(out: Path):
 
 def test_off_a_terminal_progress_is_plain_periodic_lines(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run([*RUN, str(out)], capture_output=True, text=True,
-                            env={**os.environ, "FINEMILL_PROGRESS_INTERVAL": "0.5"})
+    result = subprocess.run(
+        [*RUN, str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FINEMILL_PROGRESS_INTERVAL": "0.5"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "\x1b[" not in result.stderr and "\r" not in result.stderr
     assert not any(text in result.stderr for text in TQDM_TEXT)
     lines = result.stderr.splitlines()
     assert lines[0] == "[1/4] filter: 2 task(s)"
-    running = [line for line in lines if re.match(r"\[1/4\] filter: \d/2 tasks, [\d,]+ read, [\d,]+ kept, "
-                                                  r"[\d,.]+ docs/s, \d+% of input(, ETA \w+)?, \w+$", line)]
+    running = [
+        line
+        for line in lines
+        if re.match(
+            r"\[1/4\] filter: \d/2 tasks, [\d,]+ read, [\d,]+ kept, "
+            r"[\d,.]+ docs/s, \d+% of input(, ETA \w+)?, \w+$",
+            line,
+        )
+    ]
     assert running, result.stderr[-3000:]
     read, kept = task_counts(out, "filter")
     assert f"[1/4] filter: 2 task(s), {read:,} read, {kept:,} kept," in result.stderr

@@ -65,7 +65,20 @@ def test_ngram_stats_equal_datatrove_on_repetitive_and_tricky_words():
     cases = [t.split() for t in texts]
     cases += [
         ["buy", "cheap", "shoes", "now"] * 40 + ["end"],  # doorway page
-        ["ab", "c", "x", "y", "z", "w", "a", "bc", "x", "y", "z", "w"],  # equal only when joined without spaces
+        [
+            "ab",
+            "c",
+            "x",
+            "y",
+            "z",
+            "w",
+            "a",
+            "bc",
+            "x",
+            "y",
+            "z",
+            "w",
+        ],  # equal only when joined without spaces
         ["same"] * 30,
         ["a", "b"],
         [],
@@ -81,7 +94,9 @@ def test_ngram_stats_equal_datatrove_on_repetitive_and_tricky_words():
 
 def test_a_hash_collision_falls_back_to_datatrove(monkeypatch):
     # every slice hashing alike: all n-grams look equal, the string check must notice and ask datatrove
-    monkeypatch.setattr(ngrams.SliceHashes, "hashes", lambda self, starts, ends: np.zeros(len(starts), np.int64))
+    monkeypatch.setattr(
+        ngrams.SliceHashes, "hashes", lambda self, starts, ends: np.zeros(len(starts), np.int64)
+    )
     words = "the cat sat on the mat and the dog sat on the log while the cat sat on the mat".split()
     stats = NgramStats(words)
     assert stats.top_duplicate(2) == find_top_duplicate(get_n_grams(words, 2))

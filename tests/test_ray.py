@@ -22,9 +22,14 @@ def test_ray_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
     from finemill.pipeline.executors import make_backend
 
     out = tmp_path / "ray"
-    recipe = load_recipe(small_local_run.recipe, {"output": str(out), "executor": {"kind": "ray", "ray": {"mem_per_cpu_gb": 1}}})
+    recipe = load_recipe(
+        small_local_run.recipe,
+        {"output": str(out), "executor": {"kind": "ray", "ray": {"mem_per_cpu_gb": 1}}},
+    )
     with make_backend(recipe.executor).session():  # the session `finemill run --executor ray` starts
-        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:"), "the Ray head listens on loopback only"
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:"), (
+            "the Ray head listens on loopback only"
+        )
         assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
         stats = run_recipe(recipe, progress=False)
     assert not ray.is_initialized(), "the Ray finemill started is stopped"

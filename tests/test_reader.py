@@ -16,18 +16,34 @@ from tests.conftest import shared_file
 ARTICLE = "<html><body><article><h1>Title {i}</h1><p>{body}</p></article></body></html>"
 
 
-def record_bytes(i: int, payload: bytes | None = None, content_type: str = "text/html; charset=utf-8",
-                 payload_type: str | None = "text/html", gzip_it: bool = True, uri: str | None = None) -> bytes:
+def record_bytes(
+    i: int,
+    payload: bytes | None = None,
+    content_type: str = "text/html; charset=utf-8",
+    payload_type: str | None = "text/html",
+    gzip_it: bool = True,
+    uri: str | None = None,
+) -> bytes:
     """One WARC response record, as its own gzip member (Common Crawl's layout) or plain."""
     buffer = io.BytesIO()
     writer = WARCWriter(buffer, gzip=gzip_it)
-    body = payload if payload is not None else ARTICLE.format(i=i, body=f"Paragraph number {i}. " * 20).encode()
+    body = (
+        payload if payload is not None else ARTICLE.format(i=i, body=f"Paragraph number {i}. " * 20).encode()
+    )
     http = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
-    headers = {"WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-{i:012d}>", "WARC-Date": "2024-01-01T00:00:00Z"}
+    headers = {
+        "WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-{i:012d}>",
+        "WARC-Date": "2024-01-01T00:00:00Z",
+    }
     if payload_type:
         headers["WARC-Identified-Payload-Type"] = payload_type
-    record = writer.create_warc_record(uri or f"https://example.com/page/{i}", "response", payload=io.BytesIO(body),
-                                       http_headers=http, warc_headers_dict=headers)
+    record = writer.create_warc_record(
+        uri or f"https://example.com/page/{i}",
+        "response",
+        payload=io.BytesIO(body),
+        http_headers=http,
+        warc_headers_dict=headers,
+    )
     writer.write_record(record)
     return buffer.getvalue()
 
@@ -79,9 +95,14 @@ def test_plain_uncompressed_warc(tmp_path):
 def test_non_html_payloads_are_counted_not_documents(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + bytes(200)
     pdf = b"%PDF-1.4\n" + b"0" * 200
-    path = write(tmp_path / "mixed.warc.gz", record_bytes(0), record_bytes(1, png, "image/png", "image/png"),
-                 record_bytes(2, pdf, "application/pdf", None), record_bytes(3, b"1.2.3.4", "text/dns", None, uri="dns:example.com"),
-                 record_bytes(4))
+    path = write(
+        tmp_path / "mixed.warc.gz",
+        record_bytes(0),
+        record_bytes(1, png, "image/png", "image/png"),
+        record_bytes(2, pdf, "application/pdf", None),
+        record_bytes(3, b"1.2.3.4", "text/dns", None, uri="dns:example.com"),
+        record_bytes(4),
+    )
     docs, counters = read(path)
     assert len(docs) == 2 and counters == {"skipped_not_html": 3}
 
@@ -89,8 +110,11 @@ def test_non_html_payloads_are_counted_not_documents(tmp_path):
 def test_wrong_or_missing_charset_is_detected(tmp_path):
     text = "<html><body><p>" + "Café crème brûlée à la française, très élégant. " * 30 + "</p></body></html>"
     payload = text.encode("windows-1252")
-    path = write(tmp_path / "charset.warc.gz", record_bytes(0, payload, "text/html; charset=utf-8"),
-                 record_bytes(1, payload, "text/html"))
+    path = write(
+        tmp_path / "charset.warc.gz",
+        record_bytes(0, payload, "text/html; charset=utf-8"),
+        record_bytes(1, payload, "text/html"),
+    )
     docs, counters = read(path)
     assert len(docs) == 2 and all("Café crème brûlée" in d.text for d in docs)
 
@@ -117,16 +141,25 @@ def test_real_single_stream_wet():
     assert len(docs) == 25 and counters["files_single_gzip_stream"] == 1
 
 
-@pytest.mark.parametrize("name", ["crawl/heritrix-2008-mixed-content.warc.gz", "crawl/CC-MAIN-2020-34-excerpt.warc.gz",
-                                  "crawl/sample-0000.warc.gz", "crawl/CC-2008-2009-arc-samples.warc.gz",
-                                  "crawl/whirlwind.warc.wet.gz"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "crawl/heritrix-2008-mixed-content.warc.gz",
+        "crawl/CC-MAIN-2020-34-excerpt.warc.gz",
+        "crawl/sample-0000.warc.gz",
+        "crawl/CC-2008-2009-arc-samples.warc.gz",
+        "crawl/whirlwind.warc.wet.gz",
+    ],
+)
 def test_real_files_match_datatrove_reader(name):
     from datatrove.pipeline.readers import WarcReader
 
     path = shared_file(name)
     docs, counters = read(path)
     reference = list(WarcReader(str(path.parent), glob_pattern=path.name).run())
-    assert [(d.id, d.text, d.metadata["url"]) for d in docs] == [(d.id, d.text, d.metadata["url"]) for d in reference]
+    assert [(d.id, d.text, d.metadata["url"]) for d in docs] == [
+        (d.id, d.text, d.metadata["url"]) for d in reference
+    ]
     assert docs
 
 
@@ -160,8 +193,14 @@ def test_gzip_bomb_record_is_skipped_with_bounded_memory(tmp_path):
     with path.open("wb") as f:
         writer = WARCWriter(f, gzip=True)
         http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-        bomb = writer.create_warc_record("https://example.com/bomb", "response", payload=Zeros(size), length=size,
-                                         http_headers=http, warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"})
+        bomb = writer.create_warc_record(
+            "https://example.com/bomb",
+            "response",
+            payload=Zeros(size),
+            length=size,
+            http_headers=http,
+            warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"},
+        )
         writer.write_record(bomb)
         f.write(record_bytes(1))
     assert path.stat().st_size < 2 * 2**20
@@ -169,7 +208,9 @@ def test_gzip_bomb_record_is_skipped_with_bounded_memory(tmp_path):
     docs, counters = read(path)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert counters == {"skipped_too_large": 1} and [d.metadata["url"] for d in docs] == ["https://example.com/page/1"]
+    assert counters == {"skipped_too_large": 1} and [d.metadata["url"] for d in docs] == [
+        "https://example.com/page/1"
+    ]
     # The 10 MiB cap plus warcio's buffers: one 16 KiB compressed block can inflate ~1000x (deflate's limit),
     # so a few tens of MiB, never the 200 MiB payload.
     assert peak < 100 * 2**20
@@ -187,11 +228,16 @@ def read_dumps(folder: Path, name: str, **kwargs) -> set[str]:
     return {doc.metadata["dump"] for doc in reader.run()}
 
 
-@pytest.mark.parametrize(("name", "dump"), [("CC-MAIN-2020-34-excerpt.warc.gz", "CC-MAIN-2020-34"),
-                                            ("CC-MAIN-2016-50-excerpt.wet.gz", "CC-MAIN-2016-50"),
-                                            ("whirlwind.warc.gz", "CC-MAIN-2024-22"),
-                                            ("heritrix-2008-mixed-content.warc.gz", "recipe-label"),
-                                            ("sample-0000.warc.gz", "recipe-label")])
+@pytest.mark.parametrize(
+    ("name", "dump"),
+    [
+        ("CC-MAIN-2020-34-excerpt.warc.gz", "CC-MAIN-2020-34"),
+        ("CC-MAIN-2016-50-excerpt.wet.gz", "CC-MAIN-2016-50"),
+        ("whirlwind.warc.gz", "CC-MAIN-2024-22"),
+        ("heritrix-2008-mixed-content.warc.gz", "recipe-label"),
+        ("sample-0000.warc.gz", "recipe-label"),
+    ],
+)
 def test_real_files_are_labelled_with_their_snapshot(name, dump):
     """Common Crawl's warcinfo says which snapshot a file is part of; other crawls (archive.org's heritrix
     `isPartOf: archive.org-shallow`, wget) keep the recipe's label."""

@@ -12,8 +12,17 @@ import yaml
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
 
-FINEWEB_ORDER = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
-                 "fineweb_quality", "minhash", "pii"]
+FINEWEB_ORDER = [
+    "url_filter",
+    "extract",
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "fineweb_quality",
+    "minhash",
+    "pii",
+]
 
 
 def raw_default() -> dict:
@@ -32,7 +41,12 @@ def test_default_recipe_is_fineweb_in_order():
 
 def test_overrides_replace_recipe_values():
     recipe = load_recipe(None, {"input": ["a.warc.gz"], "output": "/tmp/x", "workers": 3, "limit": 5})
-    assert (recipe.input.paths, recipe.output, recipe.workers, recipe.input.limit) == (["a.warc.gz"], "/tmp/x", 3, 5)
+    assert (recipe.input.paths, recipe.output, recipe.workers, recipe.input.limit) == (
+        ["a.warc.gz"],
+        "/tmp/x",
+        3,
+        5,
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,10 +54,22 @@ def test_overrides_replace_recipe_values():
     [
         (lambda r: r.update(outptu="x"), "unknown key 'outptu'"),
         (lambda r: r["steps"].append({"gopher_qualty": {}}), "unknown step 'gopher_qualty'"),
-        (lambda r: r["steps"][4].update(gopher_quality={"min_doc_wrds": 50}), "unknown key 'steps[4].gopher_quality.min_doc_wrds' (did you mean 'steps[4].gopher_quality.min_doc_words'?)"),
-        (lambda r: r["steps"][4].update(gopher_quality={"min_doc_words": "fifty"}), "steps[4].gopher_quality.min_doc_words: expected"),
-        (lambda r: r["steps"][2].update(language={"threshold": "high"}), "steps[2].language.threshold: expected"),
-        (lambda r: r["steps"][6].update(fineweb_quality={"rules": "mine"}), "expected one of 'fineweb', 'datatrove'"),
+        (
+            lambda r: r["steps"][4].update(gopher_quality={"min_doc_wrds": 50}),
+            "unknown key 'steps[4].gopher_quality.min_doc_wrds' (did you mean 'steps[4].gopher_quality.min_doc_words'?)",
+        ),
+        (
+            lambda r: r["steps"][4].update(gopher_quality={"min_doc_words": "fifty"}),
+            "steps[4].gopher_quality.min_doc_words: expected",
+        ),
+        (
+            lambda r: r["steps"][2].update(language={"threshold": "high"}),
+            "steps[2].language.threshold: expected",
+        ),
+        (
+            lambda r: r["steps"][6].update(fineweb_quality={"rules": "mine"}),
+            "expected one of 'fineweb', 'datatrove'",
+        ),
         (lambda r: r["steps"].append({"pii": {}}), "step 'pii' appears twice"),
         (lambda r: r.update(workers=0), "'workers' must be >= 1"),
         (lambda r: r["input"].update(path="x"), "unknown key 'input.path'"),
@@ -65,7 +91,9 @@ def test_int_is_accepted_where_float_is_expected():
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_cli_missing_input_is_one_line_without_traceback(tmp_path):
@@ -80,7 +108,10 @@ def test_cli_invalid_config_is_one_line_without_traceback(tmp_path):
     bad.write_text("name: x\nsteps:\n  - gopher_quality: {max_word_lenght: 3}\n")
     result = run_cli("run", str(bad), "--output", str(tmp_path / "o"))
     assert result.returncode == 2
-    assert "unknown key 'steps[0].gopher_quality.max_word_lenght'" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "unknown key 'steps[0].gopher_quality.max_word_lenght'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     result = run_cli("run", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2 and "recipe not found" in result.stderr
 
@@ -92,8 +123,10 @@ def test_cli_help_lists_run():
     assert "--workers" in result.stdout and "bundled" in result.stdout
 
 
-@pytest.mark.parametrize("name", ["numpy", "fasttext-numpy2-wheel", "trafilatura", "NumPy", "fasttext-wheel",
-                                  "no-such-distribution", ""])
+@pytest.mark.parametrize(
+    "name",
+    ["numpy", "fasttext-numpy2-wheel", "trafilatura", "NumPy", "fasttext-wheel", "no-such-distribution", ""],
+)
 def test_dependency_check_answers_as_datatrove(name):
     from finemill.patches import datatrove_dependency_check as dependency_check
 

@@ -10,10 +10,12 @@ from finemill.pipeline.registry import EXTRACT_STEPS, HTML_STEPS, REMOVING_STEPS
 
 
 def test_kinds_are_known_without_datatrove():
-    code = ("import sys; sys.modules['datatrove'] = None\n"  # any datatrove import now fails
-            "from finemill.pipeline.registry import EXTRACT_STEPS, HTML_STEPS, REMOVING_STEPS\n"
-            "import finemill.stats.histograms, finemill.stats.sample\n"
-            "print((sorted(EXTRACT_STEPS), sorted(HTML_STEPS), sorted(REMOVING_STEPS)))")
+    code = (
+        "import sys; sys.modules['datatrove'] = None\n"  # any datatrove import now fails
+        "from finemill.pipeline.registry import EXTRACT_STEPS, HTML_STEPS, REMOVING_STEPS\n"
+        "import finemill.stats.histograms, finemill.stats.sample\n"
+        "print((sorted(EXTRACT_STEPS), sorted(HTML_STEPS), sorted(REMOVING_STEPS)))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str((sorted(EXTRACT_STEPS), sorted(HTML_STEPS), sorted(REMOVING_STEPS)))

@@ -15,8 +15,16 @@ from finemill.pipeline.run import run_recipe
 from finemill.steps.write.parquet import DOCUMENT_SCHEMA
 from tests.test_reader import record_bytes, write
 
-REMOVING = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
-            "fineweb_quality", "minhash"]
+REMOVING = [
+    "url_filter",
+    "extract",
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "fineweb_quality",
+    "minhash",
+]
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
@@ -107,6 +115,7 @@ def test_bad_inputs_do_not_stop_the_run(tmp_path):
 
 def _article(i: int) -> bytes:
     sentences = " ".join(
-        f"The town council met on day {i} to discuss the new library, and residents shared their views." for _ in range(12)
+        f"The town council met on day {i} to discuss the new library, and residents shared their views."
+        for _ in range(12)
     )
     return f"<html><body><article><h1>Council meeting {i}</h1><p>{sentences}</p></article></body></html>".encode()

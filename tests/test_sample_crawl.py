@@ -19,7 +19,12 @@ from finemill.demo.crawl import CATEGORY_COUNTS, main, sample_pages, write_sampl
 GOOD = {"good", "good_with_pii", "good_windows_1252"}
 COPIES = {"exact_duplicate", "near_duplicate"}
 QUALITY_STEPS = (
-    "extraction", "language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality",
+    "extraction",
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "fineweb_quality",
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")

@@ -53,14 +53,21 @@ def fake_sbatch(tmp_path, monkeypatch) -> Path:
 
 def test_slurm_submits_one_array_per_stage_each_after_the_one_before(fake_sbatch, tmp_path):
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(DEFAULT_RECIPE.read_text() + """
+    recipe.write_text(
+        DEFAULT_RECIPE.read_text()
+        + """
 executor:
   kind: slurm
   slurm: {partition: cpu, time: "01:00:00", cpus_per_task: 2, mem_per_cpu_gb: 3, sbatch_args: {account: proj}}
-""")
+"""
+    )
     out = tmp_path / "out"
-    result = subprocess.run([*FINEMILL, "run", str(recipe), "-o", str(out), "--qos", "high"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*FINEMILL, "run", str(recipe), "-o", str(out), "--qos", "high"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     submitted = {}  # job name -> (job id, sbatch arguments, #SBATCH settings, script)
@@ -69,16 +76,28 @@ executor:
         settings = sbatch_lines(script)
         is_merge = "merge_stats" in script  # datatrove's small job merging each stage's own stats.json
         submitted[settings["job-name"] + ("/merge" if is_merge else "")] = (
-            args_file.stem, args_file.read_text().split("\n"), settings, script)
-    assert sorted(submitted) == sorted([f"finemill-{s}" for s in STAGES] + [f"finemill-{s}/merge" for s in STAGES])
+            args_file.stem,
+            args_file.read_text().split("\n"),
+            settings,
+            script,
+        )
+    assert sorted(submitted) == sorted(
+        [f"finemill-{s}" for s in STAGES] + [f"finemill-{s}/merge" for s in STAGES]
+    )
 
     tasks = {"filter": 2, "buckets": 14, "clusters": 1, "finalize": 2}  # bundled sample: 2 files; 14 buckets
     previous = None
     for stage in STAGES:
         job_id, args, settings, script = submitted[f"finemill-{stage}"]
         assert settings["partition"] == "cpu" and settings["time"] == "01:00:00" and settings["qos"] == "high"
-        assert settings["cpus-per-task"] == "2" and settings["mem-per-cpu"] == "3G" and settings["account"] == "proj"
-        assert settings["array"] == f"0-{tasks[stage] - 1}%{min(2, tasks[stage])}"  # recipe workers: 2 at once
+        assert (
+            settings["cpus-per-task"] == "2"
+            and settings["mem-per-cpu"] == "3G"
+            and settings["account"] == "proj"
+        )
+        assert (
+            settings["array"] == f"0-{tasks[stage] - 1}%{min(2, tasks[stage])}"
+        )  # recipe workers: 2 at once
         assert Path(settings["output"]).parent == out / "logs" / stage / "slurm_logs"
         assert f"launch_pickled_pipeline {out / 'logs' / stage / 'executor.pik'}" in script
         assert (out / "logs" / stage / "executor.pik").is_file()
@@ -112,7 +131,9 @@ def slurm_partition() -> str:
 def wait_for_jobs(job_ids: list[str], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        queued = subprocess.run(["squeue", "-h", "-j", ",".join(job_ids)], capture_output=True, text=True).stdout
+        queued = subprocess.run(
+            ["squeue", "-h", "-j", ",".join(job_ids)], capture_output=True, text=True
+        ).stdout
         if not queued.strip():
             return
         time.sleep(3)
@@ -124,9 +145,24 @@ def test_real_slurm_run_gives_the_local_documents_and_stats(small_local_run, tmp
     partition = slurm_partition()
     out = tmp_path / "slurm"
     result = subprocess.run(
-        [*FINEMILL, "run", str(small_local_run.recipe), "-o", str(out), "--executor", "slurm",
-         "--partition", partition, "--time", "00:20:00", "--mem-per-cpu-gb", "1"],
-        capture_output=True, text=True, timeout=120,
+        [
+            *FINEMILL,
+            "run",
+            str(small_local_run.recipe),
+            "-o",
+            str(out),
+            "--executor",
+            "slurm",
+            "--partition",
+            partition,
+            "--time",
+            "00:20:00",
+            "--mem-per-cpu-gb",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     job_ids = re.findall(r"^\s+(\d+)\s+finemill-", result.stdout, flags=re.M)

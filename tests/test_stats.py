@@ -24,32 +24,72 @@ from finemill.cli import main
 from finemill.errors import FinemillError
 from finemill.steps.write.parquet import DOCUMENT_SCHEMA, REMOVED_SCHEMA
 
-STEPS = ["url_filter", "extract", "language", "gopher_repetition", "gopher_quality", "c4_quality",
-         "fineweb_quality", "minhash", "pii"]
-GOOD = ("The garden was quiet in the early morning, and the birds were singing in the old oak tree. "
-        "We walked to the river and talked about the plans for the summer, the new house and the children.")
+STEPS = [
+    "url_filter",
+    "extract",
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "fineweb_quality",
+    "minhash",
+    "pii",
+]
+GOOD = (
+    "The garden was quiet in the early morning, and the birds were singing in the old oak tree. "
+    "We walked to the river and talked about the plans for the summer, the new house and the children."
+)
 
 
 def good_text(paragraphs: int) -> str:
     return "\n".join(f"{GOOD} That was day {i} of our stay." for i in range(paragraphs))
+
+
 SCRIPT = '<script>alert("pwned")</script>'
 IMG = "<img src=x onerror=alert(1)>"
 
 
-def removed(step: str, reason: str, text: str, url: str, language: str | None = None, score: float | None = None,
-            metadata: dict | None = None) -> dict:
-    return {"text": text, "id": f"{step}-{abs(hash((text, url))) % 10**8}", "url": url, "step": step,
-            "reason": reason, "language": language, "language_score": score,
-            "metadata": json.dumps({"dump": "CC-TEST", **(metadata or {})})}
+def removed(
+    step: str,
+    reason: str,
+    text: str,
+    url: str,
+    language: str | None = None,
+    score: float | None = None,
+    metadata: dict | None = None,
+) -> dict:
+    return {
+        "text": text,
+        "id": f"{step}-{abs(hash((text, url))) % 10**8}",
+        "url": url,
+        "step": step,
+        "reason": reason,
+        "language": language,
+        "language_score": score,
+        "metadata": json.dumps({"dump": "CC-TEST", **(metadata or {})}),
+    }
 
 
 def kept(text: str, url: str, score: float = 0.93) -> dict:
-    return {"text": text, "id": url, "dump": "CC-TEST", "url": url, "date": "2024-01-01T00:00:00Z",
-            "file_path": "test.warc.gz", "language": "en", "language_score": score}
+    return {
+        "text": text,
+        "id": url,
+        "dump": "CC-TEST",
+        "url": url,
+        "date": "2024-01-01T00:00:00Z",
+        "file_path": "test.warc.gz",
+        "language": "en",
+        "language_score": score,
+    }
 
 
-def write_run(out: Path, removed_rows: list[dict], kept_rows: list[dict], params: dict | None = None,
-              skipped: dict | None = None) -> Path:
+def write_run(
+    out: Path,
+    removed_rows: list[dict],
+    kept_rows: list[dict],
+    params: dict | None = None,
+    skipped: dict | None = None,
+) -> Path:
     """An OUT folder whose stats.json agrees with its parquet files."""
     out.mkdir(parents=True, exist_ok=True)
     by_step: dict[str, list[dict]] = {}
@@ -57,9 +97,13 @@ def write_run(out: Path, removed_rows: list[dict], kept_rows: list[dict], params
         by_step.setdefault(row["step"], []).append(row)
     for step, rows in by_step.items():
         (out / "removed" / step).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=REMOVED_SCHEMA), out / "removed" / step / "000_00000.parquet")
+        pq.write_table(
+            pa.Table.from_pylist(rows, schema=REMOVED_SCHEMA), out / "removed" / step / "000_00000.parquet"
+        )
     (out / "documents").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(kept_rows, schema=DOCUMENT_SCHEMA), out / "documents" / "00000.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(kept_rows, schema=DOCUMENT_SCHEMA), out / "documents" / "00000.parquet"
+    )
     docs_in = len(removed_rows) + len(kept_rows)
     chars_in = sum(len(r["text"]) for r in removed_rows + kept_rows)
     reader = {"files": 1, "documents": docs_in, "chars": chars_in, "skipped": skipped or {}, "time_s": 0.1}
@@ -71,19 +115,42 @@ def write_run(out: Path, removed_rows: list[dict], kept_rows: list[dict], params
         if name == "language":  # every language the step saw: removed here or later, and kept
             later = [r for r in removed_rows if STEPS.index(r["step"]) >= STEPS.index("language")] + kept_rows
             counters = {f"lang_{k}": v for k, v in Counter(r["language"] or "en" for r in later).items()}
-        steps.append({"name": name, "docs_in": docs_in, "docs_out": docs_in - len(rows),
-                      "removed": dict(Counter(r["reason"] for r in rows)), "chars_in": chars_in,
-                      "chars_out": chars_out, "time_s": 0.5, "docs_per_s": docs_in / 0.5, "counters": counters})
+        steps.append(
+            {
+                "name": name,
+                "docs_in": docs_in,
+                "docs_out": docs_in - len(rows),
+                "removed": dict(Counter(r["reason"] for r in rows)),
+                "chars_in": chars_in,
+                "chars_out": chars_out,
+                "time_s": 0.5,
+                "docs_per_s": docs_in / 0.5,
+                "counters": counters,
+            }
+        )
         docs_in, chars_in = docs_in - len(rows), chars_out
-    stats = {"finemill_version": "0.1.0", "recipe": "fineweb", "dump": "CC-TEST", "inputs": ["/data/test.warc.gz"],
-             "workers": 1, "wall_time_s": 3.0, "fingerprint": "0123456789abcdef", "reader": reader, "steps": steps,
-             "documents": {"count": docs_in, "chars": chars_in}}
+    stats = {
+        "finemill_version": "0.1.0",
+        "recipe": "fineweb",
+        "dump": "CC-TEST",
+        "inputs": ["/data/test.warc.gz"],
+        "workers": 1,
+        "wall_time_s": 3.0,
+        "fingerprint": "0123456789abcdef",
+        "reader": reader,
+        "steps": steps,
+        "documents": {"count": docs_in, "chars": chars_in},
+    }
     (out / "stats.json").write_text(json.dumps(stats, indent=1))
     (out / "work").mkdir(exist_ok=True)
-    run_params = {"language": {"languages": ["en"], "threshold": 0.65}, "fineweb_quality": {"rules": "fineweb"},
-                  **(params or {})}
-    (out / "work" / "run.json").write_text(json.dumps({"steps": [{"name": s, "params": run_params.get(s, {})}
-                                                                  for s in STEPS]}))
+    run_params = {
+        "language": {"languages": ["en"], "threshold": 0.65},
+        "fineweb_quality": {"rules": "fineweb"},
+        **(params or {}),
+    }
+    (out / "work" / "run.json").write_text(
+        json.dumps({"steps": [{"name": s, "params": run_params.get(s, {})} for s in STEPS]})
+    )
     return out
 
 
@@ -92,32 +159,100 @@ def synthetic_rows() -> tuple[list[dict], list[dict]]:
         removed("url_filter", "domain", "<html><body>casino</body></html>", "https://0-secure-paypal.com/a"),
         removed("url_filter", "domain", "<html><body>casino</body></html>", "https://0-secure-paypal.com/b"),
         removed("url_filter", "subdomain", "<html><body>x</body></html>", "https://ads.example.com/1"),
-        removed("extract", "no_main_text",
-                "<html><head><title>Login</title><script>var a = 1;</script></head>"
-                "<body><form>Sign in</form><p>Forgot password?</p></body></html>", "https://example.org/login"),
-        removed("language", "below_threshold", "Der Garten war am frühen Morgen ruhig. " * 5,
-                "https://beispiel.de/garten", "de", 0.97),
-        removed("language", "below_threshold", "Le jardin était calme tôt le matin. " * 5,
-                "https://exemple.fr/jardin", "fr", 0.95),
-        removed("language", "below_threshold", "Le jardin était calme. " * 5, "https://exemple.fr/j2", "fr", 0.91),
+        removed(
+            "extract",
+            "no_main_text",
+            "<html><head><title>Login</title><script>var a = 1;</script></head>"
+            "<body><form>Sign in</form><p>Forgot password?</p></body></html>",
+            "https://example.org/login",
+        ),
+        removed(
+            "language",
+            "below_threshold",
+            "Der Garten war am frühen Morgen ruhig. " * 5,
+            "https://beispiel.de/garten",
+            "de",
+            0.97,
+        ),
+        removed(
+            "language",
+            "below_threshold",
+            "Le jardin était calme tôt le matin. " * 5,
+            "https://exemple.fr/jardin",
+            "fr",
+            0.95,
+        ),
+        removed(
+            "language", "below_threshold", "Le jardin était calme. " * 5, "https://exemple.fr/j2", "fr", 0.91
+        ),
         removed("language", "below_threshold", "ok ok 12 34", "https://example.com/ok", "en", 0.41),
-        removed("gopher_repetition", "dup_line_frac", "Buy now\n" * 10 + "Cheap", "https://spam.example/1", "en", 0.8),
-        removed("gopher_quality", "gopher_short_doc", f"Click {SCRIPT} and {IMG} now to win the prize today.",
-                'https://evil.example/?q="><script>alert(2)</script>', "en", 0.9),
-        removed("gopher_quality", "gopher_short_doc", "Call \x1b[31mnow\x1b[0m for a free quote.",
-                "javascript:alert(3)", "en", 0.88),
-        removed("gopher_quality", "gopher_below_alpha_threshold",
-                " ".join(["12 34 56 78 90 | 11 22 33 || 44 -- the cat and the dog of it"] * 8),
-                "https://numbers.example/table", "en", 0.7),
-        removed("fineweb_quality", "line_punct_ratio",
-                "\n".join(f"Menu item number {i} for the home page of the site" for i in range(30)),
-                "https://menu.example/", "en", 0.9),
-        removed("minhash", "duplicate", good_text(3), "https://copy.example/1", "en", 0.95,
-                {"minhash_cluster_id": 0, "minhash_cluster_size": 3}),
-        removed("minhash", "duplicate", good_text(3), "https://copy.example/2", "en", 0.95,
-                {"minhash_cluster_id": 0, "minhash_cluster_size": 3}),
-        removed("minhash", "duplicate", good_text(2), "https://copy.example/3", "en", 0.95,
-                {"minhash_cluster_id": 1, "minhash_cluster_size": 2}),
+        removed(
+            "gopher_repetition",
+            "dup_line_frac",
+            "Buy now\n" * 10 + "Cheap",
+            "https://spam.example/1",
+            "en",
+            0.8,
+        ),
+        removed(
+            "gopher_quality",
+            "gopher_short_doc",
+            f"Click {SCRIPT} and {IMG} now to win the prize today.",
+            'https://evil.example/?q="><script>alert(2)</script>',
+            "en",
+            0.9,
+        ),
+        removed(
+            "gopher_quality",
+            "gopher_short_doc",
+            "Call \x1b[31mnow\x1b[0m for a free quote.",
+            "javascript:alert(3)",
+            "en",
+            0.88,
+        ),
+        removed(
+            "gopher_quality",
+            "gopher_below_alpha_threshold",
+            " ".join(["12 34 56 78 90 | 11 22 33 || 44 -- the cat and the dog of it"] * 8),
+            "https://numbers.example/table",
+            "en",
+            0.7,
+        ),
+        removed(
+            "fineweb_quality",
+            "line_punct_ratio",
+            "\n".join(f"Menu item number {i} for the home page of the site" for i in range(30)),
+            "https://menu.example/",
+            "en",
+            0.9,
+        ),
+        removed(
+            "minhash",
+            "duplicate",
+            good_text(3),
+            "https://copy.example/1",
+            "en",
+            0.95,
+            {"minhash_cluster_id": 0, "minhash_cluster_size": 3},
+        ),
+        removed(
+            "minhash",
+            "duplicate",
+            good_text(3),
+            "https://copy.example/2",
+            "en",
+            0.95,
+            {"minhash_cluster_id": 0, "minhash_cluster_size": 3},
+        ),
+        removed(
+            "minhash",
+            "duplicate",
+            good_text(2),
+            "https://copy.example/3",
+            "en",
+            0.95,
+            {"minhash_cluster_id": 1, "minhash_cluster_size": 2},
+        ),
     ]
     documents = [kept(good_text(i + 2), f"https://good.example/{i}", score=0.9 + i / 100) for i in range(6)]
     return rows, documents
@@ -126,8 +261,12 @@ def synthetic_rows() -> tuple[list[dict], list[dict]]:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     rows, documents = synthetic_rows()
-    return write_run(tmp_path_factory.mktemp("synthetic") / "run", rows, documents,
-                     skipped={"record_request": 5, "not_html": 1})
+    return write_run(
+        tmp_path_factory.mktemp("synthetic") / "run",
+        rows,
+        documents,
+        skipped={"record_request": 5, "not_html": 1},
+    )
 
 
 def cli(capsys, monkeypatch, *argv: str) -> tuple[int, str, str]:
@@ -182,7 +321,9 @@ def test_stats_shows_the_counts_of_the_output_files(run_dir, capsys, monkeypatch
         assert number(row["cells"][0]) == step["docs_in"]
         assert number(row["cells"][1]) == step["docs_out"]
         assert number(row["cells"][2]) == len(frame) == step["docs_in"] - step["docs_out"]
-        assert {r: number(c[2]) for r, c in row["reasons"].items()} == frame["reason"].value_counts().to_dict()
+        assert {r: number(c[2]) for r, c in row["reasons"].items()} == frame[
+            "reason"
+        ].value_counts().to_dict()
     assert f"kept {len(pd.read_parquet(run_dir / 'documents')):,} of" in out
 
 
@@ -194,8 +335,11 @@ def test_language_removals_are_broken_down_by_detected_language(run_dir, capsys,
     assert {key: number(cells[2]) for key, cells in language["languages"].items()} == expected
     assert language["languages"][("below_threshold", "fr")][4] == "50.0%"  # share of the step's removals
     seen = re.search(r"Languages detected by the language step \((\d+) documents", out)
-    later = sum(len(pd.read_parquet(d)) for d in (run_dir / "removed").iterdir()
-                if d.name not in ("url_filter", "extract"))
+    later = sum(
+        len(pd.read_parquet(d))
+        for d in (run_dir / "removed").iterdir()
+        if d.name not in ("url_filter", "extract")
+    )
     assert int(seen.group(1)) == later + len(pd.read_parquet(run_dir / "documents"))  # all it saw
 
 
@@ -242,8 +386,11 @@ def test_compare_two_runs_shows_counts_and_differences(run_dir, tmp_path, capsys
     other = write_run(tmp_path / "other", [r for r in rows if r["reason"] != "domain"], documents)
     code, out, _ = cli(capsys, monkeypatch, "stats", str(run_dir), str(other))
     assert code == 0
-    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
-             for line in out.splitlines() if line.startswith("│")}
+    lines = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+        for line in out.splitlines()
+        if line.startswith("│")
+    }
     # columns: A in, B in, A removed, A %, B removed, B %, B - A, B - A (pts)
     assert lines["domain"][2] == "2" and lines["domain"][4] == "0" and lines["domain"][6] == "-2"
     assert lines["url_filter"][:2] == ["22", "20"]
@@ -256,7 +403,9 @@ def test_stats_user_errors_are_one_line(run_dir, tmp_path, capsys, monkeypatch):
     assert code == 2 and "no stats.json" in err and err.count("\n") == 1
     code, _, err = cli(capsys, monkeypatch, "stats", str(run_dir), str(run_dir), str(run_dir))
     assert code == 2 and "two to compare" in err
-    code, _, err = cli(capsys, monkeypatch, "stats", str(run_dir), str(run_dir), "--html", str(tmp_path / "r.html"))
+    code, _, err = cli(
+        capsys, monkeypatch, "stats", str(run_dir), str(run_dir), "--html", str(tmp_path / "r.html")
+    )
     assert code == 2 and "--html" in err
     (tmp_path / "stats.json").write_text("{not json")
     with pytest.raises(FinemillError, match="not valid JSON"):
@@ -269,7 +418,9 @@ def test_stats_user_errors_are_one_line(run_dir, tmp_path, capsys, monkeypatch):
 
 
 def test_inspect_prints_url_reason_measure_and_first_lines(run_dir, capsys, monkeypatch):
-    code, out, _ = cli(capsys, monkeypatch, "inspect", str(run_dir), "--step", "fineweb_quality", "--lines", "2")
+    code, out, _ = cli(
+        capsys, monkeypatch, "inspect", str(run_dir), "--step", "fineweb_quality", "--lines", "2"
+    )
     assert code == 0
     assert "https://menu.example/" in out and "line_punct_ratio" in out
     assert "share of lines ending in punctuation: 0 <= 0.12 (threshold)" in out
@@ -284,8 +435,18 @@ def test_inspect_shows_page_text_of_html_without_markup(run_dir, capsys, monkeyp
 
 
 def test_inspect_filters_by_reason_and_keeps_the_terminal_safe(run_dir, capsys, monkeypatch):
-    _, out, _ = cli(capsys, monkeypatch, "inspect", str(run_dir), "--step", "gopher_quality",
-                    "--reason", "gopher_short_doc", "-n", "5")
+    _, out, _ = cli(
+        capsys,
+        monkeypatch,
+        "inspect",
+        str(run_dir),
+        "--step",
+        "gopher_quality",
+        "--reason",
+        "gopher_short_doc",
+        "-n",
+        "5",
+    )
     assert out.count("gopher_quality · gopher_short_doc ·") == 2
     assert "gopher_below_alpha_threshold" not in out
     assert "\x1b[31m" not in out and "\ufffd[31mnow" in out  # a page cannot colour or move the terminal
@@ -299,7 +460,9 @@ def test_inspect_by_detected_language(run_dir, capsys, monkeypatch):
 
 
 def test_inspect_kept_documents_show_every_measure_passing(run_dir, capsys, monkeypatch):
-    code, out, _ = cli(capsys, monkeypatch, "inspect", str(run_dir), "--step", "fineweb_quality", "--kept", "-n", "2")
+    code, out, _ = cli(
+        capsys, monkeypatch, "inspect", str(run_dir), "--step", "fineweb_quality", "--kept", "-n", "2"
+    )
     assert code == 0 and out.count("fineweb_quality · kept ·") == 2
     assert out.count("(passes; removed when") == 8 and "(threshold)" not in out
 
@@ -307,7 +470,9 @@ def test_inspect_kept_documents_show_every_measure_passing(run_dir, capsys, monk
 def test_inspect_user_errors(run_dir, capsys, monkeypatch):
     code, _, err = cli(capsys, monkeypatch, "inspect", str(run_dir), "--step", "nope")
     assert code == 2 and "no step 'nope'" in err and "gopher_quality" in err
-    code, _, err = cli(capsys, monkeypatch, "inspect", str(run_dir), "--step", "gopher_quality", "--reason", "x")
+    code, _, err = cli(
+        capsys, monkeypatch, "inspect", str(run_dir), "--step", "gopher_quality", "--reason", "x"
+    )
     assert code == 2 and "with reason 'x'" in err and "gopher_short_doc" in err
     code, _, err = cli(capsys, monkeypatch, "inspect", str(run_dir), "--step", "pii")
     assert code == 2 and "no document removed by pii" in err
@@ -320,8 +485,10 @@ def test_sampling_is_uniform_per_reason_seeded_and_bounded(tmp_path):
     from finemill.stats.sample import sample_by_reason
 
     reasons = ["a"] * 900 + ["b"] * 90 + ["c"] * 3
-    table = pa.Table.from_pylist([{**removed("gopher_quality", r, f"text {i}", f"https://x/{i}")}
-                                  for i, r in enumerate(reasons)], schema=REMOVED_SCHEMA)
+    table = pa.Table.from_pylist(
+        [{**removed("gopher_quality", r, f"text {i}", f"https://x/{i}")} for i, r in enumerate(reasons)],
+        schema=REMOVED_SCHEMA,
+    )
     files = []
     for part in range(3):  # several files, several row groups: positions must stay right across them
         path = tmp_path / f"{part}.parquet"
@@ -352,7 +519,9 @@ def test_measures_agree_with_the_datatrove_filters():
     from finemill.stats.explain import Explainer
     from finemill.steps.filters.fineweb_quality import FineWebQualityFilter
 
-    explainer = Explainer({"fineweb_quality": {"rules": "fineweb"}, "c4_quality": {"filter_no_terminal_punct": False}})
+    explainer = Explainer(
+        {"fineweb_quality": {"rules": "fineweb"}, "c4_quality": {"filter_no_terminal_punct": False}}
+    )
     texts = [
         "Too short to be a real document.",
         " ".join(["12 34 56 | 78 || 90 -- the cat and the dog of it"] * 10),
@@ -362,8 +531,12 @@ def test_measures_agree_with_the_datatrove_filters():
         "One sentence here. Another one there.\n" * 2 + GOOD,
         good_text(6),
     ]
-    filters = {"gopher_quality": GopherQualityFilter(), "gopher_repetition": GopherRepetitionFilter(),
-               "c4_quality": C4QualityFilter(filter_no_terminal_punct=False), "fineweb_quality": FineWebQualityFilter()}
+    filters = {
+        "gopher_quality": GopherQualityFilter(),
+        "gopher_repetition": GopherRepetitionFilter(),
+        "c4_quality": C4QualityFilter(filter_no_terminal_punct=False),
+        "fineweb_quality": FineWebQualityFilter(),
+    }
     decided = Counter()
     for text in texts:
         for step, f in filters.items():
@@ -371,7 +544,11 @@ def test_measures_agree_with_the_datatrove_filters():
             reason = result[1] if isinstance(result, tuple) else None
             measures = explainer.explain(step, None, text)  # every measure of the step
             if reason is None:
-                assert all(m.removes is False for m in measures), (step, text[:40], [str(m) for m in measures])
+                assert all(m.removes is False for m in measures), (
+                    step,
+                    text[:40],
+                    [str(m) for m in measures],
+                )
             else:
                 (measure,) = explainer.explain(step, reason, text)
                 assert measure.removes is True, (step, reason, str(measure))
@@ -385,7 +562,8 @@ def test_measures_use_the_runs_thresholds():
     text = "\n".join(f"Menu item number {i} on this page" for i in range(10))
     (default,) = Explainer({}).explain("fineweb_quality", "line_punct_ratio", text)
     (custom,) = Explainer({"fineweb_quality": {"line_punct_thr": 0.5, "rules": "datatrove"}}).explain(
-        "fineweb_quality", "line_punct_ratio", text)
+        "fineweb_quality", "line_punct_ratio", text
+    )
     assert (default.threshold, default.removes_when) == (0.12, "<=")
     assert (custom.threshold, custom.removes_when) == (0.5, "<")
 
@@ -396,7 +574,9 @@ def test_inspect_reads_the_settings_the_run_used(tmp_path, capsys, monkeypatch):
     _, shown, _ = cli(capsys, monkeypatch, "inspect", str(out), "--step", "fineweb_quality")
     assert "<= 0.5 (threshold)" in shown  # from work/run.json: `rules: fineweb` is the class default
     stats = json.loads((out / "stats.json").read_text())
-    (out / "stats.json").write_text(json.dumps({**stats, "settings": {"fineweb_quality": {"line_punct_thr": 0.2}}}))
+    (out / "stats.json").write_text(
+        json.dumps({**stats, "settings": {"fineweb_quality": {"line_punct_thr": 0.2}}})
+    )
     _, shown, _ = cli(capsys, monkeypatch, "inspect", str(out), "--step", "fineweb_quality")
     assert "<= 0.2 (threshold)" in shown  # stats.json's own record wins
 
@@ -417,7 +597,9 @@ def report(run_dir, tmp_path_factory) -> Path:
 
 def test_report_escapes_page_text_and_urls(report):
     page = report.read_text(encoding="utf-8")
-    assert "<script" not in page.lower() and "onerror=alert" not in page.replace("&lt;img src=x onerror=alert", "")
+    assert "<script" not in page.lower() and "onerror=alert" not in page.replace(
+        "&lt;img src=x onerror=alert", ""
+    )
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page  # the URL too
@@ -429,13 +611,24 @@ def test_report_is_self_contained_with_charts_beside_it(report):
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     sources = re.findall(r'\s(?:src|href)="([^"#]+)"', page)
     images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', page)
-    assert all(s.startswith("data:image/png;base64,") or s.startswith("https://good.example")
-               or s.startswith("https://copy.example") or s.startswith("https://") for s in sources)
+    assert all(
+        s.startswith("data:image/png;base64,")
+        or s.startswith("https://good.example")
+        or s.startswith("https://copy.example")
+        or s.startswith("https://")
+        for s in sources
+    )
     assert not re.search(r"<(link|iframe|object|embed|script)\b", page, re.I)
     assert not re.search(r'\ssrc="https?:', page) and "@import" not in page and "url(" not in page
     pngs = sorted(report.parent.glob("report-*.png"))
-    assert {p.stem.removeprefix("report-") for p in pngs} >= {"funnel", "reasons", "languages", "language-score",
-                                                               "length", "clusters"}
+    assert {p.stem.removeprefix("report-") for p in pngs} >= {
+        "funnel",
+        "reasons",
+        "languages",
+        "language-score",
+        "length",
+        "clusters",
+    }
     assert {p.read_bytes() for p in pngs} == {base64.b64decode(i) for i in images}
     assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)
     for text in ("gopher_short_doc", "below_threshold", "detected fr", "2 clusters", "https://menu.example/"):
@@ -447,11 +640,20 @@ def chromium() -> str | None:
 
 
 def render(html: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-             "--enable-logging=stderr", "--v=0"]  # console messages (CSP violations, script errors) on stderr
-    return subprocess.run([chromium(), *flags, *args, html.resolve().as_uri()], capture_output=True, text=True,
-                          timeout=120)
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]  # console messages (CSP violations, script errors) on stderr
+    return subprocess.run(
+        [chromium(), *flags, *args, html.resolve().as_uri()], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_injected_markup_stays_text_in_a_browser(report, tmp_path):
@@ -459,12 +661,14 @@ def test_injected_markup_stays_text_in_a_browser(report, tmp_path):
         pytest.skip("chromium not installed (apt-get install chromium)")
     result = render(report, tmp_path, "--dump-dom")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert ":CONSOLE" not in result.stderr  # nothing blocked by the CSP, no script error: nothing tried to run
+    assert (
+        ":CONSOLE" not in result.stderr
+    )  # nothing blocked by the CSP, no script error: nothing tried to run
     dom = result.stdout
     assert "finemill report" in dom
     assert "<script" not in dom.lower()  # the browser built no script element from page text
-    assert "<img src=\"x\"" not in dom and "onerror" not in dom.replace("&lt;img src=x onerror", "")
-    assert "&lt;script&gt;alert(\"pwned\")&lt;/script&gt;" in dom
+    assert '<img src="x"' not in dom and "onerror" not in dom.replace("&lt;img src=x onerror", "")
+    assert '&lt;script&gt;alert("pwned")&lt;/script&gt;' in dom
 
 
 def test_compare_puts_the_extraction_steps_of_two_profiles_on_one_row(run_dir, tmp_path, capsys, monkeypatch):
@@ -473,14 +677,21 @@ def test_compare_puts_the_extraction_steps_of_two_profiles_on_one_row(run_dir, t
     (fast / "removed" / "extract").rename(fast / "removed" / "extract_resiliparse")
     for path in (fast / "removed" / "extract_resiliparse").glob("*.parquet"):
         table = pq.read_table(path)
-        pq.write_table(table.set_column(table.schema.get_field_index("step"), "step",
-                                        pa.array(["extract_resiliparse"] * len(table))), path)
+        pq.write_table(
+            table.set_column(
+                table.schema.get_field_index("step"), "step", pa.array(["extract_resiliparse"] * len(table))
+            ),
+            path,
+        )
     for path in (fast / "stats.json", fast / "work" / "run.json"):
         path.write_text(path.read_text().replace('"extract"', '"extract_resiliparse"'))
     code, out, _ = cli(capsys, monkeypatch, "stats", str(run_dir), str(fast))
     assert code == 0
-    lines = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
-             for line in out.splitlines() if line.startswith("│")}
+    lines = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+        for line in out.splitlines()
+        if line.startswith("│")
+    }
     assert "extract" not in lines and "extract_resiliparse" not in lines
     row = lines["extract / extract_resiliparse"]
     # columns: A in, B in, A removed, A %, B removed, B %, B - A, B - A (pts)

@@ -23,8 +23,15 @@ CHUNK = 100_000
 TEXT = "word " * 60  # 300 characters: a million of them are 300 MB, far more than the memory allowed below
 PLAN = {  # step -> (rows, reasons); languages only for the language step
     "language": (300_000, ["below_threshold"]),
-    "gopher_quality": (400_000, ["gopher_short_doc", "gopher_below_alpha_threshold", "gopher_enough_stop_words",
-                                 "gopher_too_many_hashes"]),
+    "gopher_quality": (
+        400_000,
+        [
+            "gopher_short_doc",
+            "gopher_below_alpha_threshold",
+            "gopher_enough_stop_words",
+            "gopher_too_many_hashes",
+        ],
+    ),
     "fineweb_quality": (200_000, ["line_punct_ratio", "short_line_ratio", "char_dup_ratio"]),
     "minhash": (100_000, ["duplicate"]),
 }
@@ -39,16 +46,28 @@ def write_removed(folder: Path, step: str, rows: int, reasons: list[str], rng) -
         for start in range(0, rows, CHUNK):
             n = min(CHUNK, rows - start)
             reason = np.array(reasons)[rng.integers(0, len(reasons), n)]
-            language = np.array(LANGUAGES)[rng.integers(0, len(LANGUAGES), n)] if step == "language" else ["en"] * n
+            language = (
+                np.array(LANGUAGES)[rng.integers(0, len(LANGUAGES), n)] if step == "language" else ["en"] * n
+            )
             ids = np.arange(start, start + n)
-            metadata = ([json.dumps({"minhash_cluster_id": int(i // 4), "minhash_cluster_size": 5}) for i in ids]
-                        if step == "minhash" else ["{}"] * n)
-            table = pa.table({
-                "text": pa.array([TEXT] * n), "id": pa.array(ids.astype(str)),
-                "url": pa.array([f"https://site{i % 997}.example/{i}" for i in ids]),
-                "step": pa.array([step] * n), "reason": pa.array(reason), "language": pa.array(language),
-                "language_score": pa.array(rng.random(n)), "metadata": pa.array(metadata),
-            }, schema=REMOVED_SCHEMA)
+            metadata = (
+                [json.dumps({"minhash_cluster_id": int(i // 4), "minhash_cluster_size": 5}) for i in ids]
+                if step == "minhash"
+                else ["{}"] * n
+            )
+            table = pa.table(
+                {
+                    "text": pa.array([TEXT] * n),
+                    "id": pa.array(ids.astype(str)),
+                    "url": pa.array([f"https://site{i % 997}.example/{i}" for i in ids]),
+                    "step": pa.array([step] * n),
+                    "reason": pa.array(reason),
+                    "language": pa.array(language),
+                    "language_score": pa.array(rng.random(n)),
+                    "metadata": pa.array(metadata),
+                },
+                schema=REMOVED_SCHEMA,
+            )
             writer.write_table(table, row_group_size=10_000)
             counts.update(reason.tolist())
             if step == "language":
@@ -65,22 +84,48 @@ def large_run(tmp_path_factory) -> tuple[Path, dict, Counter]:
         expected[step], found = write_removed(out / "removed" / step, step, rows, reasons, rng)
         languages.update(found)
     (out / "documents").mkdir()
-    kept = pa.table({name: pa.array([value] * KEPT, type=DOCUMENT_SCHEMA.field(name).type) for name, value in {
-        "text": TEXT, "id": "k", "dump": "CC", "url": "https://kept.example/", "date": "2024", "file_path": "f",
-        "language": "en", "language_score": 0.9}.items()}, schema=DOCUMENT_SCHEMA)
+    kept = pa.table(
+        {
+            name: pa.array([value] * KEPT, type=DOCUMENT_SCHEMA.field(name).type)
+            for name, value in {
+                "text": TEXT,
+                "id": "k",
+                "dump": "CC",
+                "url": "https://kept.example/",
+                "date": "2024",
+                "file_path": "f",
+                "language": "en",
+                "language_score": 0.9,
+            }.items()
+        },
+        schema=DOCUMENT_SCHEMA,
+    )
     pq.write_table(kept, out / "documents" / "00000.parquet")
     docs_in, steps = sum(rows for rows, _ in PLAN.values()) + KEPT, []
     seen = Counter(f"lang_{lang}" for _, lang in languages.elements())
     seen["lang_en"] += docs_in - PLAN["language"][0]  # everything after the language step is English
     for step, (rows, _) in PLAN.items():
-        steps.append({"name": step, "docs_in": docs_in, "docs_out": docs_in - rows,
-                      "removed": dict(expected[step]), "chars_in": docs_in * len(TEXT),
-                      "chars_out": (docs_in - rows) * len(TEXT), "time_s": 10.0, "docs_per_s": docs_in / 10,
-                      "counters": seen if step == "language" else {}})
+        steps.append(
+            {
+                "name": step,
+                "docs_in": docs_in,
+                "docs_out": docs_in - rows,
+                "removed": dict(expected[step]),
+                "chars_in": docs_in * len(TEXT),
+                "chars_out": (docs_in - rows) * len(TEXT),
+                "time_s": 10.0,
+                "docs_per_s": docs_in / 10,
+                "counters": seen if step == "language" else {},
+            }
+        )
         docs_in -= rows
-    stats = {"recipe": "fineweb", "reader": {"files": 1, "documents": steps[0]["docs_in"], "chars": 0,
-                                             "skipped": {}, "time_s": 1.0},
-             "steps": steps, "documents": {"count": KEPT, "chars": KEPT * len(TEXT)}, "wall_time_s": 60.0}
+    stats = {
+        "recipe": "fineweb",
+        "reader": {"files": 1, "documents": steps[0]["docs_in"], "chars": 0, "skipped": {}, "time_s": 1.0},
+        "steps": steps,
+        "documents": {"count": KEPT, "chars": KEPT * len(TEXT)},
+        "wall_time_s": 60.0,
+    }
     (out / "stats.json").write_text(json.dumps(stats))
     return out, expected, languages
 
@@ -101,8 +146,10 @@ def test_a_million_removed_documents_are_counted_and_sampled_by_streaming(large_
     steps = {s.name: s for s in summary.steps}
     for step, counts in expected.items():
         assert steps[step].reasons == dict(counts)
-    assert Counter({(r, lang): n for r, by in steps["language"].by_language.items() for lang, n in by.items()}) \
+    assert (
+        Counter({(r, lang): n for r, by in steps["language"].by_language.items() for lang, n in by.items()})
         == languages
+    )
     assert summary.clusters.count == 25_000 and summary.clusters.sizes == {5: 25_000}
     for step in PLAN:
         groups = sample_by_reason(open_run(out).removed_files(step), 5, seed=1)

@@ -64,7 +64,9 @@ def test_numbers_shown_equal_counts_from_the_files(run, capsys, monkeypatch):
         assert number(row["cells"][0]) == docs  # each step gets what the previous one kept
         assert number(row["cells"][2]) == len(frame)
         assert number(row["cells"][1]) == docs - len(frame)
-        assert {r: number(c[2]) for r, c in row["reasons"].items()} == frame["reason"].value_counts().to_dict()
+        assert {r: number(c[2]) for r, c in row["reasons"].items()} == frame[
+            "reason"
+        ].value_counts().to_dict()
         docs -= len(frame)
         if step["name"] == "language":
             by_language = {k: number(c[2]) for k, c in row["languages"].items()}
@@ -80,8 +82,12 @@ def test_languages_shown_equal_what_the_language_step_counted(run, capsys, monke
     seen = {k.removeprefix("lang_"): v for k, v in language["counters"].items() if k.startswith("lang_")}
     assert sum(seen.values()) == language["docs_in"]
     table = out.split("Languages detected by the language step")[1].split("└")[0]
-    rows = {cells[0]: cells[1:] for line in table.splitlines() if line.startswith("│")
-            for cells in [[c.strip() for c in line.split("│")[1:-1]]]}
+    rows = {
+        cells[0]: cells[1:]
+        for line in table.splitlines()
+        if line.startswith("│")
+        for cells in [[c.strip() for c in line.split("│")[1:-1]]]
+    }
     removed = removed_frame(run, "language")["language"].value_counts().to_dict()
     assert {lang: number(cells[0]) for lang, cells in rows.items()} == seen
     assert {lang: number(cells[2]) for lang, cells in rows.items()} == {k: removed.get(k, 0) for k in seen}
@@ -102,8 +108,10 @@ def test_sample_run_clusters_account_for_every_duplicate(sample_run):
     # the cluster stage's own count agrees with the clusters rebuilt from its duplicate pairs
     logged = json.loads(next((sample_run / "logs" / "clusters" / "stats").glob("*.json")).read_text())
     assert logged[0]["stats"]["cluster_size"]["n"] == clusters_from_pairs(sample_run).count
-    pairs = sum(len(p.read_bytes()) // struct.calcsize("<4I")
-                for p in (sample_run / "work" / "minhash" / "buckets").glob("*.dups"))
+    pairs = sum(
+        len(p.read_bytes()) // struct.calcsize("<4I")
+        for p in (sample_run / "work" / "minhash" / "buckets").glob("*.dups")
+    )
     assert pairs >= removed
 
 

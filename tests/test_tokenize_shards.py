@@ -159,14 +159,20 @@ def test_the_manifest_written_is_the_one_training_reads(generated):
     assert read.tokenizer_sha256 == sha256_file(read.tokenizer_path)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(format="finemill-tokens-v0"), "expected 'finemill-tokens-v1'"),
-    (lambda m: m["tokenizer"].pop("vocab_size"), "key 'tokenizer.vocab_size' is missing or not an integer"),
-    (lambda m: m.update(dtype="int8"), "dtype 'int8' is not uint16 or uint32"),
-    (lambda m: m["tokenizer"].update(vocab_size=70_000), "vocab_size 70000 does not fit dtype uint16"),
-    (lambda m: m["tokenizer"].update(eot_id=512), "eot_id 512 is outside the vocab (size 512)"),
-    (lambda m: m["splits"]["train"].update(shards=[]), "the train split has no shards"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.update(format="finemill-tokens-v0"), "expected 'finemill-tokens-v1'"),
+        (
+            lambda m: m["tokenizer"].pop("vocab_size"),
+            "key 'tokenizer.vocab_size' is missing or not an integer",
+        ),
+        (lambda m: m.update(dtype="int8"), "dtype 'int8' is not uint16 or uint32"),
+        (lambda m: m["tokenizer"].update(vocab_size=70_000), "vocab_size 70000 does not fit dtype uint16"),
+        (lambda m: m["tokenizer"].update(eot_id=512), "eot_id 512 is outside the vocab (size 512)"),
+        (lambda m: m["splits"]["train"].update(shards=[]), "the train split has no shards"),
+    ],
+)
 def test_a_bad_manifest_is_one_line_naming_the_field(generated, tmp_path: Path, change, message):
     out, manifest, _ = generated
     bad = json.loads(json.dumps(manifest))

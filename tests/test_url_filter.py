@@ -87,8 +87,17 @@ def edge_case_urls() -> tuple[str, ...]:
     sub = sorted(ref.banned_subwords)[:3]
     cases = ["https://en.wikipedia.org/wiki/Bread", "https://www.pornhub.com/view", "http://pornhub.com"]
     for d in domains + subdomains + punycode:
-        cases += [f"http://{d}/", f"https://www.{d}/page?q=1", f"http://a.b.{d}:8080/x", f"http://{d.upper()}/",
-                  f"http://user:pw@{d}/", f"{d}/no-scheme", f"http://{d}.", f"http://not{d}/", f"http://{d}x/"]
+        cases += [
+            f"http://{d}/",
+            f"https://www.{d}/page?q=1",
+            f"http://a.b.{d}:8080/x",
+            f"http://{d.upper()}/",
+            f"http://user:pw@{d}/",
+            f"{d}/no-scheme",
+            f"http://{d}.",
+            f"http://not{d}/",
+            f"http://{d}x/",
+        ]
     for d in punycode:
         try:
             cases.append(f"http://{d.encode('ascii').decode('idna')}/")  # the Unicode form of a listed IDN
@@ -97,21 +106,51 @@ def edge_case_urls() -> tuple[str, ...]:
     for u in urls:
         cases += [u, f"http://{u}", f"https://{u}", u.upper(), u + "/"]
     for w in hard:
-        cases += [f"http://example.com/{w}", f"http://example.com/{w.upper()}", f"http://example.com/a-{w}-b",
-                  f"http://{w}.example.com/", f"http://example.com/{w}s"]
+        cases += [
+            f"http://example.com/{w}",
+            f"http://example.com/{w.upper()}",
+            f"http://example.com/a-{w}-b",
+            f"http://{w}.example.com/",
+            f"http://example.com/{w}s",
+        ]
     for w in sub:
         cases += [f"http://example.com/x{w.replace(' ', '')}y", f"http://example.com/{w.replace(' ', '-')}"]
-    cases += [f"http://example.com/{soft[0]}", f"http://example.com/{soft[0]}/{soft[1]}",
-              f"http://example.com/{soft[0]}-{soft[1]}-{soft[2]}", f"http://example.com/{soft[0].upper()}/{soft[1]}"]
     cases += [
-        "http://bücher.de/", "http://xn--bcher-kva.de/", "http://例え.テスト/", "http://example.com:65535/",
-        "http://127.0.0.1/", "http://[::1]:80/", "dns:www.archive.org", "mailto:someone@example.com",
-        "http://localhost/", "https://example.co.uk/", "https://sub.example.blogspot.com/", "http://EXAMPLE.COM/",
-        "http://example.com/%70orn", "http://example.com/a?b=c#d", "http://ex\ud800ample.com/", "/", "?",
-        "http://example-blocked.com/", "https://www.example-blocked.com/", "http://sub.example-partly.org/",
-        "http://other.example-partly.org/", "https://example.org/exact/page", "example.org/no-scheme",
-        "http://example.com/forbidden", "http://example.com/two-words", "http://example.com/zzqxa",
-        "http://example.com/meh", "http://example.com/Forbidden", "http://#not-a-comment-in-extras.com/",
+        f"http://example.com/{soft[0]}",
+        f"http://example.com/{soft[0]}/{soft[1]}",
+        f"http://example.com/{soft[0]}-{soft[1]}-{soft[2]}",
+        f"http://example.com/{soft[0].upper()}/{soft[1]}",
+    ]
+    cases += [
+        "http://bücher.de/",
+        "http://xn--bcher-kva.de/",
+        "http://例え.テスト/",
+        "http://example.com:65535/",
+        "http://127.0.0.1/",
+        "http://[::1]:80/",
+        "dns:www.archive.org",
+        "mailto:someone@example.com",
+        "http://localhost/",
+        "https://example.co.uk/",
+        "https://sub.example.blogspot.com/",
+        "http://EXAMPLE.COM/",
+        "http://example.com/%70orn",
+        "http://example.com/a?b=c#d",
+        "http://ex\ud800ample.com/",
+        "/",
+        "?",
+        "http://example-blocked.com/",
+        "https://www.example-blocked.com/",
+        "http://sub.example-partly.org/",
+        "http://other.example-partly.org/",
+        "https://example.org/exact/page",
+        "example.org/no-scheme",
+        "http://example.com/forbidden",
+        "http://example.com/two-words",
+        "http://example.com/zzqxa",
+        "http://example.com/meh",
+        "http://example.com/Forbidden",
+        "http://#not-a-comment-in-extras.com/",
     ]
     return tuple(cases)
 
@@ -129,7 +168,14 @@ def test_edge_cases_same_decisions_and_reasons():
     urls = list(edge_case_urls())
     got = assert_same({}, urls)
     reasons = {g[1] for g in got if g is not True}
-    assert {"domain", "subdomain", "url", "hard_blacklisted", "soft_blacklisted", "blacklisted_subword"} <= reasons
+    assert {
+        "domain",
+        "subdomain",
+        "url",
+        "hard_blacklisted",
+        "soft_blacklisted",
+        "blacklisted_subword",
+    } <= reasons
 
 
 def test_filter_pickled_like_an_executor_task_same_decisions():
@@ -157,7 +203,9 @@ def test_without_integrated_lists_same_decisions_and_reasons():
     assert_same({"use_integrated_lists": False}, urls)
 
 
-@pytest.mark.parametrize("bad", [{"soft_word_threshold": "two"}, {"extra_domains": "a.com"}, {"banned_word": ["x"]}])
+@pytest.mark.parametrize(
+    "bad", [{"soft_word_threshold": "two"}, {"extra_domains": "a.com"}, {"banned_word": ["x"]}]
+)
 def test_recipe_loader_validates_url_filter_settings(bad):
     with pytest.raises(FinemillError, match="url_filter"):
         parse_recipe({"steps": [{"url_filter": bad}]}, {})
@@ -174,11 +222,14 @@ def test_second_filter_in_a_process_does_not_reload(monkeypatch):
     assert calls == []
     assert second.block_listed_domains.integrated is first.block_listed_domains.integrated
     assert second.tldextractor is first.tldextractor
-    assert "pornhub.com" in second.block_listed_domains and "example-blocked.com" in second.block_listed_domains
+    assert (
+        "pornhub.com" in second.block_listed_domains and "example-blocked.com" in second.block_listed_domains
+    )
     assert "example-blocked.com" not in first.block_listed_domains
 
 
 # The index and the cache, on small lists.
+
 
 def test_string_index_exact_membership_with_colliding_hashes(tmp_path, monkeypatch):
     import finemill.text.string_index as string_index
@@ -208,8 +259,10 @@ def small_lists(tmp_path, monkeypatch):
     """datatrove's archive replaced by a small one, in an empty cache folder."""
     archive = tmp_path / "lists.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        for name, text in [("urls", "example.org/page\n#comment.org/x\n"),
-                           ("domains", "a.com\n#b.com\n  spaced.net \nsub.c.org\na.com")]:
+        for name, text in [
+            ("urls", "example.org/page\n#comment.org/x\n"),
+            ("domains", "a.com\n#b.com\n  spaced.net \nsub.c.org\na.com"),
+        ]:
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -224,8 +277,9 @@ def small_lists(tmp_path, monkeypatch):
 def test_cache_is_built_once_parsed_like_datatrove_and_rebuilt_when_corrupt(small_lists, monkeypatch):
     build = blocklists.build_indexes
     lists = blocklists.integrated_lists()
-    assert {"a.com", "spaced.net", "sub.c.org"} == {d for d in ["a.com", "spaced.net", "sub.c.org", "#b.com",
-                                                                "  spaced.net "] if d in lists.domains}
+    assert {"a.com", "spaced.net", "sub.c.org"} == {
+        d for d in ["a.com", "spaced.net", "sub.c.org", "#b.com", "  spaced.net "] if d in lists.domains
+    }
     assert "example.org/page" in lists.urls and "#comment.org/x" not in lists.urls
     paths = blocklists.index_paths()
     assert sorted(p.name for p in small_lists.glob("*.idx")) == sorted(p.name for p in paths.values())

@@ -35,9 +35,23 @@ def build_wheel(dest: Path, work: Path) -> Path:
         shutil.copy2(REPO / name, src / name)
     shutil.copytree(REPO / "finemill", src / "finemill", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "-w", str(dest), str(src)],
-        check=True, cwd=work, env=clean_env(),
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-w",
+            str(dest),
+            str(src),
+        ],
+        check=True,
+        cwd=work,
+        env=clean_env(),
     )
     (wheel,) = dest.glob("finemill-*.whl")
     return wheel
@@ -53,15 +67,35 @@ def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
     venv.create(env_dir, system_site_packages=True, with_pip=False)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
-         "--disable-pip-version-check", str(wheel)],
-        check=True, cwd=tmp_path, env=clean_env(),
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
+        check=True,
+        cwd=tmp_path,
+        env=clean_env(),
     )
 
     where = subprocess.run(
-        [str(python), "-c", "import json, finemill, finemill.config_files as c; "
-         "print(json.dumps([finemill.__file__, str(c.PACKAGED_CONFIGS), c.packaged_names()]))"],
-        check=True, cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+        [
+            str(python),
+            "-c",
+            "import json, finemill, finemill.config_files as c; "
+            "print(json.dumps([finemill.__file__, str(c.PACKAGED_CONFIGS), c.packaged_names()]))",
+        ],
+        check=True,
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
     )
     module, configs, names = json.loads(where.stdout)
     site = env_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
@@ -72,7 +106,11 @@ def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
     out = tmp_path / "out"
     run = subprocess.run(
         [str(env_dir / "bin" / "finemill"), "run", "--output", str(out), "--limit", "40"],
-        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=900,
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert sorted(p.name for p in (out / "input").iterdir()) == ["sample-0.warc.gz", "sample-1.warc.gz"]

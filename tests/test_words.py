@@ -13,12 +13,30 @@ from finemill.text.words import SpacyCompatibleTokenizer
 from tests.conftest import shared_file
 
 EDGE_CASES = [
-    "", " ", "\n", "  two  spaces  ", "\n\nHello world.\n\n", " leading", "trailing ", "a\u00a0b\u2003c",
-    "I can't do it :) really.", "e.g. this (a.m.) test at 5p.m. sharp", "Mr. Smith went to Washington. He left!",
-    "\t\ttab\tstart", "a .  b", "...", "\u201cQuoted.\u201d Next one", "U.S.A. is big. Yes.",
+    "",
+    " ",
+    "\n",
+    "  two  spaces  ",
+    "\n\nHello world.\n\n",
+    " leading",
+    "trailing ",
+    "a\u00a0b\u2003c",
+    "I can't do it :) really.",
+    "e.g. this (a.m.) test at 5p.m. sharp",
+    "Mr. Smith went to Washington. He left!",
+    "\t\ttab\tstart",
+    "a .  b",
+    "...",
+    "\u201cQuoted.\u201d Next one",
+    "U.S.A. is big. Yes.",
     # emoticons split across a space: spaCy's special-case matcher reads the two runs together
-    "[ :*, next", "x: ) y", "end. O.O wow", ":-) :-( ;-) (-: 8-)", "She said :P then left.",
-    "datatrove's work-around: IS_ALPHA inside a text", "http://example.com/a?b=c. Next sentence",
+    "[ :*, next",
+    "x: ) y",
+    "end. O.O wow",
+    ":-) :-( ;-) (-: 8-)",
+    "She said :P then left.",
+    "datatrove's work-around: IS_ALPHA inside a text",
+    "http://example.com/a?b=c. Next sentence",
 ]
 
 

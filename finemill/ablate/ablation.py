@@ -54,26 +54,59 @@ def run_ablation(
             v.error = f"{v.train_tokens:,} training tokens, fewer than one context of {block + 1}"
     every = max(1, math.ceil(steps / spec.eval.curve_points))
     units = [
-        runs.Unit(variant=v.name, seed=seed, run_dir=str(run_folder.beneath(out, run_folder.ablation_run(out, v.name,
-                                                                                                       seed))),
-                  tokens_dir=str(v.tokens_dir), train_config=str(spec.train), max_steps=steps, checkpoint_every=every,
-                  train_tokens=v.train_tokens, heldout=str(run_folder.ablation_heldout(out)),
-                  tasks=tuple(spec.eval.tasks), limit=spec.eval.limit, batch_tokens=spec.eval.batch_tokens,
-                  device=device, nproc=nproc)
-        for v in variants if not v.error for seed in spec.seeds
+        runs.Unit(
+            variant=v.name,
+            seed=seed,
+            run_dir=str(run_folder.beneath(out, run_folder.ablation_run(out, v.name, seed))),
+            tokens_dir=str(v.tokens_dir),
+            train_config=str(spec.train),
+            max_steps=steps,
+            checkpoint_every=every,
+            train_tokens=v.train_tokens,
+            heldout=str(run_folder.ablation_heldout(out)),
+            tasks=tuple(spec.eval.tasks),
+            limit=spec.eval.limit,
+            batch_tokens=spec.eval.batch_tokens,
+            device=device,
+            nproc=nproc,
+        )
+        for v in variants
+        if not v.error
+        for seed in spec.seeds
     ]
     results = runs.run_units(units, parallel, log, progress) if units else []
-    described = [{"name": v.name, "steps": [s.name for s in p.own_steps], "documents": v.documents, "chars": v.chars,
-                  "train_tokens": v.train_tokens, "error": v.error, "folder": str(v.folder.relative_to(out))}
-                 for v, p in zip(variants, plan.variants, strict=True)]
+    described = [
+        {
+            "name": v.name,
+            "steps": [s.name for s in p.own_steps],
+            "documents": v.documents,
+            "chars": v.chars,
+            "train_tokens": v.train_tokens,
+            "error": v.error,
+            "folder": str(v.folder.relative_to(out)),
+        }
+        for v, p in zip(variants, plan.variants, strict=True)
+    ]
     meta = {
-        "ablation_file": spec.source, "base": str(spec.base), "train": str(spec.train), "tokens": spec.tokens,
-        "seeds": spec.seeds, "steps": steps, "tokens_per_step": per_step, "checkpoint_every": every,
+        "ablation_file": spec.source,
+        "base": str(spec.base),
+        "train": str(spec.train),
+        "tokens": spec.tokens,
+        "seeds": spec.seeds,
+        "steps": steps,
+        "tokens_per_step": per_step,
+        "checkpoint_every": every,
         "shared_steps": [s.name for s in plan.shared_steps],
         "shared_run": str(shared.relative_to(out)) if shared else None,
-        "heldout": {"source": heldout.source, "texts": heldout.texts, "bytes": heldout.bytes,
-                    "fraction": spec.eval.heldout_fraction},
-        "tokenizer": str(tokenizer) if tokenizer else str(run_folder.ablation_tokenizer(out).relative_to(out)),
+        "heldout": {
+            "source": heldout.source,
+            "texts": heldout.texts,
+            "bytes": heldout.bytes,
+            "fraction": spec.eval.heldout_fraction,
+        },
+        "tokenizer": str(tokenizer)
+        if tokenizer
+        else str(run_folder.ablation_tokenizer(out).relative_to(out)),
         "eval": {"tasks": spec.eval.tasks, "limit": spec.eval.limit},
     }
     result = report.build_report(described, results, meta)
@@ -91,11 +124,18 @@ def _settings(spec: AblationSpec, plan, tokenizer, bpb_texts, nproc: int) -> dic
     """What the ablation's folder depends on: a rerun with other settings must not mix into it."""
     return {
         "variants": {v.name: [asdict(s) for s in v.recipe.steps] for v in plan.variants},
-        "inputs": plan.reference.recipe.input.paths, "limit": plan.reference.recipe.input.limit,
-        "dump": plan.reference.recipe.dump, "train": hashlib.sha256(spec.train.read_bytes()).hexdigest()[:16],
-        "tokens": spec.tokens, "seeds": spec.seeds, "vocab_size": spec.vocab_size,
-        "tokenizer": str(tokenizer) if tokenizer else None, "tokenizer_sample_bytes": spec.tokenizer_sample_bytes,
-        "eval": asdict(spec.eval), "bpb_texts": bpb_texts, "nproc": nproc,
+        "inputs": plan.reference.recipe.input.paths,
+        "limit": plan.reference.recipe.input.limit,
+        "dump": plan.reference.recipe.dump,
+        "train": hashlib.sha256(spec.train.read_bytes()).hexdigest()[:16],
+        "tokens": spec.tokens,
+        "seeds": spec.seeds,
+        "vocab_size": spec.vocab_size,
+        "tokenizer": str(tokenizer) if tokenizer else None,
+        "tokenizer_sample_bytes": spec.tokenizer_sample_bytes,
+        "eval": asdict(spec.eval),
+        "bpb_texts": bpb_texts,
+        "nproc": nproc,
     }
 
 
@@ -106,6 +146,7 @@ def _check_resumable(out: Path, settings: dict[str, Any]) -> None:
         before = json.loads(path.read_text(encoding="utf-8"))
         differ = [key for key in sorted(set(before) | set(settings)) if before.get(key) != settings.get(key)]
         if differ:  # e.g. `variants`: the base recipe's steps or settings changed since
-            raise FinemillError(f"{out} holds an ablation with other settings ({', '.join(differ)} differ); use "
-                                "another --out")
+            raise FinemillError(
+                f"{out} holds an ablation with other settings ({', '.join(differ)} differ); use another --out"
+            )
     path.write_text(json.dumps(settings, indent=1), encoding="utf-8")

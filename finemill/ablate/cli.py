@@ -42,18 +42,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("ablation", metavar="FILE", help="ablation YAML (or the name of a bundled one)")
-    p.add_argument("-i", "--input", action="append", metavar="PATH",
-                   help="crawl or text files, folders or globs (repeatable); default: the ablation's `input`, "
-                   "else the base recipe's")
+    p.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        metavar="PATH",
+        help="crawl or text files, folders or globs (repeatable); default: the ablation's `input`, "
+        "else the base recipe's",
+    )
     p.add_argument("-o", "--out", metavar="DIR", help="ablation folder (default: ablations/<file name>)")
-    p.add_argument("--tokenizer", metavar="JSON", help="use this tokenizer.json for every variant instead of "
-                   "training one on the union of their documents")
-    p.add_argument("--bpb-texts", metavar="FILE", help="more held-out texts for bits per byte (parquet with a "
-                   "text column, or jsonl(.gz))")
-    p.add_argument("--parallel", type=int, default=1, metavar="N",
-                   help="training runs at a time (default 1; on CUDA at most one per GPU)")
-    p.add_argument("--nproc-per-run", type=int, default=1, metavar="N",
-                   help="train each run with torchrun on N processes (GPUs) (default 1: in this process)")
+    p.add_argument(
+        "--tokenizer",
+        metavar="JSON",
+        help="use this tokenizer.json for every variant instead of "
+        "training one on the union of their documents",
+    )
+    p.add_argument(
+        "--bpb-texts",
+        metavar="FILE",
+        help="more held-out texts for bits per byte (parquet with a text column, or jsonl(.gz))",
+    )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="training runs at a time (default 1; on CUDA at most one per GPU)",
+    )
+    p.add_argument(
+        "--nproc-per-run",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train each run with torchrun on N processes (GPUs) (default 1: in this process)",
+    )
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--html", metavar="PATH", help="write the HTML page here (default: OUT/ablation.html)")
     p.add_argument("-q", "--quiet", action="store_true", help="only the table")
@@ -68,9 +90,19 @@ def ablate_command(args: argparse.Namespace) -> int:
     spec = load_spec(args.ablation)
     out = Path(args.out) if args.out else Path("ablations") / Path(args.ablation).stem
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    report = run_ablation(spec, out, inputs=args.input, tokenizer=args.tokenizer, bpb_texts=args.bpb_texts,
-                          parallel=args.parallel, device=args.device, nproc=args.nproc_per_run, html=args.html,
-                          progress=not args.quiet and sys.stderr.isatty(), log=log)
+    report = run_ablation(
+        spec,
+        out,
+        inputs=args.input,
+        tokenizer=args.tokenizer,
+        bpb_texts=args.bpb_texts,
+        parallel=args.parallel,
+        device=args.device,
+        nproc=args.nproc_per_run,
+        html=args.html,
+        progress=not args.quiet and sys.stderr.isatty(),
+        log=log,
+    )
     print_report(report)
     print("wrote " + ", ".join(report["written"]))
     return 0

@@ -41,7 +41,9 @@ class HeldOut:
     source: str  # in words, for the report
 
 
-def run_variants(plan: AblationPlan, out: Path, progress: bool, log: Log) -> tuple[list[VariantData], Path | None]:
+def run_variants(
+    plan: AblationPlan, out: Path, progress: bool, log: Log
+) -> tuple[list[VariantData], Path | None]:
     """Run the shared steps (once) and every variant's own steps; returns each variant's counts and the shared
     run folder (None when nothing is shared)."""
     from finemill.pipeline.run import run_recipe
@@ -57,8 +59,14 @@ def run_variants(plan: AblationPlan, out: Path, progress: bool, log: Log) -> tup
         kept = stats["documents"]["count"]
         log(f"  {kept:,} documents go on to the variants")
         if not kept:
-            return [VariantData(v.name, run_folder.ablation_variant(out, v.name),
-                                error="the shared steps kept no documents") for v in plan.variants], shared
+            return [
+                VariantData(
+                    v.name,
+                    run_folder.ablation_variant(out, v.name),
+                    error="the shared steps kept no documents",
+                )
+                for v in plan.variants
+            ], shared
         source_paths = [str(run_folder.documents(shared))]
     results = []
     for variant in plan.variants:
@@ -66,8 +74,9 @@ def run_variants(plan: AblationPlan, out: Path, progress: bool, log: Log) -> tup
     return results, shared
 
 
-def _run_variant(variant: ResolvedVariant, out: Path, source_paths: list[str] | None, progress: bool,
-                 log: Log) -> VariantData:
+def _run_variant(
+    variant: ResolvedVariant, out: Path, source_paths: list[str] | None, progress: bool, log: Log
+) -> VariantData:
     from finemill.pipeline.run import run_recipe
 
     folder = run_folder.beneath(out, run_folder.ablation_variant(out, variant.name))
@@ -83,8 +92,9 @@ def _run_variant(variant: ResolvedVariant, out: Path, source_paths: list[str] | 
     return data
 
 
-def heldout_texts(spec: AblationSpec, plan: AblationPlan, out: Path, shared: Path | None,
-                  bpb_texts: str | None) -> HeldOut:
+def heldout_texts(
+    spec: AblationSpec, plan: AblationPlan, out: Path, shared: Path | None, bpb_texts: str | None
+) -> HeldOut:
     """Write OUT/heldout/texts.parquet: the documents the hold-out step took out (of the shared run, else of
     the reference variant: the same URLs in every variant), plus any --bpb-texts / eval.bpb_texts."""
     import pyarrow as pa
@@ -93,18 +103,26 @@ def heldout_texts(spec: AblationSpec, plan: AblationPlan, out: Path, shared: Pat
     from finemill.eval.bpb import read_texts
 
     folder = shared or run_folder.ablation_variant(out, plan.reference.name)
-    texts = [t for f in sorted(run_folder.removed(folder, HOLDOUT_STEP).glob("*.parquet"))
-             for t in pq.read_table(f, columns=["text"]).column("text").to_pylist() if t]
+    texts = [
+        t
+        for f in sorted(run_folder.removed(folder, HOLDOUT_STEP).glob("*.parquet"))
+        for t in pq.read_table(f, columns=["text"]).column("text").to_pylist()
+        if t
+    ]
     after = spec.eval.heldout_after or "extraction"
-    what = f"{len(texts):,} documents held out by URL hash ({spec.eval.heldout_fraction:g} of URLs, right after " \
-           f"{after})"
+    what = (
+        f"{len(texts):,} documents held out by URL hash ({spec.eval.heldout_fraction:g} of URLs, right after "
+        f"{after})"
+    )
     for extra in filter(None, [spec.eval.bpb_texts, bpb_texts]):
         more = read_texts(extra)
         texts += more
         what += f" + {len(more):,} texts of {Path(extra).name}"
     if not texts:
-        raise FinemillError("no held-out text to measure bits per byte on: no document fell in the held-out URLs; "
-                            "raise eval.heldout_fraction or pass --bpb-texts FILE")
+        raise FinemillError(
+            "no held-out text to measure bits per byte on: no document fell in the held-out URLs; "
+            "raise eval.heldout_fraction or pass --bpb-texts FILE"
+        )
     path = run_folder.beneath(out, run_folder.ablation_heldout(out))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -119,8 +137,9 @@ def read_heldout_file(path: str | Path) -> list[str]:
     return pq.read_table(path, columns=["text"]).column("text").to_pylist()
 
 
-def prepare_tokenizer(spec: AblationSpec, variants: list[VariantData], out: Path, given: Path | None,
-                      log: Log) -> Path:
+def prepare_tokenizer(
+    spec: AblationSpec, variants: list[VariantData], out: Path, given: Path | None, log: Log
+) -> Path:
     """The one tokenizer of every variant: `given`, or byte-level BPE trained on the union of the variants'
     documents, taken in turn from each (so no variant's text dominates its sample). Reused when trained with
     the same settings on the same documents."""
@@ -134,15 +153,24 @@ def prepare_tokenizer(spec: AblationSpec, variants: list[VariantData], out: Path
         Encoder.from_file(given, eot_token=EOT_TOKEN)  # a missing or broken file: a clear error now
         return Path(given).resolve()
     usable = [v for v in variants if not v.error]
-    meta = {"vocab_size": spec.vocab_size, "sample_bytes": spec.tokenizer_sample_bytes,
-            "variants": {v.name: v.documents for v in usable}}
+    meta = {
+        "vocab_size": spec.vocab_size,
+        "sample_bytes": spec.tokenizer_sample_bytes,
+        "variants": {v.name: v.documents for v in usable},
+    }
     meta_path = target.with_name("tokenizer.train.json")
     if target.is_file() and meta_path.is_file() and json.loads(meta_path.read_text(encoding="utf-8")) == meta:
         return target
-    log(f"tokenizer: byte-level BPE, vocab {spec.vocab_size:,}, on up to {spec.tokenizer_sample_bytes / 1e6:,.0f} MB "
-        f"of the union of {len(usable)} variants' documents")
-    tokenizer = train_tokenizer(_union_texts(usable, spec.tokenizer_sample_bytes), spec.vocab_size,
-                                eot_token=EOT_TOKEN, show_progress=False)
+    log(
+        f"tokenizer: byte-level BPE, vocab {spec.vocab_size:,}, on up to {spec.tokenizer_sample_bytes / 1e6:,.0f} MB "
+        f"of the union of {len(usable)} variants' documents"
+    )
+    tokenizer = train_tokenizer(
+        _union_texts(usable, spec.tokenizer_sample_bytes),
+        spec.vocab_size,
+        eot_token=EOT_TOKEN,
+        show_progress=False,
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     save_tokenizer(tokenizer, target)
     write_json_atomic(meta_path, meta)
@@ -175,7 +203,8 @@ def tokenize_variants(variants: list[VariantData], tokenizer: Path, log: Log) ->
     for v in variants:
         if v.error:
             continue
-        manifest = tokenize_run(v.folder, tokenizer=tokenizer, settings=ShardSettings(val_fraction=0.0),
-                                log=lambda _msg: None)
+        manifest = tokenize_run(
+            v.folder, tokenizer=tokenizer, settings=ShardSettings(val_fraction=0.0), log=lambda _msg: None
+        )
         v.train_tokens = int(manifest["splits"]["train"]["tokens"])
         log(f"variant {v.name}: {v.train_tokens:,} training tokens")

@@ -47,7 +47,9 @@ def welch(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     return result
 
 
-def build_report(variants: list[dict[str, Any]], results: list[dict[str, Any]], settings: dict[str, Any]) -> dict:
+def build_report(
+    variants: list[dict[str, Any]], results: list[dict[str, Any]], settings: dict[str, Any]
+) -> dict:
     """ablation.json's content. `variants`: per variant, in the ablation's order, {name, steps, documents,
     chars, train_tokens, error}; `results`: the runs' result.json contents."""
     runs: dict[str, list[dict]] = {}
@@ -80,8 +82,13 @@ def build_report(variants: list[dict[str, Any]], results: list[dict[str, Any]], 
             "aggregate": welch(row["aggregate"]["values"], ref["aggregate"]["values"]),
             "tasks": {t: welch(row["tasks"][t]["values"], ref["tasks"][t]["values"]) for t in tasks},
         }
-    return {"reference": reference["name"], "tasks": tasks, "settings": settings, "variants": rows,
-            "test": f"Welch's t-test over seeds (unequal variances), significant at p < {SIGNIFICANT}"}
+    return {
+        "reference": reference["name"],
+        "tasks": tasks,
+        "settings": settings,
+        "variants": rows,
+        "test": f"Welch's t-test over seeds (unequal variances), significant at p < {SIGNIFICANT}",
+    }
 
 
 def _share(value: float, reference: float) -> float | None:
@@ -98,8 +105,16 @@ def _mean_curve(runs: list[dict]) -> list[dict[str, float]]:
     for step in sorted(steps):
         points = steps[step]
         values = [p["bpb"] for p in points]
-        curve.append({"step": step, "tokens": sum(p["tokens"] for p in points) / len(points),
-                      "bpb": sum(values) / len(values), "min": min(values), "max": max(values), "seeds": len(values)})
+        curve.append(
+            {
+                "step": step,
+                "tokens": sum(p["tokens"] for p in points) / len(points),
+                "bpb": sum(values) / len(values),
+                "min": min(values),
+                "max": max(values),
+                "seeds": len(values),
+            }
+        )
     return curve
 
 
@@ -132,36 +147,54 @@ def _epochs(epochs: float | None) -> str:
 def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     """The table as header and rows of strings (the terminal table and the HTML page show the same)."""
     tasks = report["tasks"]
-    header = ["variant", "docs", "tokens", "epochs", "bits/byte", "Δ bits/byte", *[f"{t} %" for t in tasks],
-              "aggregate %", "Δ aggregate"]
+    header = [
+        "variant",
+        "docs",
+        "tokens",
+        "epochs",
+        "bits/byte",
+        "Δ bits/byte",
+        *[f"{t} %" for t in tasks],
+        "aggregate %",
+        "Δ aggregate",
+    ]
     rows = []
     for row in report["variants"]:
         vs = row.get("vs_reference") or {}
         share = lambda x: f" ({100 * x:.0f}%)" if x is not None else ""  # noqa: E731
-        rows.append([
-            row["name"],
-            f"{row['documents']:,}{share(row['documents_share'])}",
-            f"{row['train_tokens']:,}{share(row['tokens_share'])}",
-            _epochs(row["epochs"]),
-            _pm(row["bpb"]), _delta(vs.get("bpb")),
-            *[_pm(row["tasks"][t], 100, 1) for t in tasks],
-            _pm(row["aggregate"], 100, 1), _delta(vs.get("aggregate"), 100, 1),
-        ])
+        rows.append(
+            [
+                row["name"],
+                f"{row['documents']:,}{share(row['documents_share'])}",
+                f"{row['train_tokens']:,}{share(row['tokens_share'])}",
+                _epochs(row["epochs"]),
+                _pm(row["bpb"]),
+                _delta(vs.get("bpb")),
+                *[_pm(row["tasks"][t], 100, 1) for t in tasks],
+                _pm(row["aggregate"], 100, 1),
+                _delta(vs.get("aggregate"), 100, 1),
+            ]
+        )
     return header, rows
 
 
 def notes(report: dict) -> list[str]:
     """What a reader must know to read the table right."""
     s = report["settings"]
-    lines = [f"mean ± std over seeds {s['seeds']}; Δ: difference to {report['reference']}, {report['test']} (*)",
-             f"budget: {s['tokens']:,} tokens per run ({s['steps']:,} steps of {s['tokens_per_step']:,}), the same "
-             "for every variant and seed",
-             f"bits per byte on {s['heldout']['source']} ({s['heldout']['bytes']:,} bytes)"]
+    lines = [
+        f"mean ± std over seeds {s['seeds']}; Δ: difference to {report['reference']}, {report['test']} (*)",
+        f"budget: {s['tokens']:,} tokens per run ({s['steps']:,} steps of {s['tokens_per_step']:,}), the same "
+        "for every variant and seed",
+        f"bits per byte on {s['heldout']['source']} ({s['heldout']['bytes']:,} bytes)",
+    ]
     repeated = [r for r in report["variants"] if r["epochs"] and r["epochs"] > 1.0]
     if repeated:
-        lines.append("repeated data: " + ", ".join(f"{r['name']} {r['epochs']:.1f} epochs" for r in repeated)
-                     + " (FineWeb's ablations saw each token once: with repeats, a smaller variant is not penalised "
-                     "for its size as it would be at scale)")
+        lines.append(
+            "repeated data: "
+            + ", ".join(f"{r['name']} {r['epochs']:.1f} epochs" for r in repeated)
+            + " (FineWeb's ablations saw each token once: with repeats, a smaller variant is not penalised "
+            "for its size as it would be at scale)"
+        )
     for r in report["variants"]:
         if r.get("error"):
             lines.append(f"{r['name']}: {r['error']}; not trained")
@@ -203,10 +236,16 @@ def curve_png(report: dict) -> bytes:
         if not curve:
             continue
         x = [p["tokens"] for p in curve]
-        line, = ax.plot(x, [p["bpb"] for p in curve], marker="o", markersize=3, label=row["name"])
+        (line,) = ax.plot(x, [p["bpb"] for p in curve], marker="o", markersize=3, label=row["name"])
         if any(p["seeds"] > 1 for p in curve):
-            ax.fill_between(x, [p["min"] for p in curve], [p["max"] for p in curve], color=line.get_color(),
-                            alpha=0.2, linewidth=0)
+            ax.fill_between(
+                x,
+                [p["min"] for p in curve],
+                [p["max"] for p in curve],
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
     ax.set_xlabel("tokens seen")
     ax.set_ylabel("bits per byte (held-out texts)")
     ax.set_title("Ablation: validation bits per byte (mean over seeds, band: min-max)")
@@ -228,23 +267,31 @@ def render_html(report: dict, png: bytes | None) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
     s = report["settings"]
-    steps = "".join(f"<dt>{esc(r['name'])}</dt><dd>{esc(', '.join(r['steps']))}</dd>" for r in report["variants"])
-    image = (f'<img alt="bits per byte against tokens seen" src="data:image/png;base64,'
-             f'{base64.b64encode(png).decode()}">') if png else ""
+    steps = "".join(
+        f"<dt>{esc(r['name'])}</dt><dd>{esc(', '.join(r['steps']))}</dd>" for r in report["variants"]
+    )
+    image = (
+        (
+            f'<img alt="bits per byte against tokens seen" src="data:image/png;base64,'
+            f'{base64.b64encode(png).decode()}">'
+        )
+        if png
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">
 <title>finemill ablation</title><style>{STYLE}</style></head>
 <body><main>
 <h1>Ablation</h1>
-<p class="sub">{esc(s['ablation_file'])} · base recipe {esc(s['base'])} · train {esc(s['train'])}</p>
+<p class="sub">{esc(s["ablation_file"])} · base recipe {esc(s["base"])} · train {esc(s["train"])}</p>
 <h2>Results</h2>
 <table><tr>{head}</tr>{body}</table>
-<ul class="note">{''.join(f'<li>{esc(line)}</li>' for line in notes(report))}</ul>
+<ul class="note">{"".join(f"<li>{esc(line)}</li>" for line in notes(report))}</ul>
 <h2>Bits per byte against tokens seen</h2>
 {image}
 <h2>Variants</h2>
-<p class="note">Steps each variant ran after the shared ones ({esc(', '.join(s['shared_steps']) or 'none')}).</p>
+<p class="note">Steps each variant ran after the shared ones ({esc(", ".join(s["shared_steps"]) or "none")}).</p>
 <dl class="meta">{steps}</dl>
 </main></body></html>
 """

@@ -59,9 +59,14 @@ def budget_steps(train_config: str | Path, tokens: int, nproc: int = 1) -> tuple
 def train_overrides(unit: Unit) -> dict[str, Any]:
     """What the ablation sets on top of the training config: the same for every variant but seed and data."""
     return {
-        "seed": unit.seed, "data": unit.tokens_dir, "out": unit.run_dir, "max_steps": unit.max_steps,
-        "checkpoint_every": unit.checkpoint_every, "keep_checkpoints": 1_000_000,
-        "eval_every": 0, "sample_every": 0,  # scored on the common held-out texts instead, after training
+        "seed": unit.seed,
+        "data": unit.tokens_dir,
+        "out": unit.run_dir,
+        "max_steps": unit.max_steps,
+        "checkpoint_every": unit.checkpoint_every,
+        "keep_checkpoints": 1_000_000,
+        "eval_every": 0,
+        "sample_every": 0,  # scored on the common held-out texts instead, after training
         "device": unit.device,
     }
 
@@ -83,13 +88,26 @@ def run_unit(unit: Unit, progress: bool = False) -> dict[str, Any]:
 def _train(unit: Unit, progress: bool) -> None:
     overrides = train_overrides(unit)
     if unit.nproc > 1:
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={unit.nproc}",
-                   "-m", "finemill.cli", "train", "--config", unit.train_config, "--no-progress"]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={unit.nproc}",
+            "-m",
+            "finemill.cli",
+            "train",
+            "--config",
+            unit.train_config,
+            "--no-progress",
+        ]
         command += [a for k, v in overrides.items() for a in ("--set", f"{k}={v}")]
         done = subprocess.run(command, check=False)
         if done.returncode:
-            raise FinemillError(f"training {unit.variant} seed {unit.seed} under torchrun failed "
-                                f"(exit {done.returncode}); rerun to resume")
+            raise FinemillError(
+                f"training {unit.variant} seed {unit.seed} under torchrun failed "
+                f"(exit {done.returncode}); rerun to resume"
+            )
         return
     from finemill.train.config import load_config
     from finemill.train.loop import train
@@ -132,20 +150,33 @@ def _score(unit: Unit) -> dict[str, Any]:
         last_step, last_path = checkpoints[-1]
         if state is None or state.get("step") != last_step:
             model, encoder, state, _ = load_for_eval(last_path, device)
-        suite = evaluate_tasks(model, encoder, resolve_tasks(",".join(unit.tasks)), unit.limit, device,
-                               unit.batch_tokens) if unit.tasks else {"tasks": {}, "items": {}, "aggregate": None}
+        suite = (
+            evaluate_tasks(
+                model, encoder, resolve_tasks(",".join(unit.tasks)), unit.limit, device, unit.batch_tokens
+            )
+            if unit.tasks
+            else {"tasks": {}, "items": {}, "aggregate": None}
+        )
     tokens_seen = int(state.get("tokens", 0))
     points = [curve[s] for s in sorted(curve)]
     return {
-        "variant": unit.variant, "seed": unit.seed, "steps": last_step, "tokens_seen": tokens_seen,
+        "variant": unit.variant,
+        "seed": unit.seed,
+        "steps": last_step,
+        "tokens_seen": tokens_seen,
         "train_tokens": unit.train_tokens,
         "epochs": tokens_seen / unit.train_tokens if unit.train_tokens else None,
-        "bpb": points[-1]["bpb"], "curve": points,
-        "tasks": {name: {k: s[k] for k in ("n", "score", "centered", "chance", "metric")}
-                  for name, s in suite["tasks"].items()},
+        "bpb": points[-1]["bpb"],
+        "curve": points,
+        "tasks": {
+            name: {k: s[k] for k in ("n", "score", "centered", "chance", "metric")}
+            for name, s in suite["tasks"].items()
+        },
         # per item: 1 when the headline metric picked the right answer (for a paired comparison of variants)
-        "items": {name: [r["acc_norm" if suite["tasks"][name]["metric"] == "acc_norm" else "acc"] for r in records]
-                  for name, records in suite["items"].items()},
+        "items": {
+            name: [r["acc_norm" if suite["tasks"][name]["metric"] == "acc_norm" else "acc"] for r in records]
+            for name, records in suite["items"].items()
+        },
         "aggregate": suite["aggregate"],
         "unit": asdict(unit),
     }
@@ -171,14 +202,17 @@ def _read_jsonl(path: Path) -> list[dict]:
     return points
 
 
-def run_units(units: list[Unit], parallel: int = 1, log: Callable[[str], None] = print,
-              progress: bool = False) -> list[dict[str, Any]]:
+def run_units(
+    units: list[Unit], parallel: int = 1, log: Callable[[str], None] = print, progress: bool = False
+) -> list[dict[str, Any]]:
     """Every unit's result, in order: here one after another, or `parallel` at a time in worker processes
     (each with its share of the CPU threads, or its own GPU when the units run on CUDA)."""
     todo = [u for u in units if not (Path(u.run_dir) / RESULT).is_file()]
     if todo:
-        log(f"training: {len(todo)} of {len(units)} runs to do ({units[0].max_steps:,} steps each)"
-            + (f", {parallel} at a time" if parallel > 1 else ""))
+        log(
+            f"training: {len(todo)} of {len(units)} runs to do ({units[0].max_steps:,} steps each)"
+            + (f", {parallel} at a time" if parallel > 1 else "")
+        )
     if parallel <= 1 or len(todo) <= 1:
         results = []
         for i, unit in enumerate(units, 1):
@@ -200,8 +234,9 @@ def _run_parallel(units: list[Unit], parallel: int, log: Callable[[str], None]) 
     for i in range(workers):
         devices.put(f"cuda:{gpus[i]}" if gpus else "cpu")
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(devices, threads)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(devices, threads)
+    ) as pool:
         futures = [pool.submit(_run_in_worker, unit) for unit in units]
         results = []
         for unit, future in zip(units, futures, strict=True):

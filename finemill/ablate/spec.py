@@ -63,11 +63,27 @@ class AblationSpec:
     tokenizer_sample_bytes: int = 50_000_000
 
 
-_TOP = {"base", "variants", "train", "tokens", "seeds", "eval", "input", "vocab_size", "tokenizer_sample_bytes"}
+_TOP = {
+    "base",
+    "variants",
+    "train",
+    "tokens",
+    "seeds",
+    "eval",
+    "input",
+    "vocab_size",
+    "tokenizer_sample_bytes",
+}
 _VARIANT_HINTS = {"remove": list[str], "set": dict[str, Any], "replace": dict[str, Any]}
-_EVAL_HINTS = {"tasks": list[str] | str, "limit": int | None, "bpb_texts": str | None, "heldout_fraction": float,
-               "heldout_after": str | None,
-               "curve_points": int, "batch_tokens": int}
+_EVAL_HINTS = {
+    "tasks": list[str] | str,
+    "limit": int | None,
+    "bpb_texts": str | None,
+    "heldout_fraction": float,
+    "heldout_after": str | None,
+    "curve_points": int,
+    "batch_tokens": int,
+}
 
 
 def load_spec(path: str | Path) -> AblationSpec:
@@ -80,7 +96,9 @@ def load_spec(path: str | Path) -> AblationSpec:
     except yaml.YAMLError as e:
         raise FinemillError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
     if not isinstance(raw, dict):
-        raise FinemillError(f"{path}: an ablation file is a mapping (base, variants, train, tokens, seeds, eval)")
+        raise FinemillError(
+            f"{path}: an ablation file is a mapping (base, variants, train, tokens, seeds, eval)"
+        )
     return parse_spec(raw, path.parent, str(path))
 
 
@@ -108,8 +126,9 @@ def parse_spec(raw: dict[str, Any], folder: Path, source: str) -> AblationSpec:
         eval=_eval(raw.get("eval") or {}, folder, source),
         input=check_value([inputs] if isinstance(inputs, str) else inputs, list[str], f"{source}: input"),
         vocab_size=check_value(raw.get("vocab_size", 4096), int, f"{source}: vocab_size"),
-        tokenizer_sample_bytes=check_value(raw.get("tokenizer_sample_bytes", 50_000_000), int,
-                                           f"{source}: tokenizer_sample_bytes"),
+        tokenizer_sample_bytes=check_value(
+            raw.get("tokenizer_sample_bytes", 50_000_000), int, f"{source}: tokenizer_sample_bytes"
+        ),
     )
     if spec.vocab_size < 257:
         raise FinemillError(f"{source}: vocab_size must be > 256 (the byte tokens), got {spec.vocab_size}")
@@ -156,7 +175,9 @@ def _eval(raw: Any, folder: Path, source: str) -> EvalSpec:
     if spec.bpb_texts:
         spec.bpb_texts = str((folder / spec.bpb_texts).expanduser())
     if not 0 < spec.heldout_fraction < 0.5:
-        raise FinemillError(f"{source}: eval.heldout_fraction must be in (0, 0.5), got {spec.heldout_fraction}")
+        raise FinemillError(
+            f"{source}: eval.heldout_fraction must be in (0, 0.5), got {spec.heldout_fraction}"
+        )
     if spec.limit is not None and spec.limit <= 0:
         raise FinemillError(f"{source}: eval.limit must be positive (or null: all items), got {spec.limit}")
     if spec.curve_points < 1 or spec.batch_tokens < 1:

@@ -48,8 +48,12 @@ class AblationPlan:
         return self.variants[0]
 
 
-def resolve(spec: AblationSpec, inputs: list[str] | None = None, holdout_fraction: float | None = None,
-            dump: str | None = None) -> AblationPlan:
+def resolve(
+    spec: AblationSpec,
+    inputs: list[str] | None = None,
+    holdout_fraction: float | None = None,
+    dump: str | None = None,
+) -> AblationPlan:
     """The variants as checked recipes and the shared prefix. `inputs` (crawl or text files, globs) replace
     the base recipe's input."""
     base = _read_base(spec.base)
@@ -67,10 +71,17 @@ def resolve(spec: AblationSpec, inputs: list[str] | None = None, holdout_fractio
     key = None
     if shared:
         for v in variants:
-            v.own_steps = v.recipe.steps[len(shared):]
+            v.own_steps = v.recipe.steps[len(shared) :]
         first = variants[0].recipe
-        key = _key({"steps": [s.identity() for s in shared], "inputs": first.input.paths, "limit": first.input.limit,
-                    "dump": first.dump, "dump_from_input": first.dump_from_input})
+        key = _key(
+            {
+                "steps": [s.identity() for s in shared],
+                "inputs": first.input.paths,
+                "limit": first.input.limit,
+                "dump": first.dump,
+                "dump_from_input": first.dump_from_input,
+            }
+        )
     return AblationPlan(variants, shared, key)
 
 
@@ -86,8 +97,10 @@ def _read_base(path: Path) -> dict[str, Any]:
 
 def _step_list(base: dict[str, Any], source: str) -> list[tuple[str, dict]]:
     """The base recipe's steps as (name, recipe item) pairs, items copied (variants must not share them)."""
-    return [(_item_name(item, f"{source}: steps[{i}]"), _as_item(copy.deepcopy(item)))
-            for i, item in enumerate(base["steps"])]
+    return [
+        (_item_name(item, f"{source}: steps[{i}]"), _as_item(copy.deepcopy(item)))
+        for i, item in enumerate(base["steps"])
+    ]
 
 
 def _as_item(item: Any) -> dict:
@@ -124,37 +137,51 @@ def apply_overrides(steps: list[tuple[str, dict]], variant: VariantSpec, source:
     names = [name for name, _ in steps]
     for name in variant.remove:
         if name not in names:
-            raise FinemillError(f"{source}: remove: {name!r} is not a step of the base recipe (its steps: "
-                                f"{', '.join(names)})")
+            raise FinemillError(
+                f"{source}: remove: {name!r} is not a step of the base recipe (its steps: {', '.join(names)})"
+            )
     steps = [s for s in steps if s[0] not in variant.remove]
     names = [name for name, _ in steps]
     for old, new in variant.replace.items():
         if old not in names:
-            raise FinemillError(f"{source}: replace: {old!r} is not a step of the variant (its steps: "
-                                f"{', '.join(names)})")
+            raise FinemillError(
+                f"{source}: replace: {old!r} is not a step of the variant (its steps: {', '.join(names)})"
+            )
         item = _as_item(copy.deepcopy(new))
         new_name = _item_name(item, f"{source}: replace.{old}")
         if "class" not in item and new_name not in STEPS:
-            raise FinemillError(f"{source}: replace.{old}: unknown step {new_name!r}; known steps: {sorted(STEPS)}")
+            raise FinemillError(
+                f"{source}: replace.{old}: unknown step {new_name!r}; known steps: {sorted(STEPS)}"
+            )
         steps[names.index(old)] = (new_name, item)
         names = [name for name, _ in steps]
     for dotted, value in variant.set.items():
         step, _, key = str(dotted).partition(".")
         if not key:
-            raise FinemillError(f"{source}: set: {dotted!r} must be <step>.<setting>, e.g. language.threshold")
+            raise FinemillError(
+                f"{source}: set: {dotted!r} must be <step>.<setting>, e.g. language.threshold"
+            )
         if step not in names:
             if step in STEPS:
-                raise FinemillError(f"{source}: set: {dotted!r}: step {step!r} is not in this variant (its steps: "
-                                    f"{', '.join(names)})")
+                raise FinemillError(
+                    f"{source}: set: {dotted!r}: step {step!r} is not in this variant (its steps: "
+                    f"{', '.join(names)})"
+                )
             raise unknown_key(source, f"set.{dotted}", [f"set.{n}.<setting>" for n in names])
         target = _settings_of(steps[names.index(step)][1])
-        if not isinstance(target, dict) or key in ("class", "name") and "class" in steps[names.index(step)][1]:
+        if (
+            not isinstance(target, dict)
+            or key in ("class", "name")
+            and "class" in steps[names.index(step)][1]
+        ):
             raise FinemillError(f"{source}: set: {dotted!r}: not a setting of step {step!r}")
         target[key] = value  # checked with the step's other settings by parse_recipe
     return [item for _, item in steps]
 
 
-def insert_holdout(steps: list[dict], fraction: float, after: str | None = None, source: str = "") -> list[dict]:
+def insert_holdout(
+    steps: list[dict], fraction: float, after: str | None = None, source: str = ""
+) -> list[dict]:
     """The hold-out step right after `after`, by default the extraction step (first when there is none: text
     inputs). A later step (e.g. `language`) makes the held-out texts those that passed it."""
     names = [_item_name(item, "steps") for item in steps]
@@ -162,8 +189,10 @@ def insert_holdout(steps: list[dict], fraction: float, after: str | None = None,
         raise FinemillError(f"{HOLDOUT_STEP} is added by finemill ablate itself; take it out of the recipe")
     if after is not None:
         if after not in names:
-            raise FinemillError(f"{source}: eval.heldout_after: {after!r} is not a step of this variant (its steps: "
-                                f"{', '.join(names)})")
+            raise FinemillError(
+                f"{source}: eval.heldout_after: {after!r} is not a step of this variant (its steps: "
+                f"{', '.join(names)})"
+            )
         at = names.index(after) + 1
     else:
         at = next((i + 1 for i, name in enumerate(names) if name in EXTRACT_STEPS), 0)

@@ -121,7 +121,10 @@ def _fetch_once(url: str, part: Path, progress: Progress | None, timeout_s: floa
     except urllib.error.HTTPError as e:
         _raise_for_status(e, url, part, have)
         return  # 416 to the Range of a .part that is already complete
-    except (ValueError, http.client.InvalidURL) as e:  # no scheme, unknown scheme, bad characters: a typo, not a network issue
+    except (
+        ValueError,
+        http.client.InvalidURL,
+    ) as e:  # no scheme, unknown scheme, bad characters: a typo, not a network issue
         raise FinemillError(f"bad URL {url!r}: {e}") from None
     except (OSError, http.client.HTTPException) as e:  # refused, reset, DNS, timeout, bad status line
         raise _Transient(f"{type(e).__name__}: {e}") from None
@@ -183,7 +186,9 @@ def _stream_body(response, part: Path, progress: Progress | None) -> None:
                 if progress:
                     progress(len(chunk))
     except (OSError, http.client.HTTPException) as e:  # reset, timeout, IncompleteRead (chunked bodies)
-        raise _Transient(f"connection lost after {part.stat().st_size} bytes: {type(e).__name__}: {e}") from None
+        raise _Transient(
+            f"connection lost after {part.stat().st_size} bytes: {type(e).__name__}: {e}"
+        ) from None
 
 
 def _check_size(part: Path, total: int | None) -> None:
@@ -260,21 +265,31 @@ def download_snapshot(
     cache_dir = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     relative = snapshot_paths(snapshot, base_url, cache_dir, files, offset, retries, backoff_s)
     targets = [cache_dir / snapshot / path for path in relative]
-    todo = [(crawl_url(base_url, path), target) for path, target in zip(relative, targets, strict=True) if not target.is_file()]
+    todo = [
+        (crawl_url(base_url, path), target)
+        for path, target in zip(relative, targets, strict=True)
+        if not target.is_file()
+    ]
     if todo:
         _download_all(todo, snapshot, max(1, workers), progress, retries, backoff_s)
     return targets
 
 
-def _download_all(todo: list[tuple[str, Path]], snapshot: str, workers: int, progress: bool, retries: int,
-                  backoff_s: float) -> None:
+def _download_all(
+    todo: list[tuple[str, Path]], snapshot: str, workers: int, progress: bool, retries: int, backoff_s: float
+) -> None:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from tqdm import tqdm
 
     # Total unknown until each response arrives: the bar shows bytes and MB/s, the files count in its label.
-    with tqdm(desc=f"{snapshot} 0/{len(todo)} files", unit="B", unit_scale=True, disable=not progress,
-              file=sys.stderr) as bar:
+    with tqdm(
+        desc=f"{snapshot} 0/{len(todo)} files",
+        unit="B",
+        unit_scale=True,
+        disable=not progress,
+        file=sys.stderr,
+    ) as bar:
         lock, done, stop = threading.Lock(), [0], threading.Event()
 
         def update(n: int) -> None:  # called for every chunk: also where a download learns it must stop
@@ -315,28 +330,62 @@ Then: finemill run --input CACHE/SNAPSHOT  (or finemill run --snapshot SNAPSHOT 
 
 def add_snapshot_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     """--snapshot, --files, --offset, --base-url, --cache: shared by `finemill download` and `finemill run`."""
-    parser.add_argument("--snapshot", required=required, metavar="CC-MAIN-YYYY-WW",
-                        help="Common Crawl snapshot, e.g. CC-MAIN-2024-33")
-    parser.add_argument("--files", type=int, required=required, metavar="N",
-                        help="how many WARC files of the snapshot (about 1 GB each on Common Crawl)")
-    parser.add_argument("--offset", type=int, default=0, metavar="K",
-                        help="skip the first K files of the snapshot's paths list (default: 0)")
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
-                        help=f"where crawl-data/ lives (default: {DEFAULT_BASE_URL})")
-    parser.add_argument("--cache", metavar="DIR",
-                        help="download folder (default: $FINEMILL_CACHE or ~/.cache/finemill/commoncrawl)")
+    parser.add_argument(
+        "--snapshot",
+        required=required,
+        metavar="CC-MAIN-YYYY-WW",
+        help="Common Crawl snapshot, e.g. CC-MAIN-2024-33",
+    )
+    parser.add_argument(
+        "--files",
+        type=int,
+        required=required,
+        metavar="N",
+        help="how many WARC files of the snapshot (about 1 GB each on Common Crawl)",
+    )
+    parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        metavar="K",
+        help="skip the first K files of the snapshot's paths list (default: 0)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        metavar="URL",
+        help=f"where crawl-data/ lives (default: {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="download folder (default: $FINEMILL_CACHE or ~/.cache/finemill/commoncrawl)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "download", help="download Common Crawl WARC files into a local cache", description=HELP,
+        "download",
+        help="download Common Crawl WARC files into a local cache",
+        description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_snapshot_arguments(parser, required=True)
-    parser.add_argument("-w", "--workers", type=int, default=1, metavar="N",
-                        help="parallel downloads (default: 1; 2-4 is plenty for one machine)")
-    parser.add_argument("--retries", type=int, default=5, metavar="N",
-                        help="retries per file after a transient failure, with backoff 1, 2, 4, ... s (default: 5)")
+    parser.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="parallel downloads (default: 1; 2-4 is plenty for one machine)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="retries per file after a transient failure, with backoff 1, 2, 4, ... s (default: 5)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=handle_download)
 
@@ -345,8 +394,14 @@ def handle_download(args: argparse.Namespace) -> int:
     if args.retries < 0 or args.workers < 1:
         raise FinemillError("--retries must be >= 0 and --workers >= 1")
     paths = download_snapshot(
-        args.snapshot, args.files, args.offset, base_url=args.base_url, cache_dir=args.cache,
-        workers=args.workers, progress=not args.quiet, retries=args.retries,
+        args.snapshot,
+        args.files,
+        args.offset,
+        base_url=args.base_url,
+        cache_dir=args.cache,
+        workers=args.workers,
+        progress=not args.quiet,
+        retries=args.retries,
     )
     root = (Path(args.cache).expanduser() if args.cache else default_cache_dir()) / args.snapshot
     print(f"{len(paths)} WARC file(s) of {args.snapshot} in {root}")

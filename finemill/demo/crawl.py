@@ -294,7 +294,7 @@ def page_html(
             '<form><input type="email" placeholder="Your email"><button>Sign up</button></form></div></aside>'
         )
     blocks.append(
-        f'<footer><p>&copy; 2024 {html.escape(site_name)}. All rights reserved.</p><ul>'
+        f"<footer><p>&copy; 2024 {html.escape(site_name)}. All rights reserved.</p><ul>"
         '<li><a href="/about/">About us</a></li><li><a href="/contact/">Contact</a></li>'
         '<li><a href="/privacy/">Privacy policy</a></li><li><a href="/terms/">Terms of use</a></li></ul></footer>'
     )
@@ -379,7 +379,12 @@ def add_pii(good: GoodArticle, rng: random.Random) -> None:
     phone = rng.choice((uk_phone, f"(555) 01{rng.randint(0, 9)}-{rng.randint(1000, 9999)}"))
     private_ip = rng.choice(("192.168.1.", "192.168.0.", "10.0.0.")) + str(rng.randint(2, 250))
     fields = {
-        "email": email, "phone": phone, "private_ip": private_ip, "domain": domain, "first": first, "last": last,
+        "email": email,
+        "phone": phone,
+        "private_ip": private_ip,
+        "domain": domain,
+        "first": first,
+        "last": last,
     }
 
     def fill(match: re.Match) -> str:  # a fresh public address at each {public_ip}, in reading order
@@ -433,7 +438,10 @@ def near_duplicate(good: GoodArticle, rng: random.Random) -> Page:
         index = next((i for i, (_, text) in enumerate(copy.blocks) if FIGURE_PATTERN.search(text)), None)
         if index is not None:
             tag, text = copy.blocks[index]
-            copy.blocks[index] = (tag, FIGURE_PATTERN.sub(lambda match: str(int(match.group()) + 10), text, count=1))
+            copy.blocks[index] = (
+                tag,
+                FIGURE_PATTERN.sub(lambda match: str(int(match.group()) + 10), text, count=1),
+            )
     if edit == "syndicated":
         site = rng.choice([s for s in SITES if s != good.site])
     sidebar = tuple(fill_slots(rng.choice(t.titles), t.slots, rng) for t in rng.sample(TOPICS, k=3))
@@ -634,10 +642,9 @@ def fineweb_pages(rng: random.Random) -> list[Page]:
         intro = f"Here is who you will find at the {city} weekend market this month."
         headings = ("Stalls on the main square", "Stalls along the river path")
         half = len(items) // 2
-        body = (
-            f"<p>{html.escape(intro)}</p>\n"
-            + "".join(f"<h2>{h}</h2>\n<ul>{''.join(f'<li>{item}</li>' for item in part)}</ul>\n"
-                      for h, part in zip(headings, (items[:half], items[half:]), strict=True))
+        body = f"<p>{html.escape(intro)}</p>\n" + "".join(
+            f"<h2>{h}</h2>\n<ul>{''.join(f'<li>{item}</li>' for item in part)}</ul>\n"
+            for h, part in zip(headings, (items[:half], items[half:]), strict=True)
         )
         main = f"<article><h1>{html.escape(title)}</h1>\n{body}</article>"
         url = f"https://{site.domain}/whats-on/{slugify(title)}-{i + 1}"
@@ -670,7 +677,7 @@ def sample_pages(seed: int = 0) -> list[Page]:
     rng = random.Random(seed)
     good_count = CATEGORY_COUNTS["good"] + CATEGORY_COUNTS["good_with_pii"]
     good = [make_good_article(rng, serial) for serial in range(good_count)]
-    for article in good[CATEGORY_COUNTS["good"]:]:
+    for article in good[CATEGORY_COUNTS["good"] :]:
         add_pii(article, rng)
     pages = [g.page for g in good]
     pages.append(windows_1252_article(rng))
@@ -756,8 +763,12 @@ class SampleWarcWriter:
         if self.warcinfo_id:
             warc_headers["WARC-Warcinfo-ID"] = self.warcinfo_id
         record = self.writer.create_warc_record(
-            url, record_type, payload=io.BytesIO(payload), length=len(payload),
-            warc_headers_dict={**warc_headers, **headers}, **kwargs,
+            url,
+            record_type,
+            payload=io.BytesIO(payload),
+            length=len(payload),
+            warc_headers_dict={**warc_headers, **headers},
+            **kwargs,
         )
         self.writer.write_record(record)
         return record_id

@@ -93,9 +93,17 @@ def bpb_totals(
     spans = [s for x in ids for s in document_spans(x, encoder.eot_id, block, stride)]
     from tqdm import tqdm
 
-    with tqdm(total=len(spans), desc="bits per byte", unit="window", disable=not progress, leave=False) as bar:
-        scores = score_spans(model, spans, vocab_size=model.config.vocab_size, device=device,
-                             batch_tokens=batch_tokens, progress=bar.update)
+    with tqdm(
+        total=len(spans), desc="bits per byte", unit="window", disable=not progress, leave=False
+    ) as bar:
+        scores = score_spans(
+            model,
+            spans,
+            vocab_size=model.config.vocab_size,
+            device=device,
+            batch_tokens=batch_tokens,
+            progress=bar.update,
+        )
     return BpbTotals(float(-scores.logprob.sum()), nbytes, sum(s.scored for s in spans), len(ids))
 
 

@@ -33,19 +33,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("checkpoint", metavar="RUN", help="a run folder (its newest checkpoint) or a checkpoint file")
-    p.add_argument("--tasks", default="all", metavar="A,B",
-                   help="comma-separated task names, 'all' (default) or 'none' (bits per byte only)")
+    p.add_argument(
+        "checkpoint", metavar="RUN", help="a run folder (its newest checkpoint) or a checkpoint file"
+    )
+    p.add_argument(
+        "--tasks",
+        default="all",
+        metavar="A,B",
+        help="comma-separated task names, 'all' (default) or 'none' (bits per byte only)",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="the first N items of each task (default: all)")
-    p.add_argument("--bpb-texts", metavar="FILE",
-                   help="parquet (text column) or jsonl(.gz) (text field) to measure bits per byte on "
-                   "(default: the run's validation shard)")
-    p.add_argument("--bpb-tokens", type=int, default=1_000_000, metavar="N",
-                   help="score the first documents of the validation shard up to N tokens (default 1M; 0 = "
-                   "no bits per byte)")
+    p.add_argument(
+        "--bpb-texts",
+        metavar="FILE",
+        help="parquet (text column) or jsonl(.gz) (text field) to measure bits per byte on "
+        "(default: the run's validation shard)",
+    )
+    p.add_argument(
+        "--bpb-tokens",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="score the first documents of the validation shard up to N tokens (default 1M; 0 = "
+        "no bits per byte)",
+    )
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
-    p.add_argument("--batch-tokens", type=int, default=16384, metavar="N",
-                   help="padded tokens per forward pass (default 16384; lower it if memory runs out)")
+    p.add_argument(
+        "--batch-tokens",
+        type=int,
+        default=16384,
+        metavar="N",
+        help="padded tokens per forward pass (default 16384; lower it if memory runs out)",
+    )
     p.add_argument("--out", metavar="DIR", help="where results.json goes (default: RUN/eval)")
     p.add_argument("--tokenizer", metavar="JSON", help="tokenizer.json to use (default: the run's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -74,19 +93,38 @@ def eval_command(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model, encoder, state, path = load_for_eval(args.checkpoint, device, args.tokenizer)
     start = time.perf_counter()
-    results: dict = {"checkpoint": str(path), "step": state.get("step"), "device": str(device),
-                     "limit": args.limit, "tasks": {}, "aggregate": None}
+    results: dict = {
+        "checkpoint": str(path),
+        "step": state.get("step"),
+        "device": str(device),
+        "limit": args.limit,
+        "tasks": {},
+        "aggregate": None,
+    }
     with torch.inference_mode():
         documents, source = _bpb_documents(args, state, read_texts, validation_documents)
         if documents:
-            totals = bpb_totals(model, documents, encoder, device=device, batch_tokens=args.batch_tokens,
-                                progress=not args.no_progress)
-            results["bpb"] = {"bits_per_byte": totals.bits_per_byte, "loss": totals.loss, "nats": totals.nats,
-                              "bytes": totals.bytes, "tokens": totals.tokens, "documents": totals.documents,
-                              "source": source}
+            totals = bpb_totals(
+                model,
+                documents,
+                encoder,
+                device=device,
+                batch_tokens=args.batch_tokens,
+                progress=not args.no_progress,
+            )
+            results["bpb"] = {
+                "bits_per_byte": totals.bits_per_byte,
+                "loss": totals.loss,
+                "nats": totals.nats,
+                "bytes": totals.bytes,
+                "tokens": totals.tokens,
+                "documents": totals.documents,
+                "source": source,
+            }
         if tasks:
-            suite = evaluate_tasks(model, encoder, tasks, args.limit, device, args.batch_tokens,
-                                   progress=not args.no_progress)
+            suite = evaluate_tasks(
+                model, encoder, tasks, args.limit, device, args.batch_tokens, progress=not args.no_progress
+            )
             results.update(suite)
     results["seconds"] = round(time.perf_counter() - start, 2)
     out = Path(args.out) if args.out else path.parent.parent / "eval"
@@ -107,4 +145,3 @@ def _bpb_documents(args, state, read_texts, validation_documents):
             f"the run's tokens folder {tokens_dir!r} is gone: pass --bpb-texts FILE, or --bpb-tokens 0 to skip"
         )
     return validation_documents(tokens_dir, args.bpb_tokens), "the run's validation shard"
-

@@ -24,18 +24,37 @@ from finemill.eval.tasks import Item, Task
 from finemill.tokenize.encoder import Encoder
 
 
-def item_record(index: int, item: Item, logprobs: np.ndarray, greedy: np.ndarray, task: Task) -> dict[str, Any]:
+def item_record(
+    index: int, item: Item, logprobs: np.ndarray, greedy: np.ndarray, task: Task
+) -> dict[str, Any]:
     """What one item's scoring decided, in plain JSON types."""
     lls = [float(x) for x in logprobs]
     if task.greedy:
         correct = bool(greedy[0])
-        return {"index": index, "gold": 0, "logprobs": lls, "greedy": correct, "pred": 0, "pred_norm": 0,
-                "acc": int(correct), "acc_norm": int(correct), "chance": 0.0}
+        return {
+            "index": index,
+            "gold": 0,
+            "logprobs": lls,
+            "greedy": correct,
+            "pred": 0,
+            "pred_norm": 0,
+            "acc": int(correct),
+            "acc_norm": int(correct),
+            "chance": 0.0,
+        }
     pred = int(np.argmax(logprobs))
     pred_norm = int(np.argmax(logprobs / np.asarray(item.norm_chars, dtype=np.float64)))
-    return {"index": index, "gold": item.gold, "logprobs": lls, "norm_chars": list(item.norm_chars),
-            "pred": pred, "pred_norm": pred_norm, "acc": int(pred == item.gold),
-            "acc_norm": int(pred_norm == item.gold), "chance": 1.0 / len(item.requests)}
+    return {
+        "index": index,
+        "gold": item.gold,
+        "logprobs": lls,
+        "norm_chars": list(item.norm_chars),
+        "pred": pred,
+        "pred_norm": pred_norm,
+        "acc": int(pred == item.gold),
+        "acc_norm": int(pred_norm == item.gold),
+        "chance": 1.0 / len(item.requests),
+    }
 
 
 def stderr(values: Sequence[float]) -> float:
@@ -122,8 +141,14 @@ def score_tasks(
     was_training = model.training
     model.eval()
     with tqdm(total=len(spans), desc="benchmarks", unit="seq", disable=not progress, leave=False) as bar:
-        scores = score_spans(model, spans, vocab_size=model.config.vocab_size, device=device,
-                             batch_tokens=batch_tokens, progress=bar.update)
+        scores = score_spans(
+            model,
+            spans,
+            vocab_size=model.config.vocab_size,
+            device=device,
+            batch_tokens=batch_tokens,
+            progress=bar.update,
+        )
     model.train(was_training)
 
     lls = [[np.zeros(len(item.requests)) for item in items] for _, items in loaded]

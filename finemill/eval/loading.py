@@ -24,7 +24,9 @@ def find_tokenizer(ref: dict[str, Any], run_dir: Path, explicit: str | Path | No
         if path.is_file():
             sha = ref.get("sha256")
             if sha and hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-                raise FinemillError(f"{path} is not the tokenizer this model was trained with (sha256 differs)")
+                raise FinemillError(
+                    f"{path} is not the tokenizer this model was trained with (sha256 differs)"
+                )
             return path
         if explicit and path == Path(explicit):
             raise FinemillError(f"--tokenizer: no such file {path}")

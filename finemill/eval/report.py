@@ -19,8 +19,15 @@ def _pct(x: float) -> str:
 
 def results_table(results: dict[str, Any]) -> Table:
     table = Table(title="Benchmarks (zero-shot, lm-eval formats; % of items)", title_justify="left")
-    for name, justify in [("task", "left"), ("n", "right"), ("acc", "right"), ("acc_norm", "right"),
-                          ("± stderr", "right"), ("chance", "right"), ("centered", "right")]:
+    for name, justify in [
+        ("task", "left"),
+        ("n", "right"),
+        ("acc", "right"),
+        ("acc_norm", "right"),
+        ("± stderr", "right"),
+        ("chance", "right"),
+        ("centered", "right"),
+    ]:
         table.add_column(name, justify=justify)
     for name, s in results["tasks"].items():
         acc, acc_norm = _pct(s["acc"]), _pct(s["acc_norm"])
@@ -28,8 +35,9 @@ def results_table(results: dict[str, Any]) -> Table:
             acc_norm = f"[bold]{acc_norm}[/bold]"
         else:
             acc = f"[bold]{acc}[/bold]"
-        table.add_row(name, f"{s['n']:,}", acc, acc_norm, _pct(s["stderr"]), _pct(s["chance"]),
-                      _pct(s["centered"]))
+        table.add_row(
+            name, f"{s['n']:,}", acc, acc_norm, _pct(s["stderr"]), _pct(s["chance"]), _pct(s["centered"])
+        )
     if results["tasks"]:
         table.add_section()
         table.add_row("aggregate", "", "", "", "", "", f"[bold]{_pct(results['aggregate'])}[/bold]")
@@ -40,13 +48,17 @@ def print_results(results: dict[str, Any], console: Console | None = None) -> No
     console = console or Console()
     if results["tasks"]:
         console.print(results_table(results))
-        console.print("bold: the task's headline score; centered = (score - chance) / (1 - chance); "
-                      "aggregate = mean centered score")
+        console.print(
+            "bold: the task's headline score; centered = (score - chance) / (1 - chance); "
+            "aggregate = mean centered score"
+        )
     bpb = results.get("bpb")
     if bpb:
-        console.print(f"bits per byte: [bold]{bpb['bits_per_byte']:.4f}[/bold] on {bpb['documents']:,} documents "
-                      f"of {bpb['source']} ({bpb['tokens']:,} tokens, {bpb['bytes']:,} bytes; "
-                      f"loss {bpb['loss']:.4f} nats/token)")
+        console.print(
+            f"bits per byte: [bold]{bpb['bits_per_byte']:.4f}[/bold] on {bpb['documents']:,} documents "
+            f"of {bpb['source']} ({bpb['tokens']:,} tokens, {bpb['bytes']:,} bytes; "
+            f"loss {bpb['loss']:.4f} nats/token)"
+        )
 
 
 def _no_nan(value: Any) -> Any:

@@ -112,8 +112,17 @@ def score_spans(
         count = max(1, min(len(order) - start, batch_tokens // max(width, 1)))
         batch = order[start : start + count]
         start += count
-        _score_batch(model, [rows[r] for r in batch], [[spans[i] for i in spans_of_row[r]] for r in batch],
-                     [spans_of_row[r] for r in batch], width, vocab_size, device, logprob, greedy)
+        _score_batch(
+            model,
+            [rows[r] for r in batch],
+            [[spans[i] for i in spans_of_row[r]] for r in batch],
+            [spans_of_row[r] for r in batch],
+            width,
+            vocab_size,
+            device,
+            logprob,
+            greedy,
+        )
         if progress is not None:
             progress(sum(len(spans_of_row[r]) for r in batch))
     return Scores(logprob, greedy)

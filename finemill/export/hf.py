@@ -21,8 +21,13 @@ from typing import Any
 
 from finemill.errors import FinemillError
 
-MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-               "tokenizer_config.json")
+MODEL_FILES = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+)
 
 
 def export_checkpoint(
@@ -52,8 +57,12 @@ def export_checkpoint(
     ref = state.get("tokenizer") or {}
     tok_path = find_tokenizer_file(ref, path, tokenizer)
     hf_model = to_llama(model, eot_id=int(ref["eot_id"]))
-    hf_tok = hf_tokenizer(tok_path, ref.get("eot_token") or "<|endoftext|>", add_bos=True,
-                          model_max_length=model.config.block_size)
+    hf_tok = hf_tokenizer(
+        tok_path,
+        ref.get("eot_token") or "<|endoftext|>",
+        add_bos=True,
+        model_max_length=model.config.block_size,
+    )
     if len(hf_tok) != model.config.vocab_size:
         raise FinemillError(
             f"{tok_path} has {len(hf_tok)} tokens but the model's vocabulary is {model.config.vocab_size}"
@@ -102,7 +111,9 @@ def find_tokenizer_file(ref: dict[str, Any], checkpoint_file: Path, given: str |
         if candidate.is_file():
             sha = ref.get("sha256")
             if sha and hashlib.sha256(candidate.read_bytes()).hexdigest() != sha:
-                raise FinemillError(f"{candidate} is not the tokenizer this model was trained with (sha256 differs)")
+                raise FinemillError(
+                    f"{candidate} is not the tokenizer this model was trained with (sha256 differs)"
+                )
             return candidate
     looked = ", ".join(str(c) for c in candidates)
     raise FinemillError(f"tokenizer file not found (looked at {looked}); pass --tokenizer")
@@ -146,17 +157,19 @@ def llama_state_dict(model) -> dict[str, Any]:
         p = f"model.layers.{i}."
         q, k, v = block.attn.qkv.weight.split(C, dim=0)
         gate, up = block.mlp.gate_up.weight.chunk(2, dim=0)
-        sd.update({
-            p + "input_layernorm.weight": block.attn_norm.weight,
-            p + "self_attn.q_proj.weight": q,
-            p + "self_attn.k_proj.weight": k,
-            p + "self_attn.v_proj.weight": v,
-            p + "self_attn.o_proj.weight": block.attn.proj.weight,
-            p + "post_attention_layernorm.weight": block.mlp_norm.weight,
-            p + "mlp.gate_proj.weight": gate,
-            p + "mlp.up_proj.weight": up,
-            p + "mlp.down_proj.weight": block.mlp.down.weight,
-        })
+        sd.update(
+            {
+                p + "input_layernorm.weight": block.attn_norm.weight,
+                p + "self_attn.q_proj.weight": q,
+                p + "self_attn.k_proj.weight": k,
+                p + "self_attn.v_proj.weight": v,
+                p + "self_attn.o_proj.weight": block.attn.proj.weight,
+                p + "post_attention_layernorm.weight": block.mlp_norm.weight,
+                p + "mlp.gate_proj.weight": gate,
+                p + "mlp.up_proj.weight": up,
+                p + "mlp.down_proj.weight": block.mlp.down.weight,
+            }
+        )
     return {name: t.detach().clone().contiguous() for name, t in sd.items()}
 
 

@@ -46,8 +46,16 @@ from finemill.patches.trafilatura_readability import fast_readability
 from finemill.patches.trafilatura_xpaths import compiled_xpaths
 
 __all__ = [
-    "PatchSkipped", "PatchedExecutor", "ascii_bounded_ip_patterns", "compiled_xpaths", "fast_readability", "hidden",
-    "install", "loopback_only", "torch_unused_by_spacy", "transformers_unused_by_presidio",
+    "PatchSkipped",
+    "PatchedExecutor",
+    "ascii_bounded_ip_patterns",
+    "compiled_xpaths",
+    "fast_readability",
+    "hidden",
+    "install",
+    "loopback_only",
+    "torch_unused_by_spacy",
+    "transformers_unused_by_presidio",
 ]
 
 _installed = False

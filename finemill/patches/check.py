@@ -29,7 +29,8 @@ def skip(distribution: str, patch: str, problem: str) -> None:
     warnings.warn(
         f"finemill: {distribution} {installed_version(distribution)}: {problem}; finemill's patch "
         f"({patch}) is skipped and {distribution} runs as installed. Update finemill/patches/ for this version.",
-        PatchSkipped, stacklevel=3,
+        PatchSkipped,
+        stacklevel=3,
     )
 
 

@@ -25,8 +25,11 @@ datatrove_is_distribution_available = getattr(datatrove_import_utils, "_is_distr
 @lru_cache(maxsize=1)
 def installed_distributions() -> frozenset[str]:
     """The lower-cased names of the installed distributions, read once per process."""
-    return frozenset(name.lower() for dist in importlib.metadata.distributions()
-                     if (name := (getattr(dist, "metadata", None) or {}).get("Name")))
+    return frozenset(
+        name.lower()
+        for dist in importlib.metadata.distributions()
+        if (name := (getattr(dist, "metadata", None) or {}).get("Name"))
+    )
 
 
 def is_distribution_available(distribution_name: str) -> bool | None:
@@ -39,8 +42,9 @@ def install() -> bool:
     """Replace datatrove's check; False, with a warning, where datatrove no longer looks as expected."""
     if getattr(datatrove_import_utils, "_is_distribution_available", None) is is_distribution_available:
         return True
-    problem = (outside_series("datatrove", TESTED_SERIES)
-               or parameters_differ(datatrove_import_utils, "_is_distribution_available", ("distribution_name",)))
+    problem = outside_series("datatrove", TESTED_SERIES) or parameters_differ(
+        datatrove_import_utils, "_is_distribution_available", ("distribution_name",)
+    )
     if problem:
         skip("datatrove", "one-read dependency check", problem)
         return False

@@ -46,9 +46,11 @@ def install() -> bool:
     """Replace datatrove's task logger; False, with a warning, where datatrove no longer looks as expected."""
     if getattr(executor_base, "add_task_logger", None) is add_task_logger:
         return True
-    problem = (outside_series("datatrove", TESTED_SERIES)
-               or parameters_differ(executor_base, "add_task_logger", ADD_PARAMETERS)
-               or parameters_differ(executor_base, "close_task_logger", CLOSE_PARAMETERS))
+    problem = (
+        outside_series("datatrove", TESTED_SERIES)
+        or parameters_differ(executor_base, "add_task_logger", ADD_PARAMETERS)
+        or parameters_differ(executor_base, "close_task_logger", CLOSE_PARAMETERS)
+    )
     if problem:
         skip("datatrove", "task logs to files, warnings only on the terminal", problem)
         return False

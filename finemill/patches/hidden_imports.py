@@ -39,9 +39,12 @@ def hidden(*names: str) -> Iterator[None]:
         yield
     except ImportError as e:
         if e.name in hiding:
-            warnings.warn(f"finemill: an import now needs {e.name}, which finemill hides during it "
-                          "(finemill/patches/hidden_imports.py); update the patch for this version",
-                          PatchSkipped, stacklevel=3)
+            warnings.warn(
+                f"finemill: an import now needs {e.name}, which finemill hides during it "
+                "(finemill/patches/hidden_imports.py); update the patch for this version",
+                PatchSkipped,
+                stacklevel=3,
+            )
         raise
     finally:
         for name in hiding:

@@ -23,8 +23,11 @@ def loopback_only() -> Iterator[bool]:
 
     variable = getattr(ray_constants, "ENABLE_RAY_CLUSTERS_ENV_VAR", None)
     if variable is None or not isinstance(getattr(ray_constants, "ENABLE_RAY_CLUSTER", None), bool):
-        skip("ray", "a private Ray on loopback only",
-             "ray._private.ray_constants has no ENABLE_RAY_CLUSTER / ENABLE_RAY_CLUSTERS_ENV_VAR")
+        skip(
+            "ray",
+            "a private Ray on loopback only",
+            "ray._private.ray_constants has no ENABLE_RAY_CLUSTER / ENABLE_RAY_CLUSTERS_ENV_VAR",
+        )
         yield False
         return
     saved_variable, saved_constant = os.environ.get(variable), ray_constants.ENABLE_RAY_CLUSTER

@@ -27,7 +27,7 @@ METHODS = {
 }
 PATTERNS = {
     "unlikelyCandidatesRe": "combx|comment|community|disqus|extra|foot|header|menu|remark|rss|shoutbox|sidebar|"
-                            "sponsor|ad-break|agegate|pagination|pager|popup|tweet|twitter",
+    "sponsor|ad-break|agegate|pagination|pager|popup|tweet|twitter",
     "okMaybeItsACandidateRe": "and|article|body|column|main|shadow",
     "divToPElementsRe": "<(?:a|blockquote|dl|div|img|ol|p|pre|table|ul)",
 }
@@ -54,7 +54,9 @@ def _problem(readability) -> str | None:
     regexes = getattr(readability, "REGEXES", {})
     for name, pattern in PATTERNS.items():
         if getattr(regexes.get(name), "pattern", None) != pattern:
-            return f"readability_lxml.REGEXES[{name!r}] is not the pattern finemill's equivalent was written for"
+            return (
+                f"readability_lxml.REGEXES[{name!r}] is not the pattern finemill's equivalent was written for"
+            )
     if getattr(readability, "FRAME_TAGS", None) != {"body", "html"}:
         return "readability_lxml.FRAME_TAGS changed"
     for name, digest in METHODS.items():
@@ -78,8 +80,9 @@ def _swap() -> Swap:
     from finemill.steps.extract.fast_readability import MisusedDivs, UnlikelyCandidates
 
     regexes, document = readability_lxml.REGEXES, readability_lxml.Document
-    unlikely = UnlikelyCandidates(regexes["unlikelyCandidatesRe"], regexes["okMaybeItsACandidateRe"],
-                                  readability_lxml.FRAME_TAGS)
+    unlikely = UnlikelyCandidates(
+        regexes["unlikelyCandidatesRe"], regexes["okMaybeItsACandidateRe"], readability_lxml.FRAME_TAGS
+    )
     divs = MisusedDivs(regexes["divToPElementsRe"], readability_lxml._tostring)
     replacements = {"remove_unlikely_candidates": unlikely, "transform_misused_divs_into_paragraphs": divs}
     originals = {name: vars(document)[name] for name in replacements}

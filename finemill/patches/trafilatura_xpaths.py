@@ -47,8 +47,11 @@ def _swap() -> Swap:
             lists[name] = (list(expressions), compiled)
     count = sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
     if count == 0:
-        skip("trafilatura", "compiled XPaths", "trafilatura.xpaths has no list of lxml XPath expressions "
-             "that finemill compiles")
+        skip(
+            "trafilatura",
+            "compiled XPaths",
+            "trafilatura.xpaths has no list of lxml XPath expressions that finemill compiles",
+        )
         return Swap(None, {}, 0)
     return Swap(xpaths, lists, count)
 

@@ -57,8 +57,11 @@ def start_forkserver_ignoring_interrupts() -> bool:
 
     start_method = inspect.signature(LocalPipelineExecutor.__init__).parameters.get("start_method")
     if start_method is None or start_method.default != "forkserver":
-        skip("datatrove", "pool workers ignore Ctrl-C", "LocalPipelineExecutor's default start method is not "
-             "forkserver")
+        skip(
+            "datatrove",
+            "pool workers ignore Ctrl-C",
+            "LocalPipelineExecutor's default start method is not forkserver",
+        )
         return False
     if threading.current_thread() is not threading.main_thread():
         return False
@@ -81,8 +84,9 @@ def install() -> bool:
     sandbox = _target()
     if getattr(sandbox._worker, "finemill_patched", False):
         return True
-    problem = (outside_series("datatrove", TESTED_SERIES)
-               or parameters_differ(sandbox, "_worker", WORKER_PARAMETERS))
+    problem = outside_series("datatrove", TESTED_SERIES) or parameters_differ(
+        sandbox, "_worker", WORKER_PARAMETERS
+    )
     if problem:
         skip("datatrove", "the extraction process ignores Ctrl-C", problem)
         return False

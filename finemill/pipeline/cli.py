@@ -22,24 +22,43 @@ finished, `finemill stats OUT` builds stats.json). The recipe's `executor:` sect
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="run the FineWeb recipe on crawl files", description=HELP,
+        "run",
+        help="run the FineWeb recipe on crawl files",
+        description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("recipe", nargs="?", help="recipe YAML (default: configs/fineweb.yaml)")
-    parser.add_argument("-i", "--input", action="append", metavar="PATH",
-                        help="WARC/WET file, folder or glob (repeatable; quote globs); default: the bundled sample")
-    parser.add_argument("-o", "--output", metavar="DIR", help="output folder (default: the recipe's `output`)")
-    parser.add_argument("-w", "--workers", type=int, metavar="N", help="parallel processes (default: recipe's)")
+    parser.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        metavar="PATH",
+        help="WARC/WET file, folder or glob (repeatable; quote globs); default: the bundled sample",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="DIR", help="output folder (default: the recipe's `output`)"
+    )
+    parser.add_argument(
+        "-w", "--workers", type=int, metavar="N", help="parallel processes (default: recipe's)"
+    )
     parser.add_argument("--limit", type=int, metavar="N", help="read at most N documents per input file")
-    parser.add_argument("--dump", metavar="NAME",
-                        help="the `dump` of every document (default: the Common Crawl snapshot each input names in "
-                        "its warcinfo or path, else the recipe's `dump:`)")
-    parser.add_argument("--force", action="store_true", help="delete a previous run in the output folder first")
+    parser.add_argument(
+        "--dump",
+        metavar="NAME",
+        help="the `dump` of every document (default: the Common Crawl snapshot each input names in "
+        "its warcinfo or path, else the recipe's `dump:`)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="delete a previous run in the output folder first"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the funnel")
     cluster = parser.add_argument_group("executor (default: the recipe's `executor:` section, else local)")
     cluster.add_argument("--executor", choices=["local", "ray", "slurm"], help="what runs the tasks")
-    cluster.add_argument("--ray-address", metavar="ADDR",
-                         help="Ray cluster to use: auto, HOST:PORT or ray://HOST:PORT (default: a new one here)")
+    cluster.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to use: auto, HOST:PORT or ray://HOST:PORT (default: a new one here)",
+    )
     cluster.add_argument("--partition", help="Slurm partition")
     cluster.add_argument("--time", metavar="HH:MM:SS", help="Slurm time limit per task")
     cluster.add_argument("--qos", help="Slurm QOS")
@@ -54,8 +73,13 @@ def handle_run(args: argparse.Namespace) -> int:
     from finemill.pipeline.recipe import load_recipe
     from finemill.pipeline.run import start_run
 
-    overrides = {"input": args.input, "output": args.output, "workers": args.workers, "dump": args.dump,
-                 "executor": executor_overrides(args)}
+    overrides = {
+        "input": args.input,
+        "output": args.output,
+        "workers": args.workers,
+        "dump": args.dump,
+        "executor": executor_overrides(args),
+    }
     if args.limit is not None:
         overrides["limit"] = args.limit
     recipe = load_recipe(args.recipe, overrides)
@@ -71,9 +95,13 @@ def handle_run(args: argparse.Namespace) -> int:
         print_funnel(outcome.stats)
     for warning in outcome.stats.get("warnings", []):
         print(f"finemill run: warning: {warning}", file=sys.stderr)
-    print(f"documents: {recipe.output}/documents  removed: {recipe.output}/removed  stats: {recipe.output}/stats.json")
-    print(f"details: finemill stats {recipe.output}  (--html report.html); examples: finemill inspect "
-          f"{recipe.output} --step STEP")
+    print(
+        f"documents: {recipe.output}/documents  removed: {recipe.output}/removed  stats: {recipe.output}/stats.json"
+    )
+    print(
+        f"details: finemill stats {recipe.output}  (--html report.html); examples: finemill inspect "
+        f"{recipe.output} --step STEP"
+    )
     return 0
 
 
@@ -95,8 +123,10 @@ def print_submitted(jobs: dict[str, str], output: str) -> None:
     for name, job_id in jobs.items():
         print(f"  {job_id}  {name}")
     print(f"follow them with: squeue -j {','.join(jobs.values())}")
-    print(f"once they have finished: finemill stats {output}  (builds {output}/stats.json); "
-          f"a failed task: rerun the same command to resubmit what did not finish")
+    print(
+        f"once they have finished: finemill stats {output}  (builds {output}/stats.json); "
+        f"a failed task: rerun the same command to resubmit what did not finish"
+    )
 
 
 def use_snapshot(args: argparse.Namespace, recipe) -> None:
@@ -107,8 +137,15 @@ def use_snapshot(args: argparse.Namespace, recipe) -> None:
         raise FinemillError("--snapshot and --input exclude each other")
     if args.files is None:
         raise FinemillError("--snapshot needs --files N")
-    files = download_snapshot(args.snapshot, args.files, args.offset, base_url=args.base_url,
-                              cache_dir=args.cache, workers=min(4, recipe.workers), progress=sys.stderr.isatty())
+    files = download_snapshot(
+        args.snapshot,
+        args.files,
+        args.offset,
+        base_url=args.base_url,
+        cache_dir=args.cache,
+        workers=min(4, recipe.workers),
+        progress=sys.stderr.isatty(),
+    )
     recipe.input.paths = [str(p) for p in files]  # exactly this slice: the cache may hold earlier ones
     if args.dump is None:  # the files name their snapshot too (path, warcinfo); this is the fallback label
         recipe.dump = args.snapshot

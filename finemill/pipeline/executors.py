@@ -46,8 +46,14 @@ class Backend(Protocol):
 
     def session(self) -> contextlib.AbstractContextManager: ...
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
-                 progress: Path | None = None) -> PipelineExecutor: ...
+    def executor(
+        self,
+        stage: Stage,
+        logs: Path,
+        workers: int,
+        previous: PipelineExecutor | None,
+        progress: Path | None = None,
+    ) -> PipelineExecutor: ...
 
 
 @dataclass
@@ -57,10 +63,17 @@ class LocalBackend:
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
-                 progress: Path | None = None) -> PipelineExecutor:
-        executor = QuietLocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
-                                      logging_dir=str(logs))
+    def executor(
+        self,
+        stage: Stage,
+        logs: Path,
+        workers: int,
+        previous: PipelineExecutor | None,
+        progress: Path | None = None,
+    ) -> PipelineExecutor:
+        executor = QuietLocalExecutor(
+            stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks), logging_dir=str(logs)
+        )
         executor.progress_folder = str(progress) if progress else None  # where tasks report (progress.py)
         return executor
 
@@ -82,23 +95,39 @@ class RayBackend:
             return
         if self.spec.address is None:
             with loopback_only():  # a private Ray on this machine: nothing listens on the network
-                ray.init(address="local", include_dashboard=False, log_to_driver=verbose(), configure_logging=False)
+                ray.init(
+                    address="local", include_dashboard=False, log_to_driver=verbose(), configure_logging=False
+                )
         else:
-            print(f"Ray cluster {self.spec.address}: finemill must be installed on every node, and the output "
-                  "folder on a filesystem they all share", file=sys.stderr)
+            print(
+                f"Ray cluster {self.spec.address}: finemill must be installed on every node, and the output "
+                "folder on a filesystem they all share",
+                file=sys.stderr,
+            )
             ray.init(address=self.spec.address, log_to_driver=verbose(), configure_logging=False)
         try:
             yield
         finally:
             ray.shutdown()
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
-                 progress: Path | None = None) -> PipelineExecutor:
+    def executor(
+        self,
+        stage: Stage,
+        logs: Path,
+        workers: int,
+        previous: PipelineExecutor | None,
+        progress: Path | None = None,
+    ) -> PipelineExecutor:
         # No depends=: stages run one after the other from here, and a failed stage stops the run (datatrove's
         # depends= would wait forever for a dependency with failed tasks).
-        executor = PatchedRayExecutor(stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks),
-                                      logging_dir=str(logs), cpus_per_task=self.spec.cpus_per_task,
-                                      mem_per_cpu_gb=self.spec.mem_per_cpu_gb)
+        executor = PatchedRayExecutor(
+            stage.pipeline,
+            tasks=stage.tasks,
+            workers=min(workers, stage.tasks),
+            logging_dir=str(logs),
+            cpus_per_task=self.spec.cpus_per_task,
+            mem_per_cpu_gb=self.spec.mem_per_cpu_gb,
+        )
         executor.progress_folder = str(progress) if progress else None
         return executor
 
@@ -111,21 +140,40 @@ class SlurmBackend:
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
-    def executor(self, stage: Stage, logs: Path, workers: int, previous: PipelineExecutor | None,
-                 progress: Path | None = None) -> PipelineExecutor:
+    def executor(
+        self,
+        stage: Stage,
+        logs: Path,
+        workers: int,
+        previous: PipelineExecutor | None,
+        progress: Path | None = None,
+    ) -> PipelineExecutor:
         spec = self.spec  # no progress: finemill submits the jobs and exits
         return PatchedSlurmExecutor(
-            stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks), logging_dir=str(logs),
+            stage.pipeline,
+            tasks=stage.tasks,
+            workers=min(workers, stage.tasks),
+            logging_dir=str(logs),
             depends=previous,  # afterok: a stage starts only when every task of the one before succeeded
-            job_name=f"{spec.job_name}-{stage.name}", partition=spec.partition, time=spec.time,
-            cpus_per_task=spec.cpus_per_task, mem_per_cpu_gb=spec.mem_per_cpu_gb, qos=spec.qos,
-            env_command=spec.env_command, sbatch_args=dict(spec.sbatch_args or {}),
-            max_array_size=spec.max_array_size, tasks_per_job=spec.tasks_per_job,
+            job_name=f"{spec.job_name}-{stage.name}",
+            partition=spec.partition,
+            time=spec.time,
+            cpus_per_task=spec.cpus_per_task,
+            mem_per_cpu_gb=spec.mem_per_cpu_gb,
+            qos=spec.qos,
+            env_command=spec.env_command,
+            sbatch_args=dict(spec.sbatch_args or {}),
+            max_array_size=spec.max_array_size,
+            tasks_per_job=spec.tasks_per_job,
         )
 
 
 def make_backend(spec: ExecutorSpec) -> Backend:
-    backends = {"local": LocalBackend, "ray": lambda: RayBackend(spec.ray), "slurm": lambda: SlurmBackend(spec.slurm)}
+    backends = {
+        "local": LocalBackend,
+        "ray": lambda: RayBackend(spec.ray),
+        "slurm": lambda: SlurmBackend(spec.slurm),
+    }
     return backends[spec.kind]()
 
 

@@ -10,23 +10,35 @@ from finemill.stats.format import human_chars, share, top_reasons
 
 def funnel_table(stats: dict) -> Table:
     reader = stats["reader"]
-    table = Table(title=f"finemill run: {stats['recipe']} ({reader['files']} file(s), {stats['wall_time_s']:.1f} s wall)")
+    table = Table(
+        title=f"finemill run: {stats['recipe']} ({reader['files']} file(s), {stats['wall_time_s']:.1f} s wall)"
+    )
     table.add_column("step", no_wrap=True)
     for column in ("docs in", "docs out", "removed", "chars out", "time", "docs/s"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("top reasons", ratio=1)
     skipped = reader["skipped"]
     table.add_row(
-        "read", f"{reader['documents'] + sum(skipped.values()):,}", f"{reader['documents']:,}",
+        "read",
+        f"{reader['documents'] + sum(skipped.values()):,}",
+        f"{reader['documents']:,}",
         share(sum(skipped.values()), reader["documents"] + sum(skipped.values())),
-        human_chars(reader["chars"]), f"{reader['time_s']:.1f}s", "", top_reasons(skipped),
+        human_chars(reader["chars"]),
+        f"{reader['time_s']:.1f}s",
+        "",
+        top_reasons(skipped),
     )
     for step in stats["steps"]:
         removed = step["docs_in"] - step["docs_out"]
         table.add_row(
-            step["name"], f"{step['docs_in']:,}", f"{step['docs_out']:,}", share(removed, step["docs_in"]),
-            human_chars(step["chars_out"]), f"{step['time_s']:.1f}s",
-            f"{step['docs_per_s']:,.0f}" if step["docs_per_s"] else "", top_reasons(step["removed"]),
+            step["name"],
+            f"{step['docs_in']:,}",
+            f"{step['docs_out']:,}",
+            share(removed, step["docs_in"]),
+            human_chars(step["chars_out"]),
+            f"{step['time_s']:.1f}s",
+            f"{step['docs_per_s']:,.0f}" if step["docs_per_s"] else "",
+            top_reasons(step["removed"]),
         )
     return table
 
@@ -55,4 +67,3 @@ def skipped_lines(stats: dict, shown: int = 5) -> list[str]:
         more = f"; and {len(files) - shown:,} more (stats.json inputs_skipped)" if len(files) > shown else ""
         lines.append(f"not read: {len(files):,} input file(s): {listed}{more}")
     return lines
-

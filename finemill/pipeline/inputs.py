@@ -31,8 +31,10 @@ CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$", re.IGNORECASE)
 JSONL_FILE = re.compile(r"\.(jsonl|ndjson)(\.gz|\.zst)?$|\.json\.(gz|zst)$", re.IGNORECASE)
 PARQUET_FILE = re.compile(r"\.parquet$", re.IGNORECASE)
 TEXT_KINDS = ("jsonl", "parquet")
-READS = ("WARC/WET/ARC files (.warc, .wet, .arc, optionally .gz), JSON lines with a 'text' field "
-         "(.jsonl, .ndjson, .json.gz; optionally .gz/.zst) and parquet with a 'text' column")
+READS = (
+    "WARC/WET/ARC files (.warc, .wet, .arc, optionally .gz), JSON lines with a 'text' field "
+    "(.jsonl, .ndjson, .json.gz; optionally .gz/.zst) and parquet with a 'text' column"
+)
 
 # Files that come with crawls but hold no page content, and why they are not read.
 _NOT_CONTENT = (
@@ -48,7 +50,9 @@ class Inputs:
 
     files: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # path as the user would write it -> reason
-    listed: dict[str, str] = field(default_factory=dict)  # absolute path -> as shown, for folder and glob files
+    listed: dict[str, str] = field(
+        default_factory=dict
+    )  # absolute path -> as shown, for folder and glob files
 
     @property
     def all_files(self) -> list[str]:
@@ -56,12 +60,12 @@ class Inputs:
 
     @property
     def kind(self) -> str:
-        """"crawl" or "text" (the recipe runs without extraction); "crawl" when there is nothing."""
+        """ "crawl" or "text" (the recipe runs without extraction); "crawl" when there is nothing."""
         return "text" if any(self.files.get(k) for k in TEXT_KINDS) else "crawl"
 
 
 def file_kind(name: str) -> str | None:
-    """"crawl", "jsonl" or "parquet" by a file's name; None for a file finemill does not read."""
+    """ "crawl", "jsonl" or "parquet" by a file's name; None for a file finemill does not read."""
     if CRAWL_FILE.search(name):
         return "crawl"
     if JSONL_FILE.search(name):
@@ -102,7 +106,9 @@ def find_inputs(paths: list[str]) -> Inputs:
         if path.is_dir():
             candidates = [(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*")) if p.is_file()]
         else:
-            candidates = [(Path(m), m) for m in sorted(glob.glob(str(path), recursive=True)) if Path(m).is_file()]
+            candidates = [
+                (Path(m), m) for m in sorted(glob.glob(str(path), recursive=True)) if Path(m).is_file()
+            ]
         if not candidates:
             raise FinemillError(f"input not found: {pattern}")
         found = 0
@@ -117,7 +123,9 @@ def find_inputs(paths: list[str]) -> Inputs:
         if not found:
             seen = Counter(extension(c.name) for c, _ in candidates)
             listing = ", ".join(f"{n} {ext}" for ext, n in seen.most_common())
-            raise FinemillError(f"no crawl or text files in {pattern}: found {listing}; finemill reads {READS}")
+            raise FinemillError(
+                f"no crawl or text files in {pattern}: found {listing}; finemill reads {READS}"
+            )
     inputs.files = {kind: sorted(set(files)) for kind, files in inputs.files.items()}
     _check_one_kind(inputs)
     for kind in TEXT_KINDS:
@@ -134,7 +142,9 @@ def _hidden(shown: str) -> bool:
 def _add_named_file(inputs: Inputs, path: Path) -> None:
     kind = file_kind(path.name)
     if kind is None:
-        raise FinemillError(f"{path}: finemill does not read this file ({skip_reason(path.name)}); it reads {READS}")
+        raise FinemillError(
+            f"{path}: finemill does not read this file ({skip_reason(path.name)}); it reads {READS}"
+        )
     inputs.files.setdefault(kind, []).append(str(path.resolve()))
 
 
@@ -144,13 +154,17 @@ def _check_one_kind(inputs: Inputs) -> None:
     if crawl and text_files and all(f in inputs.listed for f in text_files):
         for kind in TEXT_KINDS:  # a folder of crawl files with extracted text beside them: read the crawl
             for path in inputs.files.pop(kind, []):
-                inputs.skipped[inputs.listed[path]] = ("pre-extracted text beside crawl files (a run reads one "
-                                                       "kind): run it on its own with --input FILE")
+                inputs.skipped[inputs.listed[path]] = (
+                    "pre-extracted text beside crawl files (a run reads one "
+                    "kind): run it on its own with --input FILE"
+                )
         return
     text = len(text_files)
     if crawl and text:
-        raise FinemillError(f"the inputs mix {crawl} crawl file(s) and {text} text file(s): text skips extraction "
-                            "and crawl pages need it; run them as two runs")
+        raise FinemillError(
+            f"the inputs mix {crawl} crawl file(s) and {text} text file(s): text skips extraction "
+            "and crawl pages need it; run them as two runs"
+        )
 
 
 def check_text_file(path: str, kind: str) -> None:
@@ -164,8 +178,10 @@ def check_text_file(path: str, kind: str) -> None:
         except Exception as e:  # not parquet at all, or truncated
             raise FinemillError(f"{path}: not a readable parquet file ({e})") from None
         if "text" not in names:
-            raise FinemillError(f"{path}: no 'text' column (columns: {', '.join(names)}); finemill reads the "
-                                "document text from 'text'")
+            raise FinemillError(
+                f"{path}: no 'text' column (columns: {', '.join(names)}); finemill reads the "
+                "document text from 'text'"
+            )
         return
     first = _first_line(path)
     if first is None:
@@ -173,12 +189,15 @@ def check_text_file(path: str, kind: str) -> None:
     try:
         record = json.loads(first)
     except json.JSONDecodeError:
-        raise FinemillError(f"{path}: the first line is not JSON; finemill reads JSON lines, one document each") \
-            from None
+        raise FinemillError(
+            f"{path}: the first line is not JSON; finemill reads JSON lines, one document each"
+        ) from None
     if not isinstance(record, dict) or "text" not in record:
         keys = ", ".join(record) if isinstance(record, dict) else type(record).__name__
-        raise FinemillError(f"{path}: the first record has no 'text' field (it has: {keys}); finemill reads the "
-                            "document text from 'text'")
+        raise FinemillError(
+            f"{path}: the first record has no 'text' field (it has: {keys}); finemill reads the "
+            "document text from 'text'"
+        )
 
 
 def _first_line(path: str) -> str | None:
@@ -190,7 +209,9 @@ def _first_line(path: str) -> str | None:
 
         import zstandard
 
-        opener = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")), encoding="utf-8")
+        opener = io.TextIOWrapper(
+            zstandard.ZstdDecompressor().stream_reader(open(path, "rb")), encoding="utf-8"
+        )
     else:
         opener = open(path, encoding="utf-8")
     try:

@@ -89,36 +89,68 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
     split = next((i for i, s in enumerate(steps) if s.name == "minhash"), None)
     if split is None:
         head = [_build_step(s, out) for s in steps]
-        return [Stage("filter", [*readers, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
-                      [*reader_names, *[s.name for s in steps], WRITER], tasks)]
+        return [
+            Stage(
+                "filter",
+                [*readers, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
+                [*reader_names, *[s.name for s in steps], WRITER],
+                tasks,
+            )
+        ]
 
-    before, minhash_spec, after = steps[:split], steps[split], steps[split + 1:]
+    before, minhash_spec, after = steps[:split], steps[split], steps[split + 1 :]
     config = MinhashDedup(**minhash_spec.params).config()
     filtered = _inside(out, run_folder.filtered(out))
-    signatures, buckets, remove_ids = (_inside(out, run_folder.minhash(out, part)) for part in run_folder.MINHASH_PARTS)
+    signatures, buckets, remove_ids = (
+        _inside(out, run_folder.minhash(out, part)) for part in run_folder.MINHASH_PARTS
+    )
     return [
         Stage(
             "filter",
-            [*readers, *[_build_step(s, out) for s in before],
-             JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
-             # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
-             MinhashSignature(output_folder=signatures, config=config)],
+            [
+                *readers,
+                *[_build_step(s, out) for s in before],
+                JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
+                # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
+                MinhashSignature(output_folder=signatures, config=config),
+            ],
             [*reader_names, *[s.name for s in before], None, MINHASH_SIGNATURE],
             tasks,
         ),
-        Stage("buckets", [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],
-              [MINHASH_TIME], config.num_buckets),
+        Stage(
+            "buckets",
+            [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],
+            [MINHASH_TIME],
+            config.num_buckets,
+        ),
         # Cluster ids and sizes go with each removed duplicate, so `finemill inspect` can show its cluster.
-        Stage("clusters", [MinhashDedupCluster(input_folder=buckets, output_folder=remove_ids, config=config,
-                                               save_cluster_id=True, save_cluster_size=True)],
-              [MINHASH_CLUSTERS], 1),
+        Stage(
+            "clusters",
+            [
+                MinhashDedupCluster(
+                    input_folder=buckets,
+                    output_folder=remove_ids,
+                    config=config,
+                    save_cluster_id=True,
+                    save_cluster_size=True,
+                )
+            ],
+            [MINHASH_CLUSTERS],
+            1,
+        ),
         Stage(
             "finalize",
-            [RankFileReader(filtered),
-             MinhashDuplicateFilter(input_folder=remove_ids, exclusion_writer=_removed_writer("minhash", out),
-                                    load_cluster_ids=True, load_cluster_sizes=True),
-             *[_build_step(s, out) for s in after],
-             DocumentWriter(_inside(out, run_folder.documents(out)))],
+            [
+                RankFileReader(filtered),
+                MinhashDuplicateFilter(
+                    input_folder=remove_ids,
+                    exclusion_writer=_removed_writer("minhash", out),
+                    load_cluster_ids=True,
+                    load_cluster_sizes=True,
+                ),
+                *[_build_step(s, out) for s in after],
+                DocumentWriter(_inside(out, run_folder.documents(out))),
+            ],
             [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
         ),
@@ -133,8 +165,12 @@ def _readers(recipe: Recipe, inputs: Inputs, out: Path, progress: bool) -> list[
     """One reader per kind of input (crawl files alone, or JSONL and parquet text files). Each task reads
     its share of every reader's files: datatrove readers pass on the documents of the reader before."""
     kinds = [kind for kind in READERS if inputs.files.get(kind)] or ["crawl"]
-    return [_reader(READERS[kind], recipe, inputs.files.get(kind, []), run_folder.input_list(out, kind), out,
-                    progress) for kind in kinds]
+    return [
+        _reader(
+            READERS[kind], recipe, inputs.files.get(kind, []), run_folder.input_list(out, kind), out, progress
+        )
+        for kind in kinds
+    ]
 
 
 def _reader(cls: type, recipe: Recipe, files: list[str], paths_list: Path, out: Path, progress: bool):
@@ -162,8 +198,11 @@ def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
 
 
 def _removed_writer(step: str, out: Path) -> RemovedWriter:
-    return RemovedWriter(_inside(out, run_folder.removed(out, step)), step=step,
-                         default_reason=DEFAULT_REASONS.get(step, "removed"))
+    return RemovedWriter(
+        _inside(out, run_folder.removed(out, step)),
+        step=step,
+        default_reason=DEFAULT_REASONS.get(step, "removed"),
+    )
 
 
 def _inside(out: Path, folder: Path) -> str:

@@ -42,8 +42,12 @@ class Counts:
     bytes_total: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(self.read + other.read, self.kept + other.kept, self.bytes_read + other.bytes_read,
-                      self.bytes_total + other.bytes_total)
+        return Counts(
+            self.read + other.read,
+            self.kept + other.kept,
+            self.bytes_read + other.bytes_read,
+            self.bytes_total + other.bytes_total,
+        )
 
 
 # --- the task side: counters of one task, written to its progress file ---------------------------------
@@ -64,7 +68,9 @@ class TaskReporter:
         if writers:
             self._count_output(writers[-1], "kept")
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._report_periodically, name="finemill-progress", daemon=True)
+        self._thread = threading.Thread(
+            target=self._report_periodically, name="finemill-progress", daemon=True
+        )
 
     def _count_output(self, step, counter: str) -> None:
         step_run, counts = step.run, self.counts
@@ -106,8 +112,10 @@ class ProgressReporting:
     progress_folder: str | None = None
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        counted = self.pipeline and (isinstance(self.pipeline[0], BaseReader)
-                                     or any(isinstance(step, DiskWriter) for step in self.pipeline))
+        counted = self.pipeline and (
+            isinstance(self.pipeline[0], BaseReader)
+            or any(isinstance(step, DiskWriter) for step in self.pipeline)
+        )
         if not self.progress_folder or not counted or self.is_rank_completed(rank):  # nothing to count
             return super()._run_for_rank(rank, local_rank, node_rank)
         with TaskReporter(self.progress_folder, rank, self.pipeline):
@@ -155,8 +163,9 @@ class StageProgress:
     and a last line with the stage's totals and time. The line always ends before anything else is
     printed (an error, an interrupt)."""
 
-    def __init__(self, label: str, tasks: int, folder: Path, completions: Path, input_bytes: int | None,
-                 live: bool) -> None:
+    def __init__(
+        self, label: str, tasks: int, folder: Path, completions: Path, input_bytes: int | None, live: bool
+    ) -> None:
         self.label, self.tasks, self.folder, self.completions = label, tasks, folder, completions
         self.input_bytes = input_bytes or None
         self.live = live
@@ -172,13 +181,23 @@ class StageProgress:
             from rich.live import Live
             from rich.text import Text
 
-            self._text = lambda line: Text(line, no_wrap=True, overflow="ellipsis")  # one line, however narrow
-            self._display = Live(self._text(self.line()), console=Console(stderr=True), auto_refresh=False,
-                                 redirect_stdout=False, redirect_stderr=False, transient=False)
+            self._text = lambda line: Text(
+                line, no_wrap=True, overflow="ellipsis"
+            )  # one line, however narrow
+            self._display = Live(
+                self._text(self.line()),
+                console=Console(stderr=True),
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+                transient=False,
+            )
             self._display.start()
         else:
             print(f"{self.label}: {self.tasks} task(s)", file=sys.stderr, flush=True)
-        self._thread = threading.Thread(target=self._show_periodically, name="finemill-stage-progress", daemon=True)
+        self._thread = threading.Thread(
+            target=self._show_periodically, name="finemill-stage-progress", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -66,7 +66,9 @@ class StepSpec:
 class RaySpec:
     """Where and with what each task runs on Ray (datatrove's RayPipelineExecutor arguments)."""
 
-    address: str | None = None  # None: a new Ray on this machine (loopback only); "auto", "host:port", "ray://..."
+    address: str | None = (
+        None  # None: a new Ray on this machine (loopback only); "auto", "host:port", "ray://..."
+    )
     cpus_per_task: int = 1
     mem_per_cpu_gb: float = 2
 
@@ -145,15 +147,26 @@ def parse_recipe(raw: dict[str, Any], overrides: dict[str, Any], source: str = "
         paths = [paths]
     recipe = Recipe(
         name=check_value(raw.get("name", "recipe"), str, f"{source}: name"),
-        dump=check_value(given(overrides.get("dump"), raw.get("dump", "CC-MAIN-unknown")), str, f"{source}: dump"),
-        dump_from_input=check_value(False if overrides.get("dump") is not None else raw.get("dump_from_input", True),
-                                    bool, f"{source}: dump_from_input"),
+        dump=check_value(
+            given(overrides.get("dump"), raw.get("dump", "CC-MAIN-unknown")), str, f"{source}: dump"
+        ),
+        dump_from_input=check_value(
+            False if overrides.get("dump") is not None else raw.get("dump_from_input", True),
+            bool,
+            f"{source}: dump_from_input",
+        ),
         input=InputSpec(
             paths=check_value(given(overrides.get("input"), paths), list[str], f"{source}: input.paths"),
-            limit=check_value(given(overrides.get("limit"), raw_input.get("limit", -1)), int, f"{source}: input.limit"),
+            limit=check_value(
+                given(overrides.get("limit"), raw_input.get("limit", -1)), int, f"{source}: input.limit"
+            ),
         ),
-        output=check_value(given(overrides.get("output"), raw.get("output", "out")), str, f"{source}: output"),
-        workers=check_value(given(overrides.get("workers"), raw.get("workers", 1)), int, f"{source}: workers"),
+        output=check_value(
+            given(overrides.get("output"), raw.get("output", "out")), str, f"{source}: output"
+        ),
+        workers=check_value(
+            given(overrides.get("workers"), raw.get("workers", 1)), int, f"{source}: workers"
+        ),
         steps=_parse_steps(raw.get("steps"), source),
         executor=_parse_executor(raw.get("executor"), overrides.get("executor") or {}, source),
     )
@@ -171,8 +184,9 @@ def _parse_executor(raw: Any, overrides: dict[str, Any], source: str) -> Executo
     if not isinstance(raw, dict):
         raise FinemillError(f"{source}: 'executor' must be a mapping (kind, ray, slurm)")
     raw = {**raw, **{k: v for k, v in overrides.items() if not isinstance(v, dict) and v is not None}}
-    checked = validate_params(ExecutorSpec, {k: v for k, v in raw.items() if k not in ("ray", "slurm")},
-                              source, "executor")
+    checked = validate_params(
+        ExecutorSpec, {k: v for k, v in raw.items() if k not in ("ray", "slurm")}, source, "executor"
+    )
     sections = {}
     for key, spec in (("ray", RaySpec), ("slurm", SlurmSpec)):
         section = raw.get(key) or {}
@@ -182,7 +196,9 @@ def _parse_executor(raw: Any, overrides: dict[str, Any], source: str) -> Executo
         sections[key] = spec(**validate_params(spec, section, source, f"executor.{key}"))
     executor = ExecutorSpec(**checked, **sections)
     if executor.kind == "slurm" and not executor.slurm.partition:
-        raise FinemillError(f"{source}: executor.slurm.partition is required to run on Slurm (or --partition)")
+        raise FinemillError(
+            f"{source}: executor.slurm.partition is required to run on Slurm (or --partition)"
+        )
     return executor
 
 
@@ -204,7 +220,9 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
         params = params or {}
         if not isinstance(params, dict):
             raise FinemillError(f"{source}: steps[{i}].{name} must be a mapping of settings")
-        steps.append(StepSpec(name, validate_params(STEPS[name].load(), params, source, f"steps[{i}].{name}")))
+        steps.append(
+            StepSpec(name, validate_params(STEPS[name].load(), params, source, f"steps[{i}].{name}"))
+        )
     names = [s.name for s in steps]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
@@ -212,8 +230,9 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
     # A second extractor would get text, not HTML: one extraction step per recipe.
     extractors = [n for n in names if n in EXTRACT_STEPS]
     if len(extractors) > 1:
-        raise FinemillError(f"{source}: steps {extractors[0]!r} and {extractors[1]!r} both extract main text; "
-                            "keep one")
+        raise FinemillError(
+            f"{source}: steps {extractors[0]!r} and {extractors[1]!r} both extract main text; keep one"
+        )
     return steps
 
 
@@ -230,25 +249,35 @@ def _custom_step(item: dict[str, Any], source: str, where: str) -> StepSpec:
         raise FinemillError(f"{source}: {where}: {e}") from None
     name = check_value(item.get("name", snake_case(cls.__name__)), str, f"{source}: {where}.name")
     if not NAME.fullmatch(name):
-        raise FinemillError(f"{source}: {where}.name: {name!r} must be lower case letters, digits, _ or - "
-                            "(it names the folder removed/<name>/)")
+        raise FinemillError(
+            f"{source}: {where}.name: {name!r} must be lower case letters, digits, _ or - "
+            "(it names the folder removed/<name>/)"
+        )
     if name in STEPS:
-        raise FinemillError(f"{source}: {where}: the name {name!r} is a built-in step's; give this step another "
-                            "`name:`")
+        raise FinemillError(
+            f"{source}: {where}: the name {name!r} is a built-in step's; give this step another `name:`"
+        )
     params = {k: v for k, v in item.items() if k not in ("class", "name")}
     checked = validate_params(cls, params, source, f"{where}.{name}")
     missing = [p for p in required_arguments(cls) if p not in checked]
     if missing:
-        raise FinemillError(f"{source}: {where}.{name}: {cls.__name__} needs {missing[0]!r} (its required "
-                            f"arguments: {', '.join(missing)})")
+        raise FinemillError(
+            f"{source}: {where}.{name}: {cls.__name__} needs {missing[0]!r} (its required "
+            f"arguments: {', '.join(missing)})"
+        )
     return StepSpec(name, checked, cls=target)
 
 
 def required_arguments(cls: type) -> list[str]:
     """The keyword arguments `cls(...)` cannot do without (no default), but the run's exclusion writer."""
     parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    return [p.name for p in parameters if p.default is p.empty and p.name != "exclusion_writer"
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return [
+        p.name
+        for p in parameters
+        if p.default is p.empty
+        and p.name != "exclusion_writer"
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
 
 
 def validate_params(cls: type, params: dict[str, Any], source: str, section: str) -> dict[str, Any]:
@@ -258,5 +287,7 @@ def validate_params(cls: type, params: dict[str, Any], source: str, section: str
         hints = field_hints(cls)
     else:
         hints = keyword_hints(cls)
-        hints.pop("exclusion_writer", None)  # where removed documents go is the run's business, not the recipe's
+        hints.pop(
+            "exclusion_writer", None
+        )  # where removed documents go is the run's business, not the recipe's
     return check_settings(params, hints, source, section)

@@ -38,17 +38,25 @@ class StepEntry:
 
 _ENTRIES = (
     StepEntry("url_filter", "finemill.steps.filters.url:OfflineURLFilter", reads_html=True),
-    StepEntry("extract", "finemill.steps.extract.trafilatura:TrafilaturaExtractor", extracts=True, reads_html=True),
+    StepEntry(
+        "extract", "finemill.steps.extract.trafilatura:TrafilaturaExtractor", extracts=True, reads_html=True
+    ),
     # the fast profile (configs/fineweb-fast.yaml)
-    StepEntry("extract_resiliparse", "finemill.steps.extract.resiliparse:ResiliparseExtractor", extracts=True,
-              reads_html=True),
+    StepEntry(
+        "extract_resiliparse",
+        "finemill.steps.extract.resiliparse:ResiliparseExtractor",
+        extracts=True,
+        reads_html=True,
+    ),
     StepEntry("language", "finemill.steps.filters.language:FastTextLanguageFilter"),
     StepEntry("gopher_repetition", "finemill.steps.filters.quality:GopherRepetitionFilter"),
     StepEntry("gopher_quality", "finemill.steps.filters.quality:GopherQualityFilter"),
     StepEntry("c4_quality", "finemill.steps.filters.quality:C4QualityFilter"),
     StepEntry("fineweb_quality", "finemill.steps.filters.fineweb_quality:FineWebQualityFilter"),
     StepEntry("minhash", "finemill.steps.dedup.config:MinhashDedup"),
-    StepEntry("pii", "finemill.steps.pii.scrubber:PIIScrubber", removes=False),  # rewrites text, drops nothing
+    StepEntry(
+        "pii", "finemill.steps.pii.scrubber:PIIScrubber", removes=False
+    ),  # rewrites text, drops nothing
     # `finemill ablate` holds documents out of every variant by a hash of their URL (their bits per byte text)
     StepEntry("url_holdout", "finemill.ablate.heldout:URLHoldout"),
 )
@@ -76,7 +84,9 @@ def custom_step(target: str, name: str) -> StepEntry:
 
     module, sep, attribute = target.partition(":") if ":" in target else target.rpartition(".")
     if not module or not attribute:
-        raise FinemillError(f"class {target!r}: expected an import path like datatrove.pipeline.filters.RegexFilter")
+        raise FinemillError(
+            f"class {target!r}: expected an import path like datatrove.pipeline.filters.RegexFilter"
+        )
     try:
         cls = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as e:

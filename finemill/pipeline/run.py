@@ -70,8 +70,10 @@ def clear_run(out: Path) -> None:
         raise FinemillError(f"--force refuses to clear {out}: give the run its own output folder")
     foreign = sorted(p.name for p in out.iterdir() if not run_folder.is_finemill_part(p.name))
     if foreign:
-        raise FinemillError(f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
-                            "finemill run; give the run its own output folder")
+        raise FinemillError(
+            f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
+            "finemill run; give the run its own output folder"
+        )
     for part in run_folder.RUN_PARTS:
         target = out / part
         if target.is_symlink() or target.is_file():
@@ -103,7 +105,9 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
     """Run the recipe end to end and return the content of OUT/stats.json (also written there)."""
     outcome = start_run(recipe, force, progress)
     if outcome.stats is None:
-        raise FinemillError(f"the {recipe.executor.kind} executor submits jobs; build the stats with `finemill stats`")
+        raise FinemillError(
+            f"the {recipe.executor.kind} executor submits jobs; build the stats with `finemill stats`"
+        )
     return outcome.stats
 
 
@@ -125,7 +129,9 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
     files = inputs.all_files
     check_resumable(out, run_fingerprint(recipe, files, out))
     live = sys.stderr.isatty() if progress is None else progress  # else plain progress lines
-    stages = plan_stages(recipe, inputs, out)  # datatrove's own bars stay off: one line per stage (progress.py)
+    stages = plan_stages(
+        recipe, inputs, out
+    )  # datatrove's own bars stay off: one line per stage (progress.py)
     previous_wall_time = _previous_wall_time(out)
     save_plan(out, stages, [s.name for s in planned_steps(recipe, inputs)[0]], _run_meta(recipe, inputs, out))
     backend = make_backend(recipe.executor)
@@ -134,8 +140,15 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
         executors = []
         for stage in stages:  # each executor knows the one before: Slurm chains its jobs on it
             previous = executors[-1] if executors else None
-            executors.append(backend.executor(stage, beneath(out, run_folder.logs(out, stage.name)), recipe.workers,
-                                              previous, beneath(out, run_folder.progress(out, stage.name))))
+            executors.append(
+                backend.executor(
+                    stage,
+                    beneath(out, run_folder.logs(out, stage.name)),
+                    recipe.workers,
+                    previous,
+                    beneath(out, run_folder.progress(out, stage.name)),
+                )
+            )
         if backend.submits:
             executors[-1].run()  # submits every stage: each waits for the one before (depends=)
             return RunOutcome(jobs=submitted_job_ids(executors))
@@ -155,8 +168,14 @@ def _run_stages(stages: list, executors: list, out: Path, live: bool, input_byte
         progress = run_folder.progress(out, stage.name)
         forget_unfinished(progress, executor.get_incomplete_ranks(range(executor.world_size)))
         reads_crawl = bool(stage.pipeline) and isinstance(stage.pipeline[0], CrawlReader)
-        with StageProgress(f"[{number}/{len(stages)}] {stage.name}", stage.tasks, progress,
-                           run_folder.completions(out, stage.name), input_bytes if reads_crawl else None, live):
+        with StageProgress(
+            f"[{number}/{len(stages)}] {stage.name}",
+            stage.tasks,
+            progress,
+            run_folder.completions(out, stage.name),
+            input_bytes if reads_crawl else None,
+            live,
+        ):
             _run_stage(executor, stage.name, out)
 
 
@@ -177,7 +196,9 @@ def _run_meta(recipe: Recipe, inputs: Inputs, out: Path) -> dict:
         "steps_skipped": planned_steps(recipe, inputs)[1],
         "workers": recipe.workers,
         "executor": recipe.executor.kind,
-        "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files, out)).encode()).hexdigest()[:16],
+        "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files, out)).encode()).hexdigest()[
+            :16
+        ],
     }
 
 

@@ -44,21 +44,30 @@ def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
     writing (submission) to the last task's completion."""
     plan_file = run_folder.plan_file(out)
     if not plan_file.is_file():
-        raise FinemillError(f"{out} has no {plan_file.relative_to(out).as_posix()}: not a finemill run, "
-                            "or one from an older version")
+        raise FinemillError(
+            f"{out} has no {plan_file.relative_to(out).as_posix()}: not a finemill run, "
+            "or one from an older version"
+        )
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     stages = [Stage(s["name"], [], s["step_names"], s["tasks"]) for s in plan["stages"]]
     completions = {s.name: _completions(out, s) for s in stages}
-    unfinished = [f"{s.name} {s.tasks - len(completions[s.name])}/{s.tasks}" for s in stages
-                  if len(completions[s.name]) < s.tasks]
+    unfinished = [
+        f"{s.name} {s.tasks - len(completions[s.name])}/{s.tasks}"
+        for s in stages
+        if len(completions[s.name]) < s.tasks
+    ]
     if unfinished:
         detail = ", ".join(unfinished)
-        raise FinemillError(f"the run in {out} has unfinished tasks (stage unfinished/total: {detail}); "
-                            "wait for its jobs to finish, or rerun `finemill run` to resume")
+        raise FinemillError(
+            f"the run in {out} has unfinished tasks (stage unfinished/total: {detail}); "
+            "wait for its jobs to finish, or rerun `finemill run` to resume"
+        )
     if wall_time_s is None:
         last = max((p.stat().st_mtime for paths in completions.values() for p in paths), default=0.0)
         wall_time_s = last - plan["started"]
-    stats = build_run_stats(stages, out, plan["step_order"], {**plan["meta"], "wall_time_s": round(wall_time_s, 3)})
+    stats = build_run_stats(
+        stages, out, plan["step_order"], {**plan["meta"], "wall_time_s": round(wall_time_s, 3)}
+    )
     run_folder.write_stats(out, stats)
     return stats
 
@@ -111,7 +120,9 @@ def build_run_stats(stages: list[Stage], out: Path, step_order: list[str], meta:
             "files": counters.get("input_files", 0),
             "documents": counters.get("documents", 0),
             "chars": counters.get("doc_len", 0),
-            "skipped": {k.removeprefix("skipped_"): v for k, v in counters.items() if k.startswith("skipped_")},
+            "skipped": {
+                k.removeprefix("skipped_"): v for k, v in counters.items() if k.startswith("skipped_")
+            },
             "time_s": round(reader["time_s"], 3),
         },
         "steps": steps,
@@ -135,8 +146,10 @@ def _sample_label_warning(stats: dict, reader_counters: dict, out: Path) -> str 
     labelled = read - from_input
     if labelled <= 0:
         return None
-    return (f"{labelled:,} of {read:,} documents got the bundled sample's label dump={SAMPLE_DUMP} (their input "
-            "names no CC-MAIN-YYYY-WW snapshot): rerun with --dump NAME (--force) or set `dump:` in the recipe")
+    return (
+        f"{labelled:,} of {read:,} documents got the bundled sample's label dump={SAMPLE_DUMP} (their input "
+        "names no CC-MAIN-YYYY-WW snapshot): rerun with --dump NAME (--force) or set `dump:` in the recipe"
+    )
 
 
 def _step_entry(name: str, merged: dict | None, docs_in: int, chars_in: int) -> dict:
@@ -145,7 +158,9 @@ def _step_entry(name: str, merged: dict | None, docs_in: int, chars_in: int) -> 
     total = counters.pop("total", docs_in)
     forwarded = counters.pop("forwarded", total - counters.get("dropped", 0))
     dropped = counters.pop("dropped", total - forwarded)
-    removed = {k.removeprefix("dropped_"): counters.pop(k) for k in list(counters) if k.startswith("dropped_")}
+    removed = {
+        k.removeprefix("dropped_"): counters.pop(k) for k in list(counters) if k.startswith("dropped_")
+    }
     if dropped > sum(removed.values()):
         reason = DEFAULT_REASONS.get(name, "removed")  # what RemovedWriter writes for a reasonless removal
         removed[reason] = removed.get(reason, 0) + dropped - sum(removed.values())

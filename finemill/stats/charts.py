@@ -21,8 +21,13 @@ from finemill.stats.summary import Summary  # noqa: E402
 KEPT, REMOVED, BEFORE = "#2b6cb0", "#e8846b", "#b8c6d6"
 DPI = 110
 STYLE = {
-    "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11, "axes.titleweight": "bold",
-    "font.size": 9, "axes.labelsize": 9, "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "font.size": 9,
+    "axes.labelsize": 9,
+    "legend.frameon": False,
 }
 
 
@@ -43,7 +48,9 @@ def funnel_chart(summary: Summary) -> bytes:
             ax.barh(y, out, color=KEPT, label=f"{unit} kept")
             ax.barh(y, removed, left=out, color=REMOVED, label="removed by the step")
             for yi, value, gone in zip(y, out, removed, strict=True):
-                ax.text(value + gone, yi, f" {_short(value)}", va="center", ha="left", fontsize=8, color="#1a202c")
+                ax.text(
+                    value + gone, yi, f" {_short(value)}", va="center", ha="left", fontsize=8, color="#1a202c"
+                )
             ax.set_title(title, loc="left")
             ax.set_xlabel(unit)
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _short(v)))
@@ -73,10 +80,15 @@ def reasons_chart(summary: Summary) -> bytes | None:
         return None
     columns = 2 if len(panels) > 1 else 1
     rows = -(-len(panels) // columns)
-    heights = [max(len(bars) for _, bars in panels[r * columns:(r + 1) * columns]) for r in range(rows)]
+    heights = [max(len(bars) for _, bars in panels[r * columns : (r + 1) * columns]) for r in range(rows)]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(rows, columns, figsize=(11, sum(0.26 * h + 0.9 for h in heights)),
-                                 gridspec_kw={"height_ratios": heights}, squeeze=False)
+        fig, axes = plt.subplots(
+            rows,
+            columns,
+            figsize=(11, sum(0.26 * h + 0.9 for h in heights)),
+            gridspec_kw={"height_ratios": heights},
+            squeeze=False,
+        )
         for ax, (step, bars) in zip(axes.flat, panels, strict=False):
             labels, counts = list(bars), list(bars.values())
             y = np.arange(len(labels))
@@ -84,12 +96,17 @@ def reasons_chart(summary: Summary) -> bytes | None:
             ax.set_yticks(y, labels)
             ax.invert_yaxis()
             for yi, count in zip(y, counts, strict=True):
-                ax.text(count, yi, f" {count:,} ({100 * count / step.docs_in:.1f}%)" if step.docs_in else f" {count:,}",
-                        va="center", fontsize=8)
+                ax.text(
+                    count,
+                    yi,
+                    f" {count:,} ({100 * count / step.docs_in:.1f}%)" if step.docs_in else f" {count:,}",
+                    va="center",
+                    fontsize=8,
+                )
             ax.set_title(f"{step.name}: {step.removed:,} of {step.docs_in:,} removed", loc="left")
             ax.margins(x=0.3)
             ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        for ax in list(axes.flat)[len(panels):]:
+        for ax in list(axes.flat)[len(panels) :]:
             ax.set_visible(False)
         fig.tight_layout()
         return _png(fig)
@@ -119,27 +136,43 @@ def languages_chart(summary: Summary, top: int = 15) -> bytes | None:
             ax.text(ok + bad, yi, f" {ok:,} passed, {bad:,} removed", va="center", fontsize=8)
         ax.margins(x=0.2)
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _short(v)))
-        ax.set_title(f"Languages detected ({sum(summary.languages.values()):,} documents, top {len(labels)})",
-                     loc="left")
+        ax.set_title(
+            f"Languages detected ({sum(summary.languages.values()):,} documents, top {len(labels)})",
+            loc="left",
+        )
         ax.legend(loc="lower right")
         fig.tight_layout()
         return _png(fig)
 
 
-def histogram_chart(histogram: Histogram, title: str, xlabel: str, log_x: bool = False,
-                    threshold: float | None = None) -> bytes | None:
+def histogram_chart(
+    histogram: Histogram, title: str, xlabel: str, log_x: bool = False, threshold: float | None = None
+) -> bytes | None:
     """Before (every document the language step saw) and after (kept) filtering, on the same bins."""
     if histogram.empty:
         return None
     edges = histogram.edges
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5.4, 3.2))
-        ax.stairs(histogram.before, edges, fill=True, color=BEFORE,
-                  label=f"before filtering ({histogram.before.sum():,})")
-        ax.stairs(histogram.after, edges, fill=True, color=KEPT, alpha=0.85,
-                  label=f"kept ({histogram.after.sum():,})")
+        ax.stairs(
+            histogram.before,
+            edges,
+            fill=True,
+            color=BEFORE,
+            label=f"before filtering ({histogram.before.sum():,})",
+        )
+        ax.stairs(
+            histogram.after,
+            edges,
+            fill=True,
+            color=KEPT,
+            alpha=0.85,
+            label=f"kept ({histogram.after.sum():,})",
+        )
         if threshold is not None:
-            ax.axvline(threshold, color="#c53030", linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+            ax.axvline(
+                threshold, color="#c53030", linestyle="--", linewidth=1, label=f"threshold {threshold:g}"
+            )
         if log_x:
             ax.set_xscale("log")
             nonzero = np.flatnonzero(histogram.before)

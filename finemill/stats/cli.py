@@ -23,29 +23,49 @@ of text. With --kept, examples of kept documents (OUT/documents) with every meas
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     stats = subparsers.add_parser(
-        "stats", help="per-step counts, removal reasons, languages and duplicates of a run (or two)",
-        description=STATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "stats",
+        help="per-step counts, removal reasons, languages and duplicates of a run (or two)",
+        description=STATS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    stats.add_argument("runs", nargs="+", metavar="OUT", help="output folder of `finemill run` (two to compare)")
+    stats.add_argument(
+        "runs", nargs="+", metavar="OUT", help="output folder of `finemill run` (two to compare)"
+    )
     stats.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report to FILE")
-    stats.add_argument("--examples", type=int, default=3, metavar="N",
-                       help="removed examples per reason in the HTML report (default: 3)")
+    stats.add_argument(
+        "--examples",
+        type=int,
+        default=3,
+        metavar="N",
+        help="removed examples per reason in the HTML report (default: 3)",
+    )
     stats.add_argument("--seed", type=int, default=0, help="random seed for the examples (default: 0)")
     stats.set_defaults(func=handle_stats)
 
     inspect = subparsers.add_parser(
-        "inspect", help="examples of removed (or kept) documents, with the measure that removed them",
-        description=INSPECT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "inspect",
+        help="examples of removed (or kept) documents, with the measure that removed them",
+        description=INSPECT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     inspect.add_argument("run", metavar="OUT", help="output folder of `finemill run`")
     inspect.add_argument("--step", required=True, help="recipe step, e.g. language, gopher_quality, minhash")
     inspect.add_argument("--reason", help="only this removal reason (default: all, n examples each)")
-    inspect.add_argument("--language", metavar="LANG",
-                         help="only documents detected as LANG (e.g. en: English pages the language step removed)")
+    inspect.add_argument(
+        "--language",
+        metavar="LANG",
+        help="only documents detected as LANG (e.g. en: English pages the language step removed)",
+    )
     inspect.add_argument("-n", type=int, default=5, metavar="N", help="examples per reason (default: 5)")
-    inspect.add_argument("--kept", action="store_true", help="kept documents (OUT/documents) instead of removed")
-    inspect.add_argument("--lines", type=int, default=8, metavar="N", help="lines of text per example (default: 8)")
-    inspect.add_argument("--seed", type=int, default=0, help="random seed (default: 0; same seed, same examples)")
+    inspect.add_argument(
+        "--kept", action="store_true", help="kept documents (OUT/documents) instead of removed"
+    )
+    inspect.add_argument(
+        "--lines", type=int, default=8, metavar="N", help="lines of text per example (default: 8)"
+    )
+    inspect.add_argument(
+        "--seed", type=int, default=0, help="random seed (default: 0; same seed, same examples)"
+    )
     inspect.set_defaults(func=handle_inspect)
 
 
@@ -102,16 +122,25 @@ def handle_inspect(args: argparse.Namespace) -> int:
             known = ", ".join(step["removed"]) or "none"
             what = f"with reason {args.reason!r} " if args.reason else ""
             what += f"detected as {args.language!r} " if args.language else ""
-            raise FinemillError(f"no document removed by {args.step} {what}in {run.path} "
-                                f"({removed:,} removed; reasons: {known})")
+            raise FinemillError(
+                f"no document removed by {args.step} {what}in {run.path} "
+                f"({removed:,} removed; reasons: {known})"
+            )
     console: Console = make_console()
     explainer = Explainer(run.params)
     for reason, examples in groups.items():
         for i, example in enumerate(examples, 1):
-            meta = {**example.metadata, "language": example.language, "language_score": example.language_score}
+            meta = {
+                **example.metadata,
+                "language": example.language,
+                "language_score": example.language_score,
+            }
             # a kept document has no reason: it gets every measure of the step, taken on its final text
-            measures = explainer.explain(args.step, None if reason == KEPT else reason, example.text, example.url,
-                                         meta)
+            measures = explainer.explain(
+                args.step, None if reason == KEPT else reason, example.text, example.url, meta
+            )
             excerpt = readable_text(example, args.step)
-            console.print(example_renderable(args.step, i, len(examples), example, measures, excerpt, args.lines))
+            console.print(
+                example_renderable(args.step, i, len(examples), example, measures, excerpt, args.lines)
+            )
     return 0

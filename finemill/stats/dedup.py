@@ -50,8 +50,10 @@ class Clusters:
             row = rows.setdefault(upper, [0, 0])
             row[0] += n
             row[1] += size * n
-        return [(f"{upper // 2 + 1:,}-{upper:,}" if upper > 2 else "2", n, docs)
-                for upper, (n, docs) in sorted(rows.items())]
+        return [
+            (f"{upper // 2 + 1:,}-{upper:,}" if upper > 2 else "2", n, docs)
+            for upper, (n, docs) in sorted(rows.items())
+        ]
 
 
 def find_clusters(run: Run) -> Clusters | None:

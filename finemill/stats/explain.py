@@ -96,8 +96,9 @@ class Explainer:
         doc = Document(text=text, id="explain", metadata={"url": url} if url else {})
         return all_checks(f.checks(doc))
 
-    def explain(self, step: str, reason: str | None, text: str, url: str | None = None,
-                metadata: dict | None = None) -> list[Measure]:
+    def explain(
+        self, step: str, reason: str | None, text: str, url: str | None = None, metadata: dict | None = None
+    ) -> list[Measure]:
         """The measure behind `reason`; for a kept document (reason None) every measure of the step."""
         metadata = metadata or {}
         failure = ""

@@ -33,9 +33,12 @@ class Histogram:
 
 def score_and_length_histograms(run: Run) -> tuple[Histogram, Histogram]:
     """(language score, length in characters) histograms of the run, one batch in memory at a time."""
-    scores = Histogram(SCORE_EDGES, np.zeros(len(SCORE_EDGES) - 1, np.int64), np.zeros(len(SCORE_EDGES) - 1, np.int64))
-    lengths = Histogram(LENGTH_EDGES, np.zeros(len(LENGTH_EDGES) - 1, np.int64),
-                        np.zeros(len(LENGTH_EDGES) - 1, np.int64))
+    scores = Histogram(
+        SCORE_EDGES, np.zeros(len(SCORE_EDGES) - 1, np.int64), np.zeros(len(SCORE_EDGES) - 1, np.int64)
+    )
+    lengths = Histogram(
+        LENGTH_EDGES, np.zeros(len(LENGTH_EDGES) - 1, np.int64), np.zeros(len(LENGTH_EDGES) - 1, np.int64)
+    )
     # Pages removed before or at extraction are HTML, not text: they have no place in these histograms.
     removed = [f for name in run.step_names if name not in HTML_STEPS for f in run.removed_files(name)]
     for files, kept in ((removed, False), (run.document_files(), True)):

@@ -41,7 +41,9 @@ class Run:
         for step in self.stats["steps"]:
             if step["name"] == name:
                 return step
-        raise FinemillError(f"{self.path}: no step {name!r} in this run; its steps: {', '.join(self.step_names)}")
+        raise FinemillError(
+            f"{self.path}: no step {name!r} in this run; its steps: {', '.join(self.step_names)}"
+        )
 
     def removed_files(self, step: str) -> list[Path]:
         return parquet_files(run_folder.removed(self.path, step))
@@ -62,8 +64,11 @@ def open_run(path: str | Path) -> Run:
         write_stats(path.resolve())  # a run whose tasks ran elsewhere (Slurm jobs): build it from their logs
     stats = run_folder.read_stats(path)
     if stats is None:
-        hint = ("the run has not finished; rerun `finemill run` to resume it" if (path / run_folder.LOGS).is_dir()
-                else "is it the output folder of `finemill run`?")
+        hint = (
+            "the run has not finished; rerun `finemill run` to resume it"
+            if (path / run_folder.LOGS).is_dir()
+            else "is it the output folder of `finemill run`?"
+        )
         raise FinemillError(f"no {run_folder.STATS_FILE} in {path}: {hint}")
     missing = {"reader", "steps", "documents"} - set(stats)
     if missing:
@@ -93,7 +98,9 @@ def count_rows(files: Iterable[Path]) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def iter_batches(files: Iterable[Path], columns: list[str], batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    files: Iterable[Path], columns: list[str], batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
     """Record batches of `columns` over all `files`, one batch in memory at a time."""
     for f in files:
         parquet = pq.ParquetFile(f)

@@ -69,7 +69,9 @@ def write_report(summary: Summary, path: str | Path, examples: int = 3, seed: in
         png_path = path.with_name(f"{path.stem}-{name}.png")
         png_path.write_bytes(png)
         written.append(png_path)
-    path.write_text(render_html(summary, images, _examples(summary, explainer, examples, seed)), encoding="utf-8")
+    path.write_text(
+        render_html(summary, images, _examples(summary, explainer, examples, seed)), encoding="utf-8"
+    )
     return written
 
 
@@ -81,8 +83,9 @@ def _charts(summary: Summary, explainer: Explainer) -> dict[str, bytes]:
         "funnel": charts.funnel_chart(summary),
         "reasons": charts.reasons_chart(summary),
         "languages": charts.languages_chart(summary),
-        "language-score": charts.histogram_chart(scores, "Language score", "score of the detected language",
-                                                 threshold=threshold),
+        "language-score": charts.histogram_chart(
+            scores, "Language score", "score of the detected language", threshold=threshold
+        ),
         "length": charts.histogram_chart(lengths, "Document length", "characters (log scale)", log_x=True),
         "clusters": charts.clusters_chart(summary.clusters) if summary.clusters else None,
     }
@@ -100,12 +103,18 @@ def _examples(summary: Summary, explainer: Explainer, n: int, seed: int) -> dict
             continue
         by_language = bool(step.by_language)
         groups = sample_by_reason(summary.run.removed_files(step.name), n, seed, by_language=by_language)
-        counts = ({f"{r}{GROUP_SEPARATOR}{lang}": c for r, by in step.by_language.items() for lang, c in by.items()}
-                  if by_language else step.reasons)
-        ordered = sorted(groups, key=lambda g: -counts.get(g, 0))[:LANGUAGE_GROUPS if by_language else None]
+        counts = (
+            {f"{r}{GROUP_SEPARATOR}{lang}": c for r, by in step.by_language.items() for lang, c in by.items()}
+            if by_language
+            else step.reasons
+        )
+        ordered = sorted(groups, key=lambda g: -counts.get(g, 0))[: LANGUAGE_GROUPS if by_language else None]
         found[step.name] = [
-            (group, counts.get(group, len(groups[group])),
-             [(e, _measures(explainer, step.name, e), _excerpt(e, step.name)) for e in groups[group]])
+            (
+                group,
+                counts.get(group, len(groups[group])),
+                [(e, _measures(explainer, step.name, e), _excerpt(e, step.name)) for e in groups[group]],
+            )
             for group in ordered
         ]
     return found
@@ -145,23 +154,31 @@ def render_html(summary: Summary, images: dict[str, bytes], examples: dict[str, 
         _steps_table(summary),
     ]
     parts += [f'<p class="warning">warning: {e(w)}</p>' for w in summary.warnings]
-    parts += ['<h2 id="reasons">Why documents were removed</h2>',
-              _img(images, "reasons", "removal reasons per step") or '<p class="note">Nothing was removed.</p>']
+    parts += [
+        '<h2 id="reasons">Why documents were removed</h2>',
+        _img(images, "reasons", "removal reasons per step") or '<p class="note">Nothing was removed.</p>',
+    ]
     if "languages" in images:
         parts += ['<h2 id="languages">Languages</h2>', _img(images, "languages", "languages detected")]
-    parts += ['<h2 id="distributions">Language score and length, before and after filtering</h2>',
-              '<p class="note">Before: every document the language step saw (with its score and extracted text). '
-              "After: the kept documents.</p>",
-              f'<div class="pair">{_img(images, "language-score", "language score histogram")}'
-              f'{_img(images, "length", "document length histogram")}</div>']
+    parts += [
+        '<h2 id="distributions">Language score and length, before and after filtering</h2>',
+        '<p class="note">Before: every document the language step saw (with its score and extracted text). '
+        "After: the kept documents.</p>",
+        f'<div class="pair">{_img(images, "language-score", "language score histogram")}'
+        f"{_img(images, 'length', 'document length histogram')}</div>",
+    ]
     if summary.clusters is not None:
         parts += ['<h2 id="dedup">Near-duplicates (MinHash)</h2>', _dedup(summary, images)]
-    parts += ['<h2 id="examples">Removed examples</h2>',
-              '<p class="note">Random examples per reason, with the measure recomputed by the filter\'s own rule '
-              "and threshold. Page text is shown as plain text.</p>"]
+    parts += [
+        '<h2 id="examples">Removed examples</h2>',
+        '<p class="note">Random examples per reason, with the measure recomputed by the filter\'s own rule '
+        "and threshold. Page text is shown as plain text.</p>",
+    ]
     parts += _examples_html(summary, examples)
-    parts.append(f'<p class="note">finemill {e(str(stats.get("finemill_version", "?")))} · generated '
-                 f'{dt.datetime.now().strftime("%Y-%m-%d %H:%M")}</p></main></body></html>')
+    parts.append(
+        f'<p class="note">finemill {e(str(stats.get("finemill_version", "?")))} · generated '
+        f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p></main></body></html>"
+    )
     return "\n".join(p for p in parts if p)
 
 
@@ -170,23 +187,43 @@ def _cards(summary: Summary) -> str:
     cards = [
         (f"{summary.read_docs:,}", "documents read"),
         (f"{summary.kept_docs:,}", f"kept ({share(summary.kept_docs, summary.read_docs)})"),
-        (human_chars(summary.kept_chars), f"characters kept ({share(summary.kept_chars, summary.read_chars)})"),
+        (
+            human_chars(summary.kept_chars),
+            f"characters kept ({share(summary.kept_chars, summary.read_chars)})",
+        ),
         (f"{sum(s.removed for s in summary.steps):,}", "documents removed"),
     ]
     if minhash:
         cards.append((f"{minhash.removed:,}", "near-duplicates removed"))
     cards.append((f"{summary.run.stats.get('wall_time_s', 0):,.1f} s", "wall time"))
-    return '<div class="cards">' + "".join(
-        f"<div class=\"card\"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>" for v, k in cards) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>' for v, k in cards
+        )
+        + "</div>"
+    )
 
 
 def _meta(stats: dict) -> str:
     inputs = stats.get("inputs", [])
-    rows = [("recipe", stats.get("recipe")), ("dump", stats.get("dump")),
-            ("inputs", ", ".join(map(str, inputs[:5])) + (f" and {len(inputs) - 5} more" if len(inputs) > 5 else "")),
-            ("workers", stats.get("workers")), ("fingerprint", stats.get("fingerprint"))]
-    return '<dl class="meta">' + "".join(
-        f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows if v is not None) + "</dl>"
+    rows = [
+        ("recipe", stats.get("recipe")),
+        ("dump", stats.get("dump")),
+        (
+            "inputs",
+            ", ".join(map(str, inputs[:5])) + (f" and {len(inputs) - 5} more" if len(inputs) > 5 else ""),
+        ),
+        ("workers", stats.get("workers")),
+        ("fingerprint", stats.get("fingerprint")),
+    ]
+    return (
+        '<dl class="meta">'
+        + "".join(
+            f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows if v is not None
+        )
+        + "</dl>"
+    )
 
 
 def _img(images: dict[str, bytes], name: str, alt: str) -> str:
@@ -198,25 +235,74 @@ def _img(images: dict[str, bytes], name: str, alt: str) -> str:
 
 def _steps_table(summary: Summary) -> str:
     e = html.escape
-    head = ("step / reason", "docs in", "docs out", "removed", "% of in", "% of removed", "chars removed", "time",
-            "docs/s")
+    head = (
+        "step / reason",
+        "docs in",
+        "docs out",
+        "removed",
+        "% of in",
+        "% of removed",
+        "chars removed",
+        "time",
+        "docs/s",
+    )
     rows = ["<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     skipped = sum(summary.skipped.values())
     records = summary.read_docs + skipped
-    rows.append(_tr("step", "read (records)", f"{records:,}", f"{summary.read_docs:,}", f"{skipped:,}",
-                    share(skipped, records), "", "", f"{summary.run.stats['reader'].get('time_s', 0):.1f}s", ""))
+    rows.append(
+        _tr(
+            "step",
+            "read (records)",
+            f"{records:,}",
+            f"{summary.read_docs:,}",
+            f"{skipped:,}",
+            share(skipped, records),
+            "",
+            "",
+            f"{summary.run.stats['reader'].get('time_s', 0):.1f}s",
+            "",
+        )
+    )
     for reason, n in summary.skipped.items():
-        rows.append(_tr("reason", e(reason), "", "", f"{n:,}", share(n, records), share(n, skipped), "", "", ""))
+        rows.append(
+            _tr("reason", e(reason), "", "", f"{n:,}", share(n, records), share(n, skipped), "", "", "")
+        )
     for step in summary.steps:
         rows.append(_step_row(step))
         for reason, n in step.reasons.items():
-            rows.append(_tr("reason", e(reason), "", "", f"{n:,}", share(n, step.docs_in), share(n, step.removed),
-                            "", "", ""))
+            rows.append(
+                _tr(
+                    "reason",
+                    e(reason),
+                    "",
+                    "",
+                    f"{n:,}",
+                    share(n, step.docs_in),
+                    share(n, step.removed),
+                    "",
+                    "",
+                    "",
+                )
+            )
             for language, count in list(step.by_language.get(reason, {}).items())[:8]:
-                rows.append(_tr("lang", f"detected {e(language)}", "", "", f"{count:,}", share(count, step.docs_in),
-                                share(count, step.removed), "", "", ""))
+                rows.append(
+                    _tr(
+                        "lang",
+                        f"detected {e(language)}",
+                        "",
+                        "",
+                        f"{count:,}",
+                        share(count, step.docs_in),
+                        share(count, step.removed),
+                        "",
+                        "",
+                        "",
+                    )
+                )
         if step.name == "minhash" and summary.clusters is not None:
-            rows.append(_tr("lang", f'from {summary.clusters.count:,} <a href="#dedup">clusters</a>', *[""] * 8))
+            rows.append(
+                _tr("lang", f'from {summary.clusters.count:,} <a href="#dedup">clusters</a>', *[""] * 8)
+            )
     rows.append("</tbody></table>")
     return "".join(rows)
 
@@ -224,8 +310,18 @@ def _steps_table(summary: Summary) -> str:
 def _step_row(step: StepSummary) -> str:
     chars = human_chars(max(step.chars_removed, 0))
     rate = f"{step.docs_per_s:,.0f}" if step.docs_per_s else ""
-    return _tr("step", html.escape(step.name), f"{step.docs_in:,}", f"{step.docs_out:,}", f"{step.removed:,}",
-               share(step.removed, step.docs_in), "", chars, f"{step.time_s:.1f}s", rate)
+    return _tr(
+        "step",
+        html.escape(step.name),
+        f"{step.docs_in:,}",
+        f"{step.docs_out:,}",
+        f"{step.removed:,}",
+        share(step.removed, step.docs_in),
+        "",
+        chars,
+        f"{step.time_s:.1f}s",
+        rate,
+    )
 
 
 def _tr(kind: str, *cells: str) -> str:
@@ -236,8 +332,10 @@ def _dedup(summary: Summary, images: dict[str, bytes]) -> str:
     clusters = summary.clusters
     minhash = next((s for s in summary.steps if s.name == "minhash"), None)
     removed = minhash.removed if minhash else 0
-    text = (f"<p>{removed:,} duplicates removed from {clusters.count:,} clusters "
-            f'<span class="note">(cluster sizes found in {html.escape(clusters.source)})</span>.</p>')
+    text = (
+        f"<p>{removed:,} duplicates removed from {clusters.count:,} clusters "
+        f'<span class="note">(cluster sizes found in {html.escape(clusters.source)})</span>.</p>'
+    )
     if clusters.sizes:
         largest = max(clusters.sizes)
         text += f'<p class="note">Largest cluster: {largest:,} documents.</p>'
@@ -252,14 +350,18 @@ def _examples_html(summary: Summary, examples: dict[str, list[tuple]]) -> list[s
     by_name = {s.name: s for s in summary.steps}
     for step_name, groups in examples.items():
         step = by_name[step_name]
-        parts.append(f'<h3 id="ex-{e(step_name)}">{e(step_name)} <span class="note">({step.removed:,} removed)'
-                     "</span></h3>")
+        parts.append(
+            f'<h3 id="ex-{e(step_name)}">{e(step_name)} <span class="note">({step.removed:,} removed)'
+            "</span></h3>"
+        )
         for group, count, items in groups:
             reason = group.split(GROUP_SEPARATOR)[0]
             description = DESCRIPTIONS.get(reason, "")
             heading = group.replace(GROUP_SEPARATOR, " · detected ")
-            parts.append(f"<h4>{e(heading)} <span class=\"note\">{count:,} document{'s' if count != 1 else ''}"
-                         f"{' · ' + e(description) if description else ''}</span></h4>")
+            parts.append(
+                f'<h4>{e(heading)} <span class="note">{count:,} document{"s" if count != 1 else ""}'
+                f"{' · ' + e(description) if description else ''}</span></h4>"
+            )
             for example, measures, excerpt in items:
                 parts.append(_example_html(example, measures, excerpt))
     return parts

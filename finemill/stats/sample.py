@@ -52,8 +52,14 @@ class _Reservoir:
         self.keys, self.files, self.rows = keys, files, rows
 
 
-def sample_by_reason(files: list[Path], n: int, seed: int = 0, reason: str | None = None,
-                     language: str | None = None, by_language: bool = False) -> dict[str, list[Example]]:
+def sample_by_reason(
+    files: list[Path],
+    n: int,
+    seed: int = 0,
+    reason: str | None = None,
+    language: str | None = None,
+    by_language: bool = False,
+) -> dict[str, list[Example]]:
     """Up to `n` random rows per reason of removed/<step>/ files, or of documents/ files (group `kept`).
 
     `reason` / `language` keep only rows with that reason / detected language; `by_language` groups by
@@ -66,8 +72,9 @@ def sample_by_reason(files: list[Path], n: int, seed: int = 0, reason: str | Non
         parquet = pq.ParquetFile(path)
         names = parquet.schema_arrow.names
         offset = 0
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=[c for c in ("reason", "language")
-                                                                           if c in names]):
+        for batch in parquet.iter_batches(
+            batch_size=BATCH_ROWS, columns=[c for c in ("reason", "language") if c in names]
+        ):
             group, keep = _groups(batch, by_language, reason, language)
             encoded = pc.dictionary_encode(group)
             codes = encoded.indices.to_numpy(zero_copy_only=False)
@@ -84,8 +91,12 @@ def _groups(batch, by_language: bool, reason: str | None, language: str | None) 
     """The group of each row (its reason, `kept` in documents/, or "reason · language") and which rows count."""
     names = batch.schema.names
     rows = batch.num_rows
-    reasons = batch.column("reason").fill_null("unspecified") if "reason" in names else pa.array([KEPT] * rows)
-    languages = batch.column("language").fill_null("unknown") if "language" in names else pa.array(["unknown"] * rows)
+    reasons = (
+        batch.column("reason").fill_null("unspecified") if "reason" in names else pa.array([KEPT] * rows)
+    )
+    languages = (
+        batch.column("language").fill_null("unknown") if "language" in names else pa.array(["unknown"] * rows)
+    )
     keep = np.ones(rows, dtype=bool)
     if reason is not None:
         keep &= pc.equal(reasons, reason).to_numpy(zero_copy_only=False)
@@ -102,8 +113,11 @@ def _read_rows(files: list[Path], reservoir: _Reservoir, group: str) -> list[Exa
     for file_index in sorted({f for f, _ in wanted}):
         rows = sorted(r for f, r in wanted if f == file_index)
         parquet = pq.ParquetFile(files[file_index])
-        columns = [c for c in ("text", "url", "id", "language", "language_score", "metadata", "reason")
-                   if c in parquet.schema_arrow.names]
+        columns = [
+            c
+            for c in ("text", "url", "id", "language", "language_score", "metadata", "reason")
+            if c in parquet.schema_arrow.names
+        ]
         start = 0
         for group_index in range(parquet.metadata.num_row_groups):
             end = start + parquet.metadata.row_group(group_index).num_rows
@@ -114,7 +128,9 @@ def _read_rows(files: list[Path], reservoir: _Reservoir, group: str) -> list[Exa
             # Only row groups holding a chosen row are read, in small batches (a row group of removed pages
             # can hold hundreds of MB of HTML), and only up to the last chosen row.
             position = start
-            for batch in parquet.iter_batches(batch_size=FETCH_ROWS, row_groups=[group_index], columns=columns):
+            for batch in parquet.iter_batches(
+                batch_size=FETCH_ROWS, row_groups=[group_index], columns=columns
+            ):
                 hits = [r for r in inside if position <= r < position + batch.num_rows]
                 if hits:
                     picked = batch.take(pa.array([r - position for r in hits])).to_pylist()
@@ -144,8 +160,6 @@ def _example(record: dict, group: str) -> Example:
     )
 
 
-
-
 def readable_text(example: Example, step: str, max_chars: int = 20_000) -> str:
     """The example's text for a person to read: for pages (url_filter, extraction) the visible text of the
     HTML, not its markup; otherwise the document text. Truncated to `max_chars`."""
@@ -155,8 +169,34 @@ def readable_text(example: Example, step: str, max_chars: int = 20_000) -> str:
     return text[:max_chars]
 
 
-BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
-              "footer", "nav", "aside", "main", "form", "table", "ul", "ol", "dd", "dt", "blockquote", "pre")
+BLOCK_TAGS = (
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "main",
+    "form",
+    "table",
+    "ul",
+    "ol",
+    "dd",
+    "dt",
+    "blockquote",
+    "pre",
+)
 INLINE_TAGS = ("a", "span", "button", "label", "td", "th", "option", "strong", "em", "b", "i")
 
 

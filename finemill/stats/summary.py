@@ -92,8 +92,10 @@ def _step_summary(run: Run, raw: dict, chars_in: int, warnings: list[str]) -> St
             if name == "language":
                 by_language.setdefault(reason, Counter())[key[1] or "unknown"] += n
         if recounted.total() != sum(reasons.values()):
-            warnings.append(f"{name}: removed/{name}/ holds {recounted.total():,} documents, "
-                            f"stats.json counts {sum(reasons.values()):,} removed")
+            warnings.append(
+                f"{name}: removed/{name}/ holds {recounted.total():,} documents, "
+                f"stats.json counts {sum(reasons.values()):,} removed"
+            )
         reasons = dict(recounted)
         by_language = {r: dict(c.most_common()) for r, c in by_language.items()}
     elif sum(reasons.values()):

@@ -41,12 +41,19 @@ def clean(text: str) -> str:
 
 # --- finemill stats OUT
 def stats_renderables(summary: Summary) -> list:
-    parts: list = [_title(summary), _heading("Documents through the recipe, and why they were removed"),
-                   steps_table(summary)]
+    parts: list = [
+        _title(summary),
+        _heading("Documents through the recipe, and why they were removed"),
+        steps_table(summary),
+    ]
     if summary.languages:
         seen = sum(summary.languages.values())
-        parts += [_heading(f"Languages detected by the language step ({seen:,} documents; removed = removed by it)"),
-                  languages_table(summary)]
+        parts += [
+            _heading(
+                f"Languages detected by the language step ({seen:,} documents; removed = removed by it)"
+            ),
+            languages_table(summary),
+        ]
     if summary.clusters is not None:
         parts += [_heading(_clusters_heading(summary.clusters, summary))]
         if summary.clusters.sizes:
@@ -66,7 +73,8 @@ def _title(summary: Summary) -> Text:
     stats = summary.run.stats
     inputs = stats.get("inputs", [])
     return Text.assemble(
-        ("finemill stats ", "bold"), (str(summary.run.path), "bold cyan"),
+        ("finemill stats ", "bold"),
+        (str(summary.run.path), "bold cyan"),
         f"  recipe {stats.get('recipe', '?')}, dump {stats.get('dump', '?')}, {len(inputs)} input file(s), "
         f"{stats.get('workers', '?')} worker(s), {stats.get('wall_time_s', 0):.1f} s wall",
     )
@@ -79,41 +87,98 @@ def _heading(text: str) -> Text:
 def steps_table(summary: Summary) -> Table:
     table = Table()
     table.add_column("step / reason", no_wrap=True)
-    for column in ("docs in", "docs out", "removed", "% of in", "% of removed", "chars removed", "time", "docs/s"):
+    for column in (
+        "docs in",
+        "docs out",
+        "removed",
+        "% of in",
+        "% of removed",
+        "chars removed",
+        "time",
+        "docs/s",
+    ):
         table.add_column(column, justify="right", no_wrap=True)
     skipped = sum(summary.skipped.values())
     records = summary.read_docs + skipped
-    table.add_row(Text("read (records)", style="bold"), f"{records:,}", f"{summary.read_docs:,}", f"{skipped:,}",
-                  share(skipped, records), "", "", f"{summary.run.stats['reader'].get('time_s', 0):.1f}s", "")
+    table.add_row(
+        Text("read (records)", style="bold"),
+        f"{records:,}",
+        f"{summary.read_docs:,}",
+        f"{skipped:,}",
+        share(skipped, records),
+        "",
+        "",
+        f"{summary.run.stats['reader'].get('time_s', 0):.1f}s",
+        "",
+    )
     for reason, n in summary.skipped.items():
-        table.add_row(Text(f"  {reason}", style="dim"), "", "", f"{n:,}", share(n, records), share(n, skipped),
-                      "", "", "", style="dim")
+        table.add_row(
+            Text(f"  {reason}", style="dim"),
+            "",
+            "",
+            f"{n:,}",
+            share(n, records),
+            share(n, skipped),
+            "",
+            "",
+            "",
+            style="dim",
+        )
     for step in summary.steps:
         table.add_section()
         _step_rows(table, step)
         if step.name == "minhash" and summary.clusters is not None:
-            table.add_row(Text(f"    from {summary.clusters.count:,} clusters (sizes below)", style="dim"),
-                          *[""] * 8)
+            table.add_row(
+                Text(f"    from {summary.clusters.count:,} clusters (sizes below)", style="dim"), *[""] * 8
+            )
     return table
 
 
 def _step_rows(table: Table, step: StepSummary) -> None:
     chars = human_chars(step.chars_removed) if step.chars_removed >= 0 else "?"
     table.add_row(
-        Text(step.name, style="bold"), f"{step.docs_in:,}", f"{step.docs_out:,}", f"{step.removed:,}",
-        share(step.removed, step.docs_in), "", chars,
-        f"{step.time_s:.1f}s", f"{step.docs_per_s:,.0f}" if step.docs_per_s else "",
+        Text(step.name, style="bold"),
+        f"{step.docs_in:,}",
+        f"{step.docs_out:,}",
+        f"{step.removed:,}",
+        share(step.removed, step.docs_in),
+        "",
+        chars,
+        f"{step.time_s:.1f}s",
+        f"{step.docs_per_s:,.0f}" if step.docs_per_s else "",
     )
     for reason, n in step.reasons.items():
-        table.add_row(f"  {reason}", "", "", f"{n:,}", share(n, step.docs_in), share(n, step.removed), "", "", "")
+        table.add_row(
+            f"  {reason}", "", "", f"{n:,}", share(n, step.docs_in), share(n, step.removed), "", "", ""
+        )
         languages = step.by_language.get(reason, {})
         for language, count in list(languages.items())[:8]:
-            table.add_row(Text(f"    detected {language}", style="dim"), "", "", f"{count:,}",
-                          share(count, step.docs_in), share(count, step.removed), "", "", "", style="dim")
+            table.add_row(
+                Text(f"    detected {language}", style="dim"),
+                "",
+                "",
+                f"{count:,}",
+                share(count, step.docs_in),
+                share(count, step.removed),
+                "",
+                "",
+                "",
+                style="dim",
+            )
         if len(languages) > 8:
             rest = sum(list(languages.values())[8:])
-            table.add_row(Text(f"    {len(languages) - 8} other languages", style="dim"), "", "", f"{rest:,}",
-                          share(rest, step.docs_in), share(rest, step.removed), "", "", "", style="dim")
+            table.add_row(
+                Text(f"    {len(languages) - 8} other languages", style="dim"),
+                "",
+                "",
+                f"{rest:,}",
+                share(rest, step.docs_in),
+                share(rest, step.removed),
+                "",
+                "",
+                "",
+                style="dim",
+            )
 
 
 def languages_table(summary: Summary) -> Table:
@@ -125,8 +190,13 @@ def languages_table(summary: Summary) -> Table:
                 removed[language] = removed.get(language, 0) + n
     seen = sum(summary.languages.values())
     table = Table()
-    for column, justify in (("language", "left"), ("documents", "right"), ("share", "right"),
-                            ("removed", "right"), ("passed", "right")):
+    for column, justify in (
+        ("language", "left"),
+        ("documents", "right"),
+        ("share", "right"),
+        ("removed", "right"),
+        ("passed", "right"),
+    ):
         table.add_column(column, justify=justify, no_wrap=True)
     rows = list(summary.languages.items())
     for language, n in rows[:TOP_LANGUAGES]:
@@ -160,9 +230,11 @@ def clusters_table(clusters: Clusters) -> Table:
 
 
 def _kept_line(summary: Summary) -> str:
-    return (f"kept {summary.kept_docs:,} of {summary.read_docs:,} documents ({share(summary.kept_docs, summary.read_docs)}), "
-            f"{human_chars(summary.kept_chars)} of {human_chars(summary.read_chars)} characters "
-            f"({share(summary.kept_chars, summary.read_chars)})")
+    return (
+        f"kept {summary.kept_docs:,} of {summary.read_docs:,} documents ({share(summary.kept_docs, summary.read_docs)}), "
+        f"{human_chars(summary.kept_chars)} of {human_chars(summary.read_chars)} characters "
+        f"({share(summary.kept_chars, summary.read_chars)})"
+    )
 
 
 # --- finemill stats RUN_A RUN_B
@@ -171,27 +243,52 @@ def compare_table(a: Summary, b: Summary) -> Table:
     table.add_column("step / reason", no_wrap=True)
     for column in ("A in", "B in", "A removed", "A %", "B removed", "B %", "B - A", "B - A (pts)"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_row(Text("read (documents)", style="bold"), f"{a.read_docs:,}", f"{b.read_docs:,}", "", "", "", "",
-                  _signed(b.read_docs - a.read_docs), "")
+    table.add_row(
+        Text("read (documents)", style="bold"),
+        f"{a.read_docs:,}",
+        f"{b.read_docs:,}",
+        "",
+        "",
+        "",
+        "",
+        _signed(b.read_docs - a.read_docs),
+        "",
+    )
     steps_a = {_row_key(s.name): s for s in a.steps}
     steps_b = {_row_key(s.name): s for s in b.steps}
     for key in dict.fromkeys([*steps_a, *steps_b]):
         sa, sb = steps_a.get(key), steps_b.get(key)
         name = " / ".join(dict.fromkeys(s.name for s in (sa, sb) if s))
         table.add_section()
-        table.add_row(Text(name, style="bold"), _n(sa and sa.docs_in), _n(sb and sb.docs_in),
-                      *_pair(sa and sa.removed, sa and sa.docs_in, sb and sb.removed, sb and sb.docs_in))
+        table.add_row(
+            Text(name, style="bold"),
+            _n(sa and sa.docs_in),
+            _n(sb and sb.docs_in),
+            *_pair(sa and sa.removed, sa and sa.docs_in, sb and sb.removed, sb and sb.docs_in),
+        )
         reasons = list(dict.fromkeys([*(sa.reasons if sa else {}), *(sb.reasons if sb else {})]))
         for reason in reasons:
             ra = sa.reasons.get(reason, 0) if sa else None
             rb = sb.reasons.get(reason, 0) if sb else None
             table.add_row(f"  {reason}", "", "", *_pair(ra, sa and sa.docs_in, rb, sb and sb.docs_in))
     table.add_section()
-    table.add_row(Text("kept documents", style="bold"), "", "",
-                  *_pair(a.kept_docs, a.read_docs, b.kept_docs, b.read_docs))
-    table.add_row(Text("kept characters", style="bold"), "", "", human_chars(a.kept_chars),
-                  share(a.kept_chars, a.read_chars), human_chars(b.kept_chars), share(b.kept_chars, b.read_chars),
-                  _signed(b.kept_chars - a.kept_chars), "")
+    table.add_row(
+        Text("kept documents", style="bold"),
+        "",
+        "",
+        *_pair(a.kept_docs, a.read_docs, b.kept_docs, b.read_docs),
+    )
+    table.add_row(
+        Text("kept characters", style="bold"),
+        "",
+        "",
+        human_chars(a.kept_chars),
+        share(a.kept_chars, a.read_chars),
+        human_chars(b.kept_chars),
+        share(b.kept_chars, b.read_chars),
+        _signed(b.kept_chars - a.kept_chars),
+        "",
+    )
     return table
 
 
@@ -210,7 +307,12 @@ def print_compare(a: Summary, b: Summary, console: Console | None = None) -> Non
 
 
 def _pair(na: int | None, ina: int | None, nb: int | None, inb: int | None) -> list[str]:
-    cells = [_n(na), share(na, ina) if na is not None else "", _n(nb), share(nb, inb) if nb is not None else ""]
+    cells = [
+        _n(na),
+        share(na, ina) if na is not None else "",
+        _n(nb),
+        share(nb, inb) if nb is not None else "",
+    ]
     if na is None or nb is None:
         return [*cells, "", ""]
     points = 100 * (nb / inb if inb else 0) - 100 * (na / ina if ina else 0)
@@ -226,8 +328,9 @@ def _signed(value: int) -> str:
 
 
 # --- finemill inspect OUT --step STEP
-def example_renderable(step: str, index: int, total: int, example: Example, measures: list[Measure],
-                       excerpt: str, lines: int) -> Group:
+def example_renderable(
+    step: str, index: int, total: int, example: Example, measures: list[Measure], excerpt: str, lines: int
+) -> Group:
     header = Rule(Text(f"{step} · {example.reason} · {index}/{total}"), align="left", style="cyan")
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold", no_wrap=True)

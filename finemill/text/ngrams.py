@@ -28,7 +28,9 @@ class SliceHashes:
     """Hashes of slices of one string: `hashes(starts, ends)` gives one int64 per slice (two 31-bit halves)."""
 
     def __init__(self, text: str) -> None:
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)  # (M,)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(
+            np.int64
+        )  # (M,)
         self.length = len(codes)
         self.prefix = []  # per prime: (M+1,) prefix sums of c_t * B**t mod P
         self.powers = []  # per prime: (M+1,) B**t mod P
@@ -43,7 +45,9 @@ class SliceHashes:
         halves = []
         for prime, prefix, powers in zip(PRIMES, self.prefix, self.powers, strict=True):
             span = (prefix[ends] - prefix[starts]) % prime
-            halves.append(span * powers[self.length - starts] % prime)  # aligned to a fixed power: position-free
+            halves.append(
+                span * powers[self.length - starts] % prime
+            )  # aligned to a fixed power: position-free
         return (halves[0] << 31) | halves[1]
 
 
@@ -58,7 +62,7 @@ def _powers(base: int, prime: int, count: int) -> np.ndarray:
         table = np.ones(size, dtype=np.int64)
         filled, step = 1, base % prime  # invariant: table[:filled] is done and step = base**filled mod prime
         while filled < size:  # doubling: table[f:2f] = table[:f] * base**f, products below 2**62
-            table[filled:2 * filled] = table[:filled] * step % prime
+            table[filled : 2 * filled] = table[:filled] * step % prime
             filled, step = 2 * filled, step * step % prime
         _POWERS[(base, prime)] = table
     return table[:count]
@@ -86,12 +90,14 @@ class NgramStats:
         starts = self.offsets[first] + first  # in the spaced text, word i starts after i spaces
         ends = self.offsets[first + n] + first + n - 1
         keys = self._spaced_hashes.hashes(starts, ends)
-        _, first_seen, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+        _, first_seen, inverse, counts = np.unique(
+            keys, return_index=True, return_inverse=True, return_counts=True
+        )
         best = counts.max()
         chosen = first_seen[counts == best].min()  # the earliest of the most frequent
         members = np.flatnonzero(inverse == inverse[chosen])
-        gram = self.spaced[starts[chosen]:ends[chosen]]
-        if any(self.spaced[starts[m]:ends[m]] != gram for m in members):  # a hash collision: ask datatrove
+        gram = self.spaced[starts[chosen] : ends[chosen]]
+        if any(self.spaced[starts[m] : ends[m]] != gram for m in members):  # a hash collision: ask datatrove
             return find_top_duplicate(get_n_grams(self.words, n))
         return len(gram) * int(best)
 
@@ -103,7 +109,7 @@ class NgramStats:
             return 0
         if self._joined_hashes is None:
             self._joined_hashes = SliceHashes(self.joined)
-        starts, ends = self.offsets[:count], self.offsets[n:n + count]
+        starts, ends = self.offsets[:count], self.offsets[n : n + count]
         keys = self._joined_hashes.hashes(starts, ends)
         _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
         repeated = np.flatnonzero(counts[inverse] > 1)  # only n-grams occurring twice can be repeats
@@ -111,7 +117,7 @@ class NgramStats:
             return 0
         classes = {}
         for position in repeated.tolist():  # verify: n-grams sharing a hash must be equal strings
-            gram = self.joined[starts[position]:ends[position]]
+            gram = self.joined[starts[position] : ends[position]]
             if classes.setdefault(int(inverse[position]), gram) != gram:
                 return find_all_duplicate(self.words, n)
         return self._scan(repeated.tolist(), inverse, n, ends - starts)

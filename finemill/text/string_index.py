@@ -82,7 +82,7 @@ class StringIndex:
         # Equal hashes are adjacent; more than one only on a 64-bit collision.
         while i < self._n and _U64.unpack_from(self._map, _HEADER + 8 * i)[0] == h:
             start, end = _U64_PAIR.unpack_from(self._map, self._offsets_at + 8 * i)
-            if self._map[self._blob_at + start:self._blob_at + end] == b:
+            if self._map[self._blob_at + start : self._blob_at + end] == b:
                 return True
             i += 1
         return False
@@ -115,7 +115,7 @@ def write_index(strings: Iterable[str], path: str | Path) -> None:
             f.write(offsets.tobytes())
             f.write(_bitmap(sorted_hashes, bitmap_log2).tobytes())
             for start in range(0, len(order), _WRITE_CHUNK):
-                f.write(items.joined(order[start:start + _WRITE_CHUNK]))
+                f.write(items.joined(order[start : start + _WRITE_CHUNK]))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -144,15 +144,17 @@ class _Packed:
         return len(self.starts) - 1
 
     def __getitem__(self, i: int) -> bytes:
-        return bytes(self.blob[int(self.starts[i]):int(self.starts[i + 1])])
+        return bytes(self.blob[int(self.starts[i]) : int(self.starts[i + 1])])
 
     def lengths(self) -> np.ndarray:
         return np.diff(self.starts).astype("<u8")
 
     def joined(self, indexes: np.ndarray) -> bytes:
         view = memoryview(self.blob)
-        return b"".join(view[a:b] for a, b in zip(self.starts[indexes].tolist(), self.starts[indexes + 1].tolist(),
-                                                  strict=True))
+        return b"".join(
+            view[a:b]
+            for a, b in zip(self.starts[indexes].tolist(), self.starts[indexes + 1].tolist(), strict=True)
+        )
 
 
 def _distinct(items: _Packed, sorted_hashes: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -181,7 +183,7 @@ def _bitmap_log2(n: int) -> int:
 def _bitmap(hashes: np.ndarray, bitmap_log2: int) -> np.ndarray:
     bitmap = np.zeros(2**bitmap_log2 // 8, dtype=np.uint8)
     for start in range(0, len(hashes), _WRITE_CHUNK):  # by chunks: the temporaries stay small
-        bits = hashes[start:start + _WRITE_CHUNK] >> np.uint64(64 - bitmap_log2)
+        bits = hashes[start : start + _WRITE_CHUNK] >> np.uint64(64 - bitmap_log2)
         masks = np.left_shift(np.uint8(1), (bits & np.uint64(7)).astype(np.uint8))
         np.bitwise_or.at(bitmap, (bits >> np.uint64(3)).astype(np.intp), masks)
     return bitmap

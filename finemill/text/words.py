@@ -140,7 +140,9 @@ class SpacyCompatibleTokenizer(WordTokenizer):
     def _spacy_tokens(self, text: str) -> list[Token] | None:
         tokenizer = spacy_tokenizer(self.language)
         try:
-            with tokenizer.vocab.memory_zone():  # no growth of spaCy's string store over millions of documents
+            with (
+                tokenizer.vocab.memory_zone()
+            ):  # no growth of spaCy's string store over millions of documents
                 return [(t.text, t.idx) for t in tokenizer(text)]
         except Exception:
             return None
@@ -232,9 +234,15 @@ class SpecialCaseJoins:
         import ahocorasick
         from spacy.tokenizer import Tokenizer
 
-        plain = Tokenizer(tokenizer.vocab, rules={}, prefix_search=tokenizer.prefix_search,
-                          suffix_search=tokenizer.suffix_search, infix_finditer=tokenizer.infix_finditer,
-                          token_match=tokenizer.token_match, url_match=tokenizer.url_match)
+        plain = Tokenizer(
+            tokenizer.vocab,
+            rules={},
+            prefix_search=tokenizer.prefix_search,
+            suffix_search=tokenizer.suffix_search,
+            infix_finditer=tokenizer.infix_finditer,
+            token_match=tokenizer.token_match,
+            url_match=tokenizer.url_match,
+        )
         self.automaton = ahocorasick.Automaton()
         for case in tokenizer.rules:
             # the test spaCy uses to put a special case into its matcher, and the tokens the matcher looks for
@@ -274,7 +282,9 @@ def sentence_spans(tokens: list[Token]) -> list[tuple[int, int]]:
         elif is_final:
             seen_final = True
     ends = [*starts[1:], len(tokens)]
-    return [(tokens[s][1], tokens[e - 1][1] + len(tokens[e - 1][0])) for s, e in zip(starts, ends, strict=True)]
+    return [
+        (tokens[s][1], tokens[e - 1][1] + len(tokens[e - 1][0])) for s, e in zip(starts, ends, strict=True)
+    ]
 
 
 @lru_cache(maxsize=1)

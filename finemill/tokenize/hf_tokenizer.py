@@ -59,7 +59,10 @@ def write_tokenizer_config(folder: str | Path, eot_token: str = EOT_TOKEN) -> Pa
 
 
 def hf_tokenizer(
-    tokenizer_json: str | Path, eot_token: str = EOT_TOKEN, *, add_bos: bool = False,
+    tokenizer_json: str | Path,
+    eot_token: str = EOT_TOKEN,
+    *,
+    add_bos: bool = False,
     model_max_length: int | None = None,
 ) -> PreTrainedTokenizerFast:
     """tokenizer.json -> a transformers fast tokenizer with the roles and rule of the module docstring."""
@@ -77,8 +80,9 @@ def hf_tokenizer(
         raise FinemillError(f"{path} has no {eot_token!r} token")
     roles = {k: v for k, v in tokenizer_roles(eot_token).items() if k != "tokenizer_class"}
     extra = {"model_max_length": model_max_length} if model_max_length else {}
-    return PreTrainedTokenizerFast(tokenizer_object=backend, add_bos_token=add_bos, add_eos_token=False,
-                                   **roles, **extra)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, add_bos_token=add_bos, add_eos_token=False, **roles, **extra
+    )
 
 
 def save_hf_tokenizer(tok: PreTrainedTokenizerFast, folder: str | Path) -> list[Path]:

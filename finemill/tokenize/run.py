@@ -35,7 +35,9 @@ def clear_tokens_dir(tokens_dir: Path, keep_tokenizer: bool = False) -> None:
     """Remove what a previous `finemill tokenize` wrote (only that)."""
     for split in SPLITS:
         shutil.rmtree(tokens_dir / split, ignore_errors=True)
-    for name in (MANIFEST_NAME, TRAIN_META_NAME) + (() if keep_tokenizer else (TOKENIZER_NAME, HF_CONFIG_NAME)):
+    for name in (MANIFEST_NAME, TRAIN_META_NAME) + (
+        () if keep_tokenizer else (TOKENIZER_NAME, HF_CONFIG_NAME)
+    ):
         (tokens_dir / name).unlink(missing_ok=True)
 
 

@@ -74,7 +74,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     except FileNotFoundError:
         raise FinemillError(f"checkpoint not found: {path}") from None
     except Exception as e:  # torch raises many types for a corrupt or foreign file
-        raise FinemillError(f"{path}: not a readable finemill checkpoint ({str(e).splitlines()[0]})") from None
+        raise FinemillError(
+            f"{path}: not a readable finemill checkpoint ({str(e).splitlines()[0]})"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise FinemillError(f"{path}: not a finemill checkpoint (format {state.get('format')!r})")
     return state

@@ -31,22 +31,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=TRAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", metavar="YAML",
-                   help="training config (e.g. configs/train-tiny.yaml; bare train-tiny: the bundled one)")
+    p.add_argument(
+        "--config",
+        metavar="YAML",
+        help="training config (e.g. configs/train-tiny.yaml; bare train-tiny: the bundled one)",
+    )
     p.add_argument("--data", metavar="DIR", help="tokens folder with manifest.json (e.g. OUT/tokens)")
     p.add_argument("--out", metavar="DIR", help="run folder (default: <tokens>/../train-<config name>)")
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps in the whole run")
     p.add_argument("--device", metavar="DEV", help="auto (default), cpu, cuda, cuda:N or mps")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="torch.compile the model (worth it on GPU)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config key, e.g. --set lr=1e-3 --set model.n_layer=6 (repeatable)")
-    p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
-                   help="continue from the newest checkpoint in the run folder (the default when there is one), "
-                   "or from CKPT; fails if there is none")
-    p.add_argument("--stop-at", type=int, metavar="STEP",
-                   help="stop with a checkpoint after this step, keeping the schedule of --max-steps")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)")
+    p.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile the model (worth it on GPU)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config key, e.g. --set lr=1e-3 --set model.n_layer=6 (repeatable)",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="CKPT",
+        help="continue from the newest checkpoint in the run folder (the default when there is one), "
+        "or from CKPT; fails if there is none",
+    )
+    p.add_argument(
+        "--stop-at",
+        type=int,
+        metavar="STEP",
+        help="stop with a checkpoint after this step, keeping the schedule of --max-steps",
+    )
+    p.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)"
+    )
     p.set_defaults(func=train_command)
 
     s = subparsers.add_parser(
@@ -55,12 +79,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate text with a checkpoint and its run's tokenizer (KV-cached decoding).",
         epilog='example: finemill sample OUT/train-tiny --prompt "The history of" --max-tokens 100',
     )
-    s.add_argument("checkpoint", metavar="CKPT", help="a checkpoint file, or a run folder (its newest checkpoint)")
+    s.add_argument(
+        "checkpoint", metavar="CKPT", help="a checkpoint file, or a run folder (its newest checkpoint)"
+    )
     s.add_argument("--prompt", default="", help="text to continue (default: start a new document)")
-    s.add_argument("--max-tokens", type=int, default=100, metavar="N", help="tokens to generate (default 100)")
+    s.add_argument(
+        "--max-tokens", type=int, default=100, metavar="N", help="tokens to generate (default 100)"
+    )
     s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default 0.8)")
-    s.add_argument("--top-k", type=int, default=50, metavar="K", help="sample among the K likeliest (default 50; 0 = all)")
-    s.add_argument("--num-samples", type=int, default=1, metavar="N", help="independent completions (default 1)")
+    s.add_argument(
+        "--top-k",
+        type=int,
+        default=50,
+        metavar="K",
+        help="sample among the K likeliest (default 50; 0 = all)",
+    )
+    s.add_argument(
+        "--num-samples", type=int, default=1, metavar="N", help="independent completions (default 1)"
+    )
     s.add_argument("--seed", type=int, default=None, help="random seed, for repeatable samples")
     s.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     s.add_argument("--tokenizer", metavar="JSON", help="tokenizer.json to use (default: the run's)")
@@ -73,8 +109,13 @@ def train_command(args: argparse.Namespace) -> int:
     from finemill.train.loop import train
 
     overrides = parse_set_options(args.set)
-    for key, value in (("data", args.data), ("out", args.out), ("max_steps", args.max_steps),
-                       ("device", args.device), ("compile", args.compile)):
+    for key, value in (
+        ("data", args.data),
+        ("out", args.out),
+        ("max_steps", args.max_steps),
+        ("device", args.device),
+        ("compile", args.compile),
+    ):
         if value is not None:
             overrides[key] = value
     cfg = load_config(resolve_config(args.config) if args.config else None, overrides)  # a bare name: bundled
@@ -86,7 +127,13 @@ def train_command(args: argparse.Namespace) -> int:
     from finemill.train.interrupt import RunInterrupted
 
     try:
-        train(cfg, config_name=name, resume=args.resume, stop_at=args.stop_at, show_progress=not args.no_progress)
+        train(
+            cfg,
+            config_name=name,
+            resume=args.resume,
+            stop_at=args.stop_at,
+            show_progress=not args.no_progress,
+        )
     except RunInterrupted as e:  # SIGINT/SIGTERM: the current step was saved
         if e.shown:
             print(f"finemill train: {e}", file=sys.stderr)
@@ -98,10 +145,12 @@ def defaults_notice(cfg) -> str:
     """What a run without --config trains: finemill's built-in defaults (with any options given on top), said
     out loud so that a forgotten --config is not a silent 1000-step run of a model nobody chose."""
     m = cfg.model
-    return (f"no --config: built-in defaults with the options given on top: a {m.n_layer}-layer GPT, "
-            f"{m.n_head} heads, width {m.n_embd}, context {m.block_size}; lr {cfg.lr:g}, {cfg.max_steps} steps, "
-            f"micro-batch {cfg.micro_batch_size}, {cfg.schedule} schedule (every setting: config.yaml in the run "
-            "folder; a bundled config: --config train-tiny)")
+    return (
+        f"no --config: built-in defaults with the options given on top: a {m.n_layer}-layer GPT, "
+        f"{m.n_head} heads, width {m.n_embd}, context {m.block_size}; lr {cfg.lr:g}, {cfg.max_steps} steps, "
+        f"micro-batch {cfg.micro_batch_size}, {cfg.schedule} schedule (every setting: config.yaml in the run "
+        "folder; a bundled config: --config train-tiny)"
+    )
 
 
 def sample_command(args: argparse.Namespace) -> int:
@@ -116,12 +165,23 @@ def sample_command(args: argparse.Namespace) -> int:
     model, state, path = load_model(args.checkpoint, device)
     ref = state["tokenizer"]
     run_dir = path.parent.parent  # OUT/checkpoints/step_N.pt -> OUT
-    tokenizer = load_tokenizer(ref, [Path(args.tokenizer) if args.tokenizer else None, run_dir / "tokenizer.json"])
+    tokenizer = load_tokenizer(
+        ref, [Path(args.tokenizer) if args.tokenizer else None, run_dir / "tokenizer.json"]
+    )
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if device.type == "cuda" else torch.no_grad()
     with ctx:
-        texts = complete(model, tokenizer, args.prompt, args.max_tokens, eot_id=ref["eot_id"],
-                         temperature=args.temperature, top_k=args.top_k or None, num_samples=args.num_samples,
-                         seed=args.seed, device=device)
+        texts = complete(
+            model,
+            tokenizer,
+            args.prompt,
+            args.max_tokens,
+            eot_id=ref["eot_id"],
+            temperature=args.temperature,
+            top_k=args.top_k or None,
+            num_samples=args.num_samples,
+            seed=args.seed,
+            device=device,
+        )
     for i, text in enumerate(texts):
         if i:
             print("\n" + "-" * 40)

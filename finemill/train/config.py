@@ -61,7 +61,9 @@ class TrainConfig:
     eval_every: int = 100
     eval_batches: int = 20  # micro-batches (all ranks together) for one validation loss
     val_bpb: bool = True  # also log validation bits per byte, from the same forward passes as the loss
-    eval_tasks: list[str] = field(default_factory=list)  # benchmarks run every eval_every steps, e.g. [hellaswag]
+    eval_tasks: list[str] = field(
+        default_factory=list
+    )  # benchmarks run every eval_every steps, e.g. [hellaswag]
     eval_task_limit: int = 500  # the first N items of each benchmark: the same items at every evaluation
     sample_every: int = 200
     sample_prompt: str = "The"
@@ -82,9 +84,23 @@ class TrainConfig:
 # Keys that only change how a run is executed or reported, never what it computes: they may differ
 # between a checkpoint and the run that resumes it without a warning.
 RUNTIME_KEYS = {
-    "data", "out", "device", "compile", "num_workers", "log_every", "eval_every", "eval_batches",
-    "val_bpb", "eval_tasks", "eval_task_limit",
-    "sample_every", "sample_prompt", "sample_tokens", "checkpoint_every", "keep_checkpoints", "peak_tflops",
+    "data",
+    "out",
+    "device",
+    "compile",
+    "num_workers",
+    "log_every",
+    "eval_every",
+    "eval_batches",
+    "val_bpb",
+    "eval_tasks",
+    "eval_task_limit",
+    "sample_every",
+    "sample_prompt",
+    "sample_tokens",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "peak_tflops",
 }
 
 
@@ -159,8 +175,12 @@ def _parse_scalar(text: str) -> Any:
 def _check_values(cfg: TrainConfig) -> None:
     m = cfg.model
     positive = {
-        "model.n_layer": m.n_layer, "model.n_head": m.n_head, "model.n_embd": m.n_embd,
-        "model.block_size": m.block_size, "micro_batch_size": cfg.micro_batch_size, "max_steps": cfg.max_steps,
+        "model.n_layer": m.n_layer,
+        "model.n_head": m.n_head,
+        "model.n_embd": m.n_embd,
+        "model.block_size": m.block_size,
+        "micro_batch_size": cfg.micro_batch_size,
+        "max_steps": cfg.max_steps,
         "lr": cfg.lr,
     }
     for key, value in positive.items():
@@ -174,10 +194,16 @@ def _check_values(cfg: TrainConfig) -> None:
             "with an even head size (rotary embeddings rotate pairs of channels)"
         )
     non_negative = {
-        "warmup_steps": cfg.warmup_steps, "weight_decay": cfg.weight_decay, "grad_clip": cfg.grad_clip,
-        "log_every": cfg.log_every, "eval_every": cfg.eval_every, "eval_batches": cfg.eval_batches,
-        "sample_every": cfg.sample_every, "sample_tokens": cfg.sample_tokens,
-        "checkpoint_every": cfg.checkpoint_every, "num_workers": cfg.num_workers,
+        "warmup_steps": cfg.warmup_steps,
+        "weight_decay": cfg.weight_decay,
+        "grad_clip": cfg.grad_clip,
+        "log_every": cfg.log_every,
+        "eval_every": cfg.eval_every,
+        "eval_batches": cfg.eval_batches,
+        "sample_every": cfg.sample_every,
+        "sample_tokens": cfg.sample_tokens,
+        "checkpoint_every": cfg.checkpoint_every,
+        "num_workers": cfg.num_workers,
     }
     for key, value in non_negative.items():
         if value < 0:

@@ -149,9 +149,14 @@ class PackedStream:
     def signature(self) -> dict[str, Any]:
         """What must not change under a resumed run for its position to mean the same windows."""
         return {
-            "split": self.split, "seq_len": self.seq_len, "seed": self.seed, "shuffle": self.shuffle,
+            "split": self.split,
+            "seq_len": self.seq_len,
+            "seed": self.seed,
+            "shuffle": self.shuffle,
             "shuffle_windows": self.shuffle_windows,
-            "documents": self.documents, "tokens_per_epoch": self.tokens_per_epoch, "units": len(self.units),
+            "documents": self.documents,
+            "tokens_per_epoch": self.tokens_per_epoch,
+            "units": len(self.units),
         }
 
     def unit_order(self, epoch: int) -> np.ndarray:
@@ -162,7 +167,11 @@ class PackedStream:
     def pack_unit(self, index: int, epoch: int) -> np.ndarray:
         """Decode one row group and lay out its documents, shuffled, each after an end-of-text id."""
         unit = self.units[index]
-        col = pq.ParquetFile(unit.path).read_row_group(unit.row_group, columns=["input_ids"]).column("input_ids")
+        col = (
+            pq.ParquetFile(unit.path)
+            .read_row_group(unit.row_group, columns=["input_ids"])
+            .column("input_ids")
+        )
         col = col.combine_chunks()
         lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
         values = col.flatten().to_numpy(zero_copy_only=False)
@@ -247,7 +256,11 @@ class WindowBatches(IterableDataset):
     def __init__(self, stream: PackedStream, batch_size: int, rank: int, world_size: int, start: int) -> None:
         super().__init__()
         self.stream, self.batch_size, self.rank, self.world_size, self.start = (
-            stream, batch_size, rank, world_size, start
+            stream,
+            batch_size,
+            rank,
+            world_size,
+            start,
         )
 
     def __iter__(self):
@@ -287,7 +300,9 @@ class TokenLoader:
         pin_memory: bool = False,
         shuffle_windows: int = 1024,
     ) -> None:
-        self.stream = PackedStream(data, split, seq_len, seed=seed, shuffle=shuffle, shuffle_windows=shuffle_windows)
+        self.stream = PackedStream(
+            data, split, seq_len, seed=seed, shuffle=shuffle, shuffle_windows=shuffle_windows
+        )
         self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.batches = 0  # batches this rank has handed out (all ranks hand out the same number)
@@ -317,7 +332,11 @@ class TokenLoader:
                 self._it = iter(ds)
             else:
                 loader = DataLoader(
-                    ds, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory, prefetch_factor=4,
+                    ds,
+                    batch_size=None,
+                    num_workers=self.num_workers,
+                    pin_memory=self.pin_memory,
+                    prefetch_factor=4,
                     worker_init_fn=ignore_stop_signals,  # a Ctrl-C or SIGTERM is the training loop's to handle
                 )
                 self._it = iter(loader)

@@ -82,6 +82,8 @@ class Benchmarks:
 
     def describe(self, metrics: dict[str, Any]) -> str:
         """One line: each task's headline score over its items."""
-        parts = [f"{name} {metric} {metrics[f'eval/{name}/{metric}']:.3f} ({self.items[name]} items)"
-                 for name, metric in self.headline.items()]
+        parts = [
+            f"{name} {metric} {metrics[f'eval/{name}/{metric}']:.3f} ({self.items[name]} items)"
+            for name, metric in self.headline.items()
+        ]
         return ", ".join(parts) + f" in {metrics['eval/time_s']:.1f} s"

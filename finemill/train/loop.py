@@ -14,6 +14,7 @@ It reads like this (`train_loop`), around a small `RunState` (step, tokens, late
 On CUDA: bf16 autocast (weights and optimizer state stay fp32), TF32 for the remaining fp32 matmuls,
 fused AdamW, flash attention through SDPA, optional torch.compile, NCCL. On CPU: fp32, gloo.
 """
+
 from __future__ import annotations
 
 import json
@@ -241,8 +242,14 @@ def train_loop(run: Run, state: RunState, show_progress: bool = True) -> dict[st
     Each step saves (when due) before it evaluates, so a checkpoint of a step is on disk before any
     evaluation of that step starts: an evaluation that crashes never loses training.
     """
-    bar = tqdm(total=run.cfg.max_steps, initial=state.step, unit="step", dynamic_ncols=True, mininterval=0.5,
-               disable=not (run.info.master and show_progress))
+    bar = tqdm(
+        total=run.cfg.max_steps,
+        initial=state.step,
+        unit="step",
+        dynamic_ncols=True,
+        mininterval=0.5,
+        disable=not (run.info.master and show_progress),
+    )
     started = time.perf_counter()
     with StopSignals() as stop, bar:
         while state.step < run.end_step:
@@ -293,8 +300,15 @@ def setup(
     B, T, world = cfg.micro_batch_size, mcfg.block_size, info.world_size
     accum = grad_accumulation(cfg, world)
     train_loader = TokenLoader(
-        data, "train", B, T, seed=cfg.seed, rank=info.rank, world_size=world,
-        num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
+        data,
+        "train",
+        B,
+        T,
+        seed=cfg.seed,
+        rank=info.rank,
+        world_size=world,
+        num_workers=cfg.num_workers,
+        pin_memory=device.type == "cuda",
     )
     val_loader = TokenLoader(data, "val", B, T, shuffle=False, rank=info.rank, world_size=world)
     eval_batches = _eval_batches(cfg, val_loader, world, say)
@@ -317,20 +331,44 @@ def setup(
         model = torch.compile(model)
     if info.enabled:
         # RoPE tables are the only buffers and never change: no need to broadcast them every forward.
-        model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+        model = DDP(
+            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
+        )
 
     tokenizer = _prepare_out(out, cfg, mcfg, data, say) if info.master else None
-    log = MetricsLog(out / "metrics.jsonl", resume_step=state.step if ckpt_path else None) if info.master else None
+    log = (
+        MetricsLog(out / "metrics.jsonl", resume_step=state.step if ckpt_path else None)
+        if info.master
+        else None
+    )
     peak = cfg.peak_tflops
     if peak is None and device.type == "cuda":
         peak = peak_tflops(torch.cuda.get_device_name(device), dtype_name)  # TF32 peak for fp32 runs
     run = Run(
-        cfg=cfg, mcfg=mcfg, info=info, device=device, data=data, out=out, raw_model=raw_model, model=model,
-        optimizer=optimizer, train_loader=train_loader, val_loader=val_loader, autocast=autocast,
-        dtype_name=dtype_name, accum=accum, tokens_per_step=B * T * accum * world, eval_batches=eval_batches,
-        token_bytes=token_bytes, benchmarks=benchmarks,
-        end_step=min(cfg.max_steps, stop_at) if stop_at else cfg.max_steps, log=log, tokenizer=tokenizer,
-        flops_per_token=raw_model.flops_per_token(), peak_tflops=peak, resumed_from=ckpt_path,
+        cfg=cfg,
+        mcfg=mcfg,
+        info=info,
+        device=device,
+        data=data,
+        out=out,
+        raw_model=raw_model,
+        model=model,
+        optimizer=optimizer,
+        train_loader=train_loader,
+        val_loader=val_loader,
+        autocast=autocast,
+        dtype_name=dtype_name,
+        accum=accum,
+        tokens_per_step=B * T * accum * world,
+        eval_batches=eval_batches,
+        token_bytes=token_bytes,
+        benchmarks=benchmarks,
+        end_step=min(cfg.max_steps, stop_at) if stop_at else cfg.max_steps,
+        log=log,
+        tokenizer=tokenizer,
+        flops_per_token=raw_model.flops_per_token(),
+        peak_tflops=peak,
+        resumed_from=ckpt_path,
     )
     _describe(run, state)
     return run, state
@@ -360,11 +398,20 @@ def _eval_batches(cfg: TrainConfig, val_loader: TokenLoader, world: int, say) ->
     if val_loader.windows_per_epoch == 0:
         say(f"note: the val split has fewer than {cfg.model.block_size + 1} tokens: no validation loss")
         return 0
-    return max(1, min(cfg.eval_batches // world, val_loader.windows_per_epoch // (cfg.micro_batch_size * world)))
+    return max(
+        1, min(cfg.eval_batches // world, val_loader.windows_per_epoch // (cfg.micro_batch_size * world))
+    )
 
 
-def _eval_extras(cfg: TrainConfig, mcfg: ModelConfig, data: TokenData, info: Dist, device: torch.device,
-                 eval_batches: int, say) -> tuple[torch.Tensor | None, Benchmarks | None]:
+def _eval_extras(
+    cfg: TrainConfig,
+    mcfg: ModelConfig,
+    data: TokenData,
+    info: Dist,
+    device: torch.device,
+    eval_batches: int,
+    say,
+) -> tuple[torch.Tensor | None, Benchmarks | None]:
     """Token byte lengths for val_bpb (every rank: it is all-reduced) and the encoded benchmarks (rank 0)."""
     want_bpb = bool(cfg.val_bpb and eval_batches)
     want_tasks = bool(cfg.eval_tasks and cfg.eval_every)
@@ -380,8 +427,10 @@ def _eval_extras(cfg: TrainConfig, mcfg: ModelConfig, data: TokenData, info: Dis
     benchmarks = None
     if want_tasks and info.master:
         benchmarks = Benchmarks(encoder, cfg.eval_tasks, cfg.eval_task_limit, mcfg.block_size)
-        say(f"benchmarks every {cfg.eval_every} steps: "
-            + ", ".join(f"{name} ({n} items)" for name, n in benchmarks.items.items()))
+        say(
+            f"benchmarks every {cfg.eval_every} steps: "
+            + ", ".join(f"{name} ({n} items)" for name, n in benchmarks.items.items())
+        )
     return token_bytes, benchmarks
 
 
@@ -389,7 +438,9 @@ def _prepare_out(out: Path, cfg: TrainConfig, mcfg: ModelConfig, data: TokenData
     """Rank 0: the run folder with config.yaml, tokenizer.json and tokenizer_config.json (so AutoTokenizer
     loads the folder); the tokenizer for samples, if sampling."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump({**cfg.to_dict(), "model": asdict(mcfg)}, sort_keys=False))
+    (out / "config.yaml").write_text(
+        yaml.safe_dump({**cfg.to_dict(), "model": asdict(mcfg)}, sort_keys=False)
+    )
     if not data.check_tokenizer_file():
         if cfg.sample_every:
             say(f"note: {data.tokenizer_path} not found: no samples during training")
@@ -403,7 +454,9 @@ def _prepare_out(out: Path, cfg: TrainConfig, mcfg: ModelConfig, data: TokenData
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(data.tokenizer_path))
-    tokenizer.encode_special_tokens = True  # a literal "<|endoftext|>" in the prompt is text, as in the shards
+    tokenizer.encode_special_tokens = (
+        True  # a literal "<|endoftext|>" in the prompt is text, as in the shards
+    )
     return tokenizer
 
 
@@ -459,13 +512,19 @@ def train_step(run: Run, state: RunState, stop_requested: bool = False) -> bool:
     if cfg.grad_clip > 0:
         grad_norm = torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), cfg.grad_clip)
     else:
-        grad_norm = torch.nn.utils.get_total_norm([p.grad for p in run.raw_model.parameters() if p.grad is not None])
+        grad_norm = torch.nn.utils.get_total_norm(
+            [p.grad for p in run.raw_model.parameters() if p.grad is not None]
+        )
     # One host sync per step: the loss (for the NaN check and the log), the gradient norm and the stop vote.
     loss_val, norm_val, stop_votes = torch.stack(
         [reduced[0] / (run.accum * info.world_size), grad_norm.float(), reduced[1]]
     ).tolist()
     if not (math.isfinite(loss_val) and math.isfinite(norm_val)):
-        kept = f"the last good checkpoint is {state.checkpoint}" if state.checkpoint else "no checkpoint was written yet"
+        kept = (
+            f"the last good checkpoint is {state.checkpoint}"
+            if state.checkpoint
+            else "no checkpoint was written yet"
+        )
         raise FinemillError(
             f"loss is {loss_val} (gradient norm {norm_val}) at step {state.step}: stopping before the weights "
             f"are updated; {kept}. Try a lower lr or more warmup_steps."
@@ -507,11 +566,17 @@ def save(run: Run, state: RunState) -> Path:
                 "train_config": cfg.to_dict(),
                 "tokenizer": run.data.tokenizer_ref(),
                 "tokens": state.tokens,
-                "metrics": {"loss": state.loss, "val_loss": state.val_loss, "val_bpb": state.val_bpb,
-                            "val_step": state.val_step},
+                "metrics": {
+                    "loss": state.loss,
+                    "val_loss": state.val_loss,
+                    "val_bpb": state.val_bpb,
+                    "val_step": state.val_step,
+                },
                 "world_size": run.info.world_size,
             },
-            run.out, state.step, cfg.keep_checkpoints,
+            run.out,
+            state.step,
+            cfg.keep_checkpoints,
         )
     state.checkpoint = path
     return path
@@ -542,15 +607,18 @@ def evaluate_log_sample(run: Run, state: RunState, bar: tqdm) -> None:
     is_last = step == run.end_step
     eval_due = bool(cfg.eval_every) and (step % cfg.eval_every == 0 or is_last)
     if run.eval_batches and eval_due:
-        state.val_loss, state.val_bpb = evaluate(run.model, run.val_loader, run.eval_batches, run.device,
-                                                 run.autocast, run.info, run.token_bytes)
+        state.val_loss, state.val_bpb = evaluate(
+            run.model, run.val_loader, run.eval_batches, run.device, run.autocast, run.info, run.token_bytes
+        )
         state.val_step = step
         bpb = f", val bpb {state.val_bpb:.4f}" if state.val_bpb is not None else ""
         run.say(f"step {step}: val loss {state.val_loss:.4f}{bpb}, train loss {state.loss:.4f}")
     if cfg.eval_tasks and eval_due:
         run_benchmarks(run, state)
     if run.log is not None and (
-        step == 1 or is_last or (cfg.log_every and step % cfg.log_every == 0)
+        step == 1
+        or is_last
+        or (cfg.log_every and step % cfg.log_every == 0)
         or (cfg.eval_every and step % cfg.eval_every == 0)
     ):
         _log_metrics(run, state, bar)
@@ -560,9 +628,14 @@ def evaluate_log_sample(run: Run, state: RunState, bar: tqdm) -> None:
 
 def _log_metrics(run: Run, state: RunState, bar: tqdm) -> None:
     record: dict[str, Any] = {
-        "step": state.step, "loss": round(state.loss, 6), "lr": state.lr, "grad_norm": round(state.grad_norm, 6),
-        "tokens": state.tokens, "epoch": round(run.train_loader.epoch, 4),
-        "tokens_per_s": round(state.tokens_since / state.time_since, 1), "time_s": round(state.train_time, 3),
+        "step": state.step,
+        "loss": round(state.loss, 6),
+        "lr": state.lr,
+        "grad_norm": round(state.grad_norm, 6),
+        "tokens": state.tokens,
+        "epoch": round(run.train_loader.epoch, 4),
+        "tokens_per_s": round(state.tokens_since / state.time_since, 1),
+        "time_s": round(state.train_time, 3),
     }
     if state.val_step == state.step:
         record["val_loss"] = round(state.val_loss, 6)
@@ -571,11 +644,16 @@ def _log_metrics(run: Run, state: RunState, bar: tqdm) -> None:
     if state.bench_step == state.step:
         record.update(state.bench)
     if run.device.type == "cuda" and run.peak_tflops:
-        record["mfu"] = round(mfu(run.flops_per_token, record["tokens_per_s"], run.peak_tflops * run.info.world_size), 4)
+        record["mfu"] = round(
+            mfu(run.flops_per_token, record["tokens_per_s"], run.peak_tflops * run.info.world_size), 4
+        )
     run.log.write(record)
     bar.set_postfix(
-        loss=f"{state.loss:.3f}", val=f"{state.val_loss:.3f}" if state.val_loss is not None else "-",
-        lr=f"{state.lr:.2e}", tok_s=f"{record['tokens_per_s']:.0f}", refresh=False,
+        loss=f"{state.loss:.3f}",
+        val=f"{state.val_loss:.3f}" if state.val_loss is not None else "-",
+        lr=f"{state.lr:.2e}",
+        tok_s=f"{record['tokens_per_s']:.0f}",
+        refresh=False,
     )
     state.tokens_since, state.time_since = 0, 0.0
 
@@ -590,7 +668,12 @@ def _write_sample(run: Run, state: RunState) -> None:
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, loader: TokenLoader, batches: int, device: torch.device, autocast, info: Dist,
+    model: torch.nn.Module,
+    loader: TokenLoader,
+    batches: int,
+    device: torch.device,
+    autocast,
+    info: Dist,
     token_bytes: torch.Tensor | None = None,
 ) -> tuple[float, float | None]:
     """Mean loss over the first `batches` validation batches of each rank (the same ones every time), and
@@ -634,8 +717,17 @@ def run_benchmarks(run: Run, state: RunState) -> None:
 def _sample(model: GPT, tokenizer, cfg: TrainConfig, eot_id: int, device: torch.device, autocast) -> str:
     model.eval()
     with autocast:
-        (text,) = complete(model, tokenizer, cfg.sample_prompt, cfg.sample_tokens, eot_id=eot_id,
-                           temperature=0.8, top_k=50, seed=cfg.seed, device=device)
+        (text,) = complete(
+            model,
+            tokenizer,
+            cfg.sample_prompt,
+            cfg.sample_tokens,
+            eot_id=eot_id,
+            temperature=0.8,
+            top_k=50,
+            seed=cfg.seed,
+            device=device,
+        )
     model.train()
     return text
 
@@ -650,21 +742,34 @@ def finish(run: Run, state: RunState, time_s: float) -> dict[str, Any]:
         raise FinemillError(f"ranks disagree after training: parameter checksums {checksums}")
     vocab = run.mcfg.vocab_size
     summary = {
-        "step": state.step, "max_steps": run.cfg.max_steps, "tokens": state.tokens, "loss": state.loss,
-        "val_loss": state.val_loss, "val_bpb": state.val_bpb, "eval": state.bench,
-        "uniform_loss": math.log(vocab), "params": run.raw_model.num_params(),
-        "flops_per_token": run.flops_per_token, "world_size": run.info.world_size, "device": str(run.device),
-        "dtype": run.dtype_name, "rank_checksums": checksums,
+        "step": state.step,
+        "max_steps": run.cfg.max_steps,
+        "tokens": state.tokens,
+        "loss": state.loss,
+        "val_loss": state.val_loss,
+        "val_bpb": state.val_bpb,
+        "eval": state.bench,
+        "uniform_loss": math.log(vocab),
+        "params": run.raw_model.num_params(),
+        "flops_per_token": run.flops_per_token,
+        "world_size": run.info.world_size,
+        "device": str(run.device),
+        "dtype": run.dtype_name,
+        "rank_checksums": checksums,
         "checkpoint": str(state.checkpoint) if state.checkpoint else None,
-        "time_s": round(time_s, 2), "out": str(run.out),
+        "time_s": round(time_s, 2),
+        "out": str(run.out),
     }
     if run.info.master:
         headline = run.benchmarks.headline if run.benchmarks is not None else None
-        summary["loss_curve"] = str(plot_loss_curve(run.out / "metrics.jsonl", run.out / "loss.png", vocab,
-                                                    headline=headline))
+        summary["loss_curve"] = str(
+            plot_loss_curve(run.out / "metrics.jsonl", run.out / "loss.png", vocab, headline=headline)
+        )
         (run.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if state.val_loss is not None:
-            run.say(f"done: step {state.step}, val loss {state.val_loss:.4f} (uniform guess {math.log(vocab):.2f})")
+            run.say(
+                f"done: step {state.step}, val loss {state.val_loss:.4f} (uniform guess {math.log(vocab):.2f})"
+            )
         run.say(f"run folder: {run.out} (checkpoints/, metrics.jsonl, loss.png)")
     return summary
 
@@ -677,7 +782,9 @@ def _check_resumable(ckpt, path, cfg: TrainConfig, mcfg, data: TokenData, say) -
             f"{data.dir} use {data.vocab_size}"
         )
     if tok.get("sha256") and data.tokenizer_sha256 and tok["sha256"] != data.tokenizer_sha256:
-        raise FinemillError(f"{path} was trained with another tokenizer than the one of {data.dir} (sha256 differs)")
+        raise FinemillError(
+            f"{path} was trained with another tokenizer than the one of {data.dir} (sha256 differs)"
+        )
     saved = ckpt["model_config"]
     diffs = [f"{k} {saved.get(k)} there, {v} here" for k, v in asdict(mcfg).items() if saved.get(k) != v]
     if diffs:

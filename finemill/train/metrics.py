@@ -97,31 +97,57 @@ def plot_loss_curve(
     if not train and not val:
         return None
     bpb = _series(records, "val_bpb")
-    tasks = sorted({k.split("/")[1] for r in records for k in r if k.startswith("eval/") and k.count("/") == 2})
+    tasks = sorted(
+        {k.split("/")[1] for r in records for k in r if k.startswith("eval/") and k.count("/") == 2}
+    )
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display needed
     import matplotlib.pyplot as plt
 
     panels = 1 + bool(bpb) + bool(tasks)
-    fig, axes = plt.subplots(panels, 1, figsize=(7, 4.2 + 2.4 * (panels - 1)), dpi=120, sharex=True,
-                             gridspec_kw={"height_ratios": [1.6] + [1] * (panels - 1)}, squeeze=False)
+    fig, axes = plt.subplots(
+        panels,
+        1,
+        figsize=(7, 4.2 + 2.4 * (panels - 1)),
+        dpi=120,
+        sharex=True,
+        gridspec_kw={"height_ratios": [1.6] + [1] * (panels - 1)},
+        squeeze=False,
+    )
     axes = list(axes[:, 0])
     ax = axes[0]
     if train:
         ax.plot(*zip(*train, strict=True), label="train loss", color="#1f77b4", linewidth=1.2)
     if val:
-        ax.plot(*zip(*val, strict=True), "o-", label="validation loss", color="#d62728", markersize=3.5,
-                linewidth=1.2)
+        ax.plot(
+            *zip(*val, strict=True),
+            "o-",
+            label="validation loss",
+            color="#d62728",
+            markersize=3.5,
+            linewidth=1.2,
+        )
     if vocab_size:
-        ax.axhline(math.log(vocab_size), color="gray", linestyle="--", linewidth=1,
-                   label=f"uniform guess, ln({vocab_size}) = {math.log(vocab_size):.2f}")
+        ax.axhline(
+            math.log(vocab_size),
+            color="gray",
+            linestyle="--",
+            linewidth=1,
+            label=f"uniform guess, ln({vocab_size}) = {math.log(vocab_size):.2f}",
+        )
     ax.set_ylabel("cross-entropy (nats/token)")
     ax.set_title("finemill training loss")
     panel = 1
     if bpb:
-        axes[panel].plot(*zip(*bpb, strict=True), "o-", color="#9467bd", markersize=3.5, linewidth=1.2,
-                         label="validation bits per byte")
+        axes[panel].plot(
+            *zip(*bpb, strict=True),
+            "o-",
+            color="#9467bd",
+            markersize=3.5,
+            linewidth=1.2,
+            label="validation bits per byte",
+        )
         axes[panel].set_ylabel("bits per byte")
         panel += 1
     if tasks:
@@ -129,8 +155,9 @@ def plot_loss_curve(
             metric = (headline or {}).get(name, "acc_norm")
             points = _series(records, f"eval/{name}/{metric}")
             if points:
-                axes[panel].plot(*zip(*points, strict=True), "o-", markersize=3.5, linewidth=1.2,
-                                 label=f"{name} {metric}")
+                axes[panel].plot(
+                    *zip(*points, strict=True), "o-", markersize=3.5, linewidth=1.2, label=f"{name} {metric}"
+                )
         axes[panel].set_ylabel("benchmark accuracy")
     for a in axes:
         a.grid(alpha=0.3)

@@ -97,7 +97,9 @@ class CausalSelfAttention(nn.Module):
     ) -> torch.Tensor:
         B, T, C = x.shape
         # split, not slicing: its backward is one cat, where each slice's would zero-fill a full-size gradient
-        qk, v = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).split([2, 1], dim=2)  # (B, T, 2|1, H, D)
+        qk, v = (
+            self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).split([2, 1], dim=2)
+        )  # (B, T, 2|1, H, D)
         q, k = apply_rope(qk.transpose(1, 2), cos, sin).unbind(1)  # q and k rotated in one go: (B, T, H, D)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.squeeze(2).transpose(1, 2)  # (B, H, T, D) each
         if cache is None or cache.pos == 0:
@@ -145,7 +147,9 @@ class GPT(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         if cfg.vocab_size is None:
-            raise ValueError("ModelConfig.vocab_size must be set (the trainer takes it from the token manifest)")
+            raise ValueError(
+                "ModelConfig.vocab_size must be set (the trainer takes it from the token manifest)"
+            )
         self.config = cfg
         self.padded_vocab = padded_vocab_size(cfg.vocab_size)
         self.wte = nn.Embedding(self.padded_vocab, cfg.n_embd)
@@ -181,7 +185,9 @@ class GPT(nn.Module):
         B, T = idx.shape
         start = cache.pos if cache is not None else 0
         if start + T > self.config.block_size:
-            raise ValueError(f"sequence of {start + T} tokens exceeds the context length {self.config.block_size}")
+            raise ValueError(
+                f"sequence of {start + T} tokens exceeds the context length {self.config.block_size}"
+            )
         cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]  # (T, D)
         x = self.wte(idx)  # (B, T, C)
         for layer, block in enumerate(self.blocks):

@@ -79,7 +79,9 @@ def load_tokenizer(ref: dict[str, Any], candidates: list[Path | None]):
         if path.is_file():
             sha = ref.get("sha256")
             if sha and hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-                raise FinemillError(f"{path} is not the tokenizer this model was trained with (sha256 differs)")
+                raise FinemillError(
+                    f"{path} is not the tokenizer this model was trained with (sha256 differs)"
+                )
             tokenizer = Tokenizer.from_file(str(path))
             # A literal "<|endoftext|>" in a prompt is text, as in the shards and the exported tokenizer:
             # only the end-of-text id the caller puts in front marks a document boundary.
@@ -88,7 +90,9 @@ def load_tokenizer(ref: dict[str, Any], candidates: list[Path | None]):
     raise FinemillError(f"tokenizer not found (looked at {', '.join(map(str, paths))}); pass --tokenizer")
 
 
-def load_model(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[GPT, dict[str, Any], Path]:
+def load_model(
+    checkpoint: str | Path, device: str | torch.device = "cpu"
+) -> tuple[GPT, dict[str, Any], Path]:
     """Model (eval mode, on device), the checkpoint's state without the big tensors, and the file read."""
     path = find_checkpoint(checkpoint)
     if path is None:
@@ -123,8 +127,9 @@ def complete(
     if seed is not None:
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
-    out = generate(model, idx, max_new_tokens, temperature=temperature, top_k=top_k, stop_id=eot_id,
-                   generator=generator)
+    out = generate(
+        model, idx, max_new_tokens, temperature=temperature, top_k=top_k, stop_id=eot_id, generator=generator
+    )
     texts = []
     for row in out[:, len(ids) :].tolist():
         if eot_id in row:

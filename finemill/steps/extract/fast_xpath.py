@@ -61,7 +61,7 @@ def tokenize(source: str) -> list[tuple[str, str]]:
     while position < len(source):
         match = TOKENS.match(source, position)
         if match is None or match.end() == position:
-            raise Unsupported(f"unexpected text at {position}: {source[position:position + 20]!r}")
+            raise Unsupported(f"unexpected text at {position}: {source[position : position + 20]!r}")
         kind = next(k for k in KINDS if match.group(k) is not None)
         text = match.group({"self": "tag", "attribute": "attr"}.get(kind, kind))
         tokens.append((kind, text[1:-1] if kind == "string" else text))
@@ -117,8 +117,10 @@ class AttributeDecision:
             {"contains": contains, "starts": starts}.get(atom.kind, []).append(atom.needle)
             if atom.kind == "equals":
                 equals.add(atom.needle)
-        self.variants = [(translation_table(*key) if key else None, any_substring(c), tuple(s), frozenset(e))
-                         for key, (c, s, e) in variants.items()]
+        self.variants = [
+            (translation_table(*key) if key else None, any_substring(c), tuple(s), frozenset(e))
+            for key, (c, s, e) in variants.items()
+        ]
         self.remembered: dict[str, bool] = {}
 
     def __call__(self, value: str) -> bool:
@@ -273,7 +275,11 @@ class Parser:
         if self.at("self"):
             tag = self.take("self")
             return lambda element: element.tag == tag
-        if self.at("name") and self.peek(1) == ("symbol", "(") and self.peek()[1] in ("contains", "starts-with"):
+        if (
+            self.at("name")
+            and self.peek(1) == ("symbol", "(")
+            and self.peek()[1] in ("contains", "starts-with")
+        ):
             function = self.take("name")
             self.take("symbol", "(")
             attribute, table = self.string_arg()
@@ -346,14 +352,19 @@ class CompiledXPath:
         self.path = original.path
         self.shape = Parser(original.path).path()
         predicates = self.shape.predicates
-        self.predicate = predicates[0] if len(predicates) == 1 else (
-            (lambda element: all(p(element) for p in predicates)) if predicates else None)
+        self.predicate = (
+            predicates[0]
+            if len(predicates) == 1
+            else ((lambda element: all(p(element) for p in predicates)) if predicates else None)
+        )
 
     def __call__(self, context, **variables):
         if variables or not isinstance(context, etree._Element) or not isinstance(context.tag, str):
             return self.original(context, **variables)
         shape, predicate = self.shape, self.predicate
-        candidates = context.iterdescendants(*shape.tags) if shape.tags else context.iterdescendants(etree.Element)
+        candidates = (
+            context.iterdescendants(*shape.tags) if shape.tags else context.iterdescendants(etree.Element)
+        )
         matches = candidates if predicate is None else filter(predicate, candidates)
         if shape.first_per_parent:
             matches = first_of_each_parent(matches)

@@ -62,7 +62,9 @@ class AccountedExtraction(BaseExtractor):
         try:
             return self.extract(html)
         except Exception as e:  # any error of the extractor is this page's reason
-            return RuntimeError(f"{type(e).__name__}: {e}")  # always picklable, unlike some C-extension errors
+            return RuntimeError(
+                f"{type(e).__name__}: {e}"
+            )  # always picklable, unlike some C-extension errors
 
 
 class TrafilaturaExtractor(AccountedExtraction, Trafilatura):

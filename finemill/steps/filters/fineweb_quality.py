@@ -62,16 +62,36 @@ class FineWebQualityFilter(FastWords, MeasuredFilter, DatatroveFineWebQualityFil
                 return
         ending = sum(1 for line in lines if line.endswith(self.stop_chars)) / len(lines)
         if not (ending == 0 and self.line_punct_exclude_zero):
-            yield Check("line_punct_ratio", "share of lines ending in punctuation", ending, self.line_punct_thr,
-                        "<=" if fineweb else "<")
+            yield Check(
+                "line_punct_ratio",
+                "share of lines ending in punctuation",
+                ending,
+                self.line_punct_thr,
+                "<=" if fineweb else "<",
+            )
         short = sum(1 for line in lines if len(line) <= self.short_line_length) / len(lines)
-        yield Check("short_line_ratio", "share of short lines", short, self.short_line_threshold,
-                    ">=" if fineweb else ">")
+        yield Check(
+            "short_line_ratio",
+            "share of short lines",
+            short,
+            self.short_line_threshold,
+            ">=" if fineweb else ">",
+        )
         characters = len(doc.text.replace("\n", ""))
         non_empty_lines = [line for line in lines if line.strip() != ""] if fineweb else lines
         duplicated = find_duplicates(non_empty_lines)[1] / (max(characters, 1) if fineweb else characters)
-        yield Check("char_dup_ratio", "characters in duplicated lines / all", duplicated, self.char_duplicates_ratio,
-                    ">=" if fineweb else ">")
+        yield Check(
+            "char_dup_ratio",
+            "characters in duplicated lines / all",
+            duplicated,
+            self.char_duplicates_ratio,
+            ">=" if fineweb else ">",
+        )
         words = len(split_into_words(doc.text, self.language))
-        yield Check("list_ratio", "newlines per word", doc.text.count("\n") / (max(words, 1) if fineweb else words),
-                    self.new_line_ratio, ">")
+        yield Check(
+            "list_ratio",
+            "newlines per word",
+            doc.text.count("\n") / (max(words, 1) if fineweb else words),
+            self.new_line_ratio,
+            ">",
+        )

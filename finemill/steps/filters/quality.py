@@ -63,40 +63,80 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
         if self.max_doc_words:
             yield Check("gopher_long_doc", counted, len(non_symbol_words), self.max_doc_words, ">")
         # datatrove takes numpy's mean: NaN (every comparison false) when no word is left
-        mean_length = sum(map(len, non_symbol_words)) / len(non_symbol_words) if non_symbol_words else float("nan")
+        mean_length = (
+            sum(map(len, non_symbol_words)) / len(non_symbol_words) if non_symbol_words else float("nan")
+        )
         if self.min_avg_word_length:
-            yield Check("gopher_below_avg_threshold", "mean word length", mean_length, self.min_avg_word_length, "<")
+            yield Check(
+                "gopher_below_avg_threshold", "mean word length", mean_length, self.min_avg_word_length, "<"
+            )
         if self.max_avg_word_length:
-            yield Check("gopher_above_avg_threshold", "mean word length", mean_length, self.max_avg_word_length, ">")
+            yield Check(
+                "gopher_above_avg_threshold", "mean word length", mean_length, self.max_avg_word_length, ">"
+            )
         if self.max_symbol_word_ratio:
-            yield Check("gopher_too_many_hashes", "'#' per word", text.count("#") / len(words),
-                        self.max_symbol_word_ratio, ">")
-            yield Check("gopher_too_many_ellipsis", "ellipses per word",
-                        (text.count("...") + text.count("…")) / len(words), self.max_symbol_word_ratio, ">")
+            yield Check(
+                "gopher_too_many_hashes",
+                "'#' per word",
+                text.count("#") / len(words),
+                self.max_symbol_word_ratio,
+                ">",
+            )
+            yield Check(
+                "gopher_too_many_ellipsis",
+                "ellipses per word",
+                (text.count("...") + text.count("…")) / len(words),
+                self.max_symbol_word_ratio,
+                ">",
+            )
         lines = text.splitlines()
         if self.max_bullet_lines_ratio:
             bullets = sum(s.lstrip().startswith("•") or s.lstrip().startswith("-") for s in lines)
-            yield Check("gopher_too_many_bullets", "share of lines starting with a bullet", bullets / len(lines),
-                        self.max_bullet_lines_ratio, ">")
+            yield Check(
+                "gopher_too_many_bullets",
+                "share of lines starting with a bullet",
+                bullets / len(lines),
+                self.max_bullet_lines_ratio,
+                ">",
+            )
         if self.max_ellipsis_lines_ratio:
             ellipses = sum(s.rstrip().endswith("...") or s.rstrip().endswith("…") for s in lines)
-            yield Check("gopher_too_many_end_ellipsis", "share of lines ending with an ellipsis",
-                        ellipses / len(lines), self.max_ellipsis_lines_ratio, ">")
+            yield Check(
+                "gopher_too_many_end_ellipsis",
+                "share of lines ending with an ellipsis",
+                ellipses / len(lines),
+                self.max_ellipsis_lines_ratio,
+                ">",
+            )
         if self.max_non_alpha_words_ratio:  # despite its name, the least share of words with a letter
             alpha = sum(any(c.isalpha() for c in w) for w in words)
-            yield Check("gopher_below_alpha_threshold", "share of words with a letter", alpha / len(words),
-                        self.max_non_alpha_words_ratio, "<")
+            yield Check(
+                "gopher_below_alpha_threshold",
+                "share of words with a letter",
+                alpha / len(words),
+                self.max_non_alpha_words_ratio,
+                "<",
+            )
         if self.min_stop_words:
-            yield Check("gopher_enough_stop_words", "distinct stop words (the, be, to, of, ...)",
-                        len(self.stop_words.intersection(words)), self.min_stop_words, "<")
+            yield Check(
+                "gopher_enough_stop_words",
+                "distinct stop words (the, be, to, of, ...)",
+                len(self.stop_words.intersection(words)),
+                self.min_stop_words,
+                "<",
+            )
 
 
 # C4 rules that remove the whole document when a kept line breaks them (the others drop the line).
-C4_DOCUMENT_RULES = {"lorem_ipsum": "a kept line contains 'lorem ipsum'",
-                     "curly_bracket": "a kept line contains a curly bracket"}
+C4_DOCUMENT_RULES = {
+    "lorem_ipsum": "a kept line contains 'lorem ipsum'",
+    "curly_bracket": "a kept line contains a curly bracket",
+}
 # Why a line is dropped -> datatrove's stat counter for it.
-C4_LINE_STATS = {why: f"line-filter-{why}"
-                 for why in ("too_long_word", "no_terminal_punc", "too_few_words", "javascript", "policy")}
+C4_LINE_STATS = {
+    why: f"line-filter-{why}"
+    for why in ("too_long_word", "no_terminal_punc", "too_few_words", "javascript", "policy")
+}
 
 
 class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
@@ -105,7 +145,9 @@ class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
     def checks(self, doc: Document) -> Iterator[Check]:
         """The line rules, then the sentences in the lines kept. When the document passes, the generator's last
         step replaces its text with the kept lines, as datatrove's filter does."""
-        pieces = doc.text.splitlines() if self.split_paragraph else split_into_sentences(doc.text, self.language)
+        pieces = (
+            doc.text.splitlines() if self.split_paragraph else split_into_sentences(doc.text, self.language)
+        )
         sentences, kept = 0, []
         for piece in pieces:
             self.stat_update("line-total")
@@ -121,8 +163,9 @@ class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
             kept.append(line)
             self.stat_update("line-kept")
         if self.min_num_sentences != -1:
-            enough = Check("too_few_sentences", "sentences in the lines C4 keeps", sentences, self.min_num_sentences,
-                           "<")
+            enough = Check(
+                "too_few_sentences", "sentences in the lines C4 keeps", sentences, self.min_num_sentences, "<"
+            )
             yield enough
             if enough.removes:
                 return
@@ -162,28 +205,48 @@ class GopherRepetitionFilter(FastWords, MeasuredFilter, DatatroveGopherRepetitio
             yield Check("empty", "the text is empty")
             return
         paragraphs = self.paragraph_exp.split(text.strip())
-        yield from self._duplicated_parts(paragraphs, len(text), self.dup_para_frac, self.dup_para_char_frac,
-                                          "para", "paragraphs")
+        yield from self._duplicated_parts(
+            paragraphs, len(text), self.dup_para_frac, self.dup_para_char_frac, "para", "paragraphs"
+        )
         lines = self._line_splitter.split(text)
-        yield from self._duplicated_parts(lines, len(text), self.dup_line_frac, self.dup_line_char_frac,
-                                          "line", "lines")
+        yield from self._duplicated_parts(
+            lines, len(text), self.dup_line_frac, self.dup_line_char_frac, "line", "lines"
+        )
         words = split_into_words(text, self.language)
         ngrams = NgramStats(words)
         for n, n_frac in self.top_n_grams:
             if len(words) >= n:  # datatrove skips a text with no n-gram
-                yield Check(f"top_{n}_gram", f"characters in the most frequent {n}-gram / all",
-                            ngrams.top_duplicate(n) / len(text), n_frac, ">")
+                yield Check(
+                    f"top_{n}_gram",
+                    f"characters in the most frequent {n}-gram / all",
+                    ngrams.top_duplicate(n) / len(text),
+                    n_frac,
+                    ">",
+                )
         for n, n_frac in self.dup_n_grams:
-            yield Check(f"duplicated_{n}_n_grams", f"characters in repeated {n}-grams / all",
-                        ngrams.all_duplicates(n) / len(text), n_frac, ">")
+            yield Check(
+                f"duplicated_{n}_n_grams",
+                f"characters in repeated {n}-grams / all",
+                ngrams.all_duplicates(n) / len(text),
+                n_frac,
+                ">",
+            )
 
     @staticmethod
-    def _duplicated_parts(parts: list[str], chars: int, frac: float | None, char_frac: float | None,
-                          kind: str, kinds: str) -> Iterator[Check]:
+    def _duplicated_parts(
+        parts: list[str], chars: int, frac: float | None, char_frac: float | None, kind: str, kinds: str
+    ) -> Iterator[Check]:
         """datatrove's duplicated paragraph/line checks, in its order: share of parts, then of characters."""
         duplicates, duplicate_chars = find_duplicates(parts)
         if frac:
-            yield Check(f"dup_{kind}_frac", f"share of duplicated {kinds}", duplicates / len(parts), frac, ">")
+            yield Check(
+                f"dup_{kind}_frac", f"share of duplicated {kinds}", duplicates / len(parts), frac, ">"
+            )
         if char_frac:
-            yield Check(f"dup_{kind}_char_frac", f"characters in duplicated {kinds} / all", duplicate_chars / chars,
-                        char_frac, ">")
+            yield Check(
+                f"dup_{kind}_char_frac",
+                f"characters in duplicated {kinds} / all",
+                duplicate_chars / chars,
+                char_frac,
+                ">",
+            )

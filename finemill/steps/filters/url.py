@@ -75,8 +75,16 @@ class OfflineURLFilter(MeasuredFilter, URLFilter):
     ) -> None:
         # URLFilter's arguments, typed as lists so that the recipe loader rejects `extra_domains: a.com`
         # (datatrove takes any iterable: a string would become a list of its characters).
-        super().__init__(soft_word_threshold, extra_domains, extra_urls, banned_words, banned_subwords,
-                         soft_banned_words, use_integrated_lists, exclusion_writer)
+        super().__init__(
+            soft_word_threshold,
+            extra_domains,
+            extra_urls,
+            banned_words,
+            banned_subwords,
+            soft_banned_words,
+            use_integrated_lists,
+            exclusion_writer,
+        )
         self.tldextractor = offline_extractor()
 
     def download_data(self) -> None:
@@ -120,11 +128,19 @@ class OfflineURLFilter(MeasuredFilter, URLFilter):
             return
         url_words = self.url_words(url)
         if not self.banned_words.isdisjoint(url_words):
-            yield Check("hard_blacklisted", "the URL contains a banned word", found=url_words & self.banned_words)
+            yield Check(
+                "hard_blacklisted", "the URL contains a banned word", found=url_words & self.banned_words
+            )
             return
         soft = url_words & self.soft_banned_words
-        yield Check("soft_blacklisted", "soft-banned words in the URL", len(soft), self.soft_word_threshold, ">=",
-                    found=soft)
+        yield Check(
+            "soft_blacklisted",
+            "soft-banned words in the URL",
+            len(soft),
+            self.soft_word_threshold,
+            ">=",
+            found=soft,
+        )
         if self.banned_subwords and next(self.banned_subwords_automaton.iter(normalize(url)), False):
             yield Check("blacklisted_subword", "the URL contains a banned subword")
 

@@ -59,8 +59,11 @@ class _TextFields:
         own = document.metadata.get("dump")
         dump = None
         if self.dump_from_input:
-            dump = own if own and SNAPSHOT.fullmatch(str(own)) else snapshot_in_path(
-                f"{self.data_folder.path}/{source_file}")
+            dump = (
+                own
+                if own and SNAPSHOT.fullmatch(str(own))
+                else snapshot_in_path(f"{self.data_folder.path}/{source_file}")
+            )
         if dump:
             document.metadata["dump"] = dump
             self.stat_update("dump_from_input")

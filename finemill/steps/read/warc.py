@@ -225,4 +225,3 @@ def _decode(payload: bytes, cchardet) -> str | None:
         return payload.decode(detected)
     except (UnicodeDecodeError, LookupError):
         return None
-

@@ -60,8 +60,13 @@ class AtomicParquetWriter(ParquetWriter):
     """
 
     def __init__(self, output_folder: str, **kwargs) -> None:
-        super().__init__(output_folder, output_filename=".${rank}.parquet.partial", compression="zstd",
-                         max_file_size=-1, **kwargs)  # one file per task, named by rank (a task is one input file)
+        super().__init__(
+            output_folder,
+            output_filename=".${rank}.parquet.partial",
+            compression="zstd",
+            max_file_size=-1,
+            **kwargs,
+        )  # one file per task, named by rank (a task is one input file)
         self._succeeded = True
 
     def __exit__(self, exc_type, exc_val, exc_tb):

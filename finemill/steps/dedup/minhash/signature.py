@@ -33,7 +33,7 @@ def min_hashes(hashes: np.ndarray, a: np.ndarray, b: np.ndarray, precision: int 
     a, b = a.reshape(1, -1), b.reshape(1, -1)  # (1, H)
     out = np.full(a.shape[1], np.iinfo(np.uint64).max, dtype=np.uint64)  # (H,)
     for start in range(0, x.size, _BLOCK):
-        v = x[start:start + _BLOCK, None] * a  # (r, H); uint64 products wrap mod 2**64, as in datatrove
+        v = x[start : start + _BLOCK, None] * a  # (r, H); uint64 products wrap mod 2**64, as in datatrove
         v += b
         # v mod P without a division: 2**61 = 1 (mod P), so v = hi * 2**61 + lo = hi + lo (mod P); hi + lo is
         # at most P + 7, i.e. already reduced unless it is >= P, when v - P is the reduced value.
@@ -67,7 +67,9 @@ class MinhashSignature(MinhashDedupSignature):
         language: str = Languages.english,
         skip_existing_sigs: bool = False,
     ) -> None:
-        super().__init__(output_folder, config=config, language=language, skip_existing_sigs=skip_existing_sigs)
+        super().__init__(
+            output_folder, config=config, language=language, skip_existing_sigs=skip_existing_sigs
+        )
         # the memoized spaCy-compatible splitter the quality filters use: the same words, once per run
         self.word_tokenizer = load_word_tokenizer(word_splitter("fast", language))
 
@@ -80,5 +82,7 @@ class MinhashSignature(MinhashDedupSignature):
     def get_signature(self, shingles: np.ndarray) -> list[list[int]]:
         """The signature as datatrove returns it: num_buckets lists of hashes_per_bucket ints."""
         a, b = self.parameters
-        sig = min_hashes(shingles, a, b, self.config.hash_config.precision)  # (num_buckets * hashes_per_bucket,)
+        sig = min_hashes(
+            shingles, a, b, self.config.hash_config.precision
+        )  # (num_buckets * hashes_per_bucket,)
         return sig.reshape(self.config.num_buckets, -1).tolist()
