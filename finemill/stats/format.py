@@ -3,6 +3,18 @@
 
 from __future__ import annotations
 
+# The per-step columns of `finemill stats`, after "step / reason": the terminal table and the HTML report.
+STEP_COLUMNS = (
+    "docs in",
+    "docs out",
+    "removed",
+    "% of in",
+    "% of removed",
+    "chars removed",
+    "time",
+    "docs/s",
+)
+
 
 def share(part: int, whole: int) -> str:
     """`part` as a percentage of `whole`, one decimal ("-" when there is no whole)."""

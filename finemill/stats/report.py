@@ -14,7 +14,7 @@ from pathlib import Path
 
 from finemill.stats import charts
 from finemill.stats.explain import DESCRIPTIONS, Explainer
-from finemill.stats.format import human_chars, share
+from finemill.stats.format import STEP_COLUMNS, human_chars, share
 from finemill.stats.histograms import score_and_length_histograms
 from finemill.stats.sample import GROUP_SEPARATOR, Example, readable_text, sample_by_reason
 from finemill.stats.summary import StepSummary, Summary
@@ -235,17 +235,7 @@ def _img(images: dict[str, bytes], name: str, alt: str) -> str:
 
 def _steps_table(summary: Summary) -> str:
     e = html.escape
-    head = (
-        "step / reason",
-        "docs in",
-        "docs out",
-        "removed",
-        "% of in",
-        "% of removed",
-        "chars removed",
-        "time",
-        "docs/s",
-    )
+    head = ("step / reason", *STEP_COLUMNS)
     rows = ["<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
     skipped = sum(summary.skipped.values())
     records = summary.read_docs + skipped

@@ -18,7 +18,7 @@ from rich.text import Text
 from finemill.pipeline.registry import EXTRACT_STEPS
 from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
-from finemill.stats.format import human_chars, share
+from finemill.stats.format import STEP_COLUMNS, human_chars, share
 from finemill.stats.sample import Example
 from finemill.stats.summary import StepSummary, Summary
 
@@ -87,16 +87,7 @@ def _heading(text: str) -> Text:
 def steps_table(summary: Summary) -> Table:
     table = Table()
     table.add_column("step / reason", no_wrap=True)
-    for column in (
-        "docs in",
-        "docs out",
-        "removed",
-        "% of in",
-        "% of removed",
-        "chars removed",
-        "time",
-        "docs/s",
-    ):
+    for column in STEP_COLUMNS:
         table.add_column(column, justify="right", no_wrap=True)
     skipped = sum(summary.skipped.values())
     records = summary.read_docs + skipped
