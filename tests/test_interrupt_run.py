@@ -8,10 +8,13 @@ so load cannot change the output) and its comparison with an uninterrupted run.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -22,21 +25,50 @@ from tests.test_kill import RUN, frame, uninterrupted, write_recipe  # noqa: F40
 INTERRUPTED = "finemill run: interrupted; rerun the same command to resume"
 
 
-def interrupt_when(cwd: Path, marker: str, delay_s: float) -> subprocess.CompletedProcess:
-    """Start `finemill run` in `cwd` and send SIGINT to its process group `delay_s` after `marker` appears."""
+def interrupt_when(cwd: Path, ready: Callable[[Path], bool]) -> subprocess.CompletedProcess:
+    """Start `finemill run` in `cwd` and send SIGINT to its process group as soon as `ready(out)` holds."""
     write_recipe(cwd)
     process = subprocess.Popen(
         RUN, cwd=cwd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    out = cwd / "out" / "fineweb"
     deadline = time.monotonic() + 300
-    while not (cwd / marker).exists():
+    while not ready(out):
         assert process.poll() is None, "the run ended before it could be interrupted"
         assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(delay_s)
+        time.sleep(0.02)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     return subprocess.CompletedProcess(RUN, process.returncode, stdout, stderr)
+
+
+def reading(stage: str) -> Callable[[Path], bool]:
+    """A task of `stage` has read documents and not yet its whole input (its progress file says so): the
+    middle of the stage, on a fast machine as on a loaded one."""
+
+    def ready(out: Path) -> bool:
+        for path in (out / "logs" / stage / "progress").glob("*.json"):
+            try:
+                counts = json.loads(path.read_text())
+            except (OSError, ValueError):  # replaced while read
+                continue
+            if counts["read"] >= 1 and counts["bytes_read"] < counts["bytes_total"]:
+                return True
+        return False
+
+    return ready
+
+
+def started(stage: str, delay_s: float) -> Callable[[Path], bool]:
+    """`delay_s` after the first task of `stage` started (for stages too short for a progress report)."""
+    seen: list[float] = []
+
+    def ready(out: Path) -> bool:
+        if not seen and (out / "logs" / stage / "logs" / "task_00000.log").exists():
+            seen.append(time.monotonic())
+        return bool(seen) and time.monotonic() - seen[0] >= delay_s
+
+    return ready
 
 
 def group_left(pgid: int) -> list[str]:
@@ -51,22 +83,18 @@ def group_left(pgid: int) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "marker, delay_s",
-    [
-        ("out/fineweb/logs/filter/logs/task_00000.log", 3.0),
-        ("out/fineweb/logs/finalize/logs/task_00000.log", 0.3),
-    ],
+    "stage, ready",
+    [("filter", reading("filter")), ("finalize", started("finalize", 0.3))],
     ids=["during-extraction", "during-dedup-filter"],
 )
-def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, marker, delay_s):  # noqa: F811
-    result = interrupt_when(tmp_path, marker, delay_s)
+def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stage, ready):  # noqa: F811
+    result = interrupt_when(tmp_path, ready)
     assert result.returncode == 130, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "KeyboardInterrupt" not in result.stderr, result.stderr[-3000:]
     assert result.stderr.count(INTERRUPTED) == 1
     assert result.stderr.splitlines()[-1] == INTERRUPTED, "the message has a line of its own, last"
     out = tmp_path / "out" / "fineweb"
-    stage = marker.split("/")[3]
     assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, (
         "interrupted before the stage ended"
     )
@@ -89,12 +117,10 @@ def test_no_worker_outlives_the_interrupt(tmp_path):
     process = subprocess.Popen(
         RUN, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    marker = tmp_path / "out/fineweb/logs/filter/logs/task_00000.log"
-    deadline = time.monotonic() + 300
-    while not marker.exists():
+    ready, deadline = reading("filter"), time.monotonic() + 300
+    while not ready(tmp_path / "out" / "fineweb"):
         assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(3.0)
+        time.sleep(0.02)
     assert len(group_left(process.pid)) > 2, "workers and extraction processes run"
     os.killpg(process.pid, signal.SIGINT)
     assert process.wait(timeout=120) == 130
@@ -131,3 +157,27 @@ def test_patch_skipped_where_datatrove_changed(monkeypatch):
     monkeypatch.setattr(minhash, "tqdm", lambda *args, **kwargs: iter(()))
     with pytest.warns(PatchSkipped, match="no longer draws its bars with tqdm"):
         assert not datatrove_progress_bars.install()
+
+
+STALLING = """
+import time
+from finemill.pipeline.interrupt import exit_if_interrupt_stalls
+with exit_if_interrupt_stalls(grace_s=0.5):
+    print("ready", flush=True)
+    try:
+        time.sleep(60)
+    finally:
+        time.sleep(60)  # the unwinding stalls, as a pool whose worker died holding its lock would
+"""
+
+
+def test_a_stalled_interrupt_still_ends_the_run():
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLING], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and time.monotonic() - started < 20
+    assert stderr.strip().splitlines()[-1] == INTERRUPTED

@@ -14,6 +14,7 @@ from pathlib import Path
 from finemill import __version__, run_folder
 from finemill.errors import FinemillError
 from finemill.pipeline.inputs import Inputs, find_inputs
+from finemill.pipeline.interrupt import exit_if_interrupt_stalls
 from finemill.pipeline.recipe import Recipe
 from finemill.run_folder import beneath
 
@@ -154,7 +155,8 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
             return RunOutcome(jobs=submitted_job_ids(executors))
         # the ETA of the stage that reads the crawl files comes from their bytes (not with --limit: it stops early)
         input_bytes = None if recipe.input.limit not in (None, -1) else sum(os.path.getsize(f) for f in files)
-        _run_stages(stages, executors, out, live, input_bytes)
+        with exit_if_interrupt_stalls():  # Ctrl-C ends the run even if stopping the workers hangs
+            _run_stages(stages, executors, out, live, input_bytes)
     return RunOutcome(stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
 
 
