@@ -15,6 +15,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`finemill ARGS...` in a fresh process (the installed entry point's code: `python -m finemill.cli`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "finemill.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
 def shared_file(relative: str) -> Path:
     """A file of ../shared/data, or skip the test: a user's fresh clone has no ../shared."""
     path = SHARED_DATA / relative

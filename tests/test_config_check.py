@@ -3,15 +3,13 @@ and a value given on the command line is used even when it is 0 or empty."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import yaml
 
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import DEFAULT_RECIPE, parse_recipe
 from finemill.train.config import load_config
+from tests.conftest import run_cli
 
 
 def recipe_error(path: list, value) -> str:
@@ -80,10 +78,6 @@ def test_the_same_conversions_in_both(tmp_path):
     config.write_text("lr: 65e-2\nmax_steps: 5.0e+1\nsample_prompt: 2024\n")
     cfg = load_config(config)
     assert (cfg.lr, cfg.max_steps, cfg.sample_prompt) == (0.65, 50, "2024")
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import gzip
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,17 +17,11 @@ import pytest
 
 from finemill.errors import FinemillError
 from finemill.pipeline.inputs import find_inputs
-from tests.conftest import shared_file
+from tests.conftest import run_cli, shared_file
 
 DOLMA = "crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz"  # 697 real documents, text extracted by Dolma
 WAT = "crawl/whirlwind.warc.wat.gz"
 QUICK_RECIPE = "name: quick\nworkers: 2\nsteps:\n  - extract: {}\n  - gopher_quality: {}\n"
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
 
 
 def dolma_records(limit: int | None = None) -> list[dict]:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from finemill.errors import FinemillError
 from finemill.run_folder import make_output_folder
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True)
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize("below", ["", "sub", "sub/deeper"])

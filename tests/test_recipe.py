@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
+from tests.conftest import run_cli
 
 FINEWEB_ORDER = [
     "url_filter",
@@ -88,12 +85,6 @@ def test_int_is_accepted_where_float_is_expected():
     raw["steps"][2] = {"language": {"threshold": 1}}
     recipe = parse_recipe(raw, {})
     assert recipe.steps[2].params["threshold"] == 1.0
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "finemill.cli", *args], capture_output=True, text=True, cwd=cwd
-    )
 
 
 def test_cli_missing_input_is_one_line_without_traceback(tmp_path):
