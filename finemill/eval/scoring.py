@@ -129,22 +129,15 @@ def score_spans(
 
 
 def _final_hidden(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.nn.Module | None]:
-    """The last hidden states and the output projection, so that only scored positions are projected.
+    """The final hidden states and the output projection, so that only scored positions are projected.
 
     The projection to the vocabulary is most of a small model's work (32768 x 128 of its ~5M weights in the
     tiny config) and its (B, T, V) output most of the memory, while only a few positions per row are
-    scored. finemill's GPT applies `lm_head` last: swapped for an identity during the call, the forward
-    returns the final hidden states. Any other model is run whole.
+    scored. finemill's GPT gives its hidden states (`hidden_states`); any other model is run whole.
     """
-    head = getattr(model, "lm_head", None)
-    if not isinstance(head, torch.nn.Linear):
+    if not hasattr(model, "hidden_states"):
         return model(x)[0], None
-    model.lm_head = torch.nn.Identity()
-    try:
-        hidden, _ = model(x)
-    finally:
-        model.lm_head = head
-    return hidden, head
+    return model.hidden_states(x), model.lm_head
 
 
 def _score_batch(model, rows, row_spans, row_span_ids, width, vocab_size, device, logprob, greedy) -> None:

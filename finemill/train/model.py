@@ -170,6 +170,23 @@ class GPT(nn.Module):
                 is_residual_out = name.endswith("attn.proj.weight") or name.endswith("mlp.down.weight")
                 nn.init.normal_(p, mean=0.0, std=residual_std if is_residual_out else 0.02)
 
+    def hidden_states(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """idx (B, T) -> the final normalised hidden states (B, T, C), before the output projection `lm_head`
+        (evaluation projects only the positions it scores)."""
+        T = idx.shape[1]
+        start = cache.pos if cache is not None else 0
+        if start + T > self.config.block_size:
+            raise ValueError(
+                f"sequence of {start + T} tokens exceeds the context length {self.config.block_size}"
+            )
+        cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]  # (T, D)
+        x = self.wte(idx)  # (B, T, C)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cos, sin, cache, layer)
+        if cache is not None:
+            cache.pos += T
+        return self.norm_f(x)  # (B, T, C)
+
     def forward(
         self,
         idx: torch.Tensor,
@@ -183,18 +200,7 @@ class GPT(nn.Module):
         positions after the cached ones, and their keys and values are appended to it.
         """
         B, T = idx.shape
-        start = cache.pos if cache is not None else 0
-        if start + T > self.config.block_size:
-            raise ValueError(
-                f"sequence of {start + T} tokens exceeds the context length {self.config.block_size}"
-            )
-        cos, sin = self.rope_cos[start : start + T], self.rope_sin[start : start + T]  # (T, D)
-        x = self.wte(idx)  # (B, T, C)
-        for layer, block in enumerate(self.blocks):
-            x = block(x, cos, sin, cache, layer)
-        if cache is not None:
-            cache.pos += T
-        x = self.norm_f(x)  # (B, T, C)
+        x = self.hidden_states(idx, cache)  # (B, T, C)
         if targets is None:
             return self.lm_head(x[:, -1:] if last_only else x), None  # (B, T or 1, V)
         logits = self.lm_head(x)  # (B, T, V)
