@@ -143,28 +143,17 @@ def _step_rows(table: Table, step: StepSummary) -> None:
             f"  {reason}", "", "", f"{n:,}", share(n, step.docs_in), share(n, step.removed), "", "", ""
         )
         languages = step.by_language.get(reason, {})
-        for language, count in list(languages.items())[:8]:
+        rows = [(f"detected {language}", count) for language, count in list(languages.items())[:8]]
+        if len(languages) > 8:
+            rows.append((f"{len(languages) - 8} other languages", sum(list(languages.values())[8:])))
+        for label, count in rows:
             table.add_row(
-                Text(f"    detected {language}", style="dim"),
+                Text(f"    {label}", style="dim"),
                 "",
                 "",
                 f"{count:,}",
                 share(count, step.docs_in),
                 share(count, step.removed),
-                "",
-                "",
-                "",
-                style="dim",
-            )
-        if len(languages) > 8:
-            rest = sum(list(languages.values())[8:])
-            table.add_row(
-                Text(f"    {len(languages) - 8} other languages", style="dim"),
-                "",
-                "",
-                f"{rest:,}",
-                share(rest, step.docs_in),
-                share(rest, step.removed),
                 "",
                 "",
                 "",
