@@ -595,86 +595,27 @@ def test_ddp_two_ranks_with_torchrun_match_single_process(tokens_dir, tmp_path):
 
 def test_cli_train_then_sample(tokens_dir, tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli_main(
-        [
-            "train",
-            "--data",
-            str(tokens_dir),
-            "--out",
-            str(out),
-            "--max-steps",
-            "4",
-            "--device",
-            "cpu",
-            "--no-progress",
-            "--set",
-            "model.n_layer=1",
-            "--set",
-            "model.n_embd=32",
-            "--set",
-            "model.n_head=2",
-            "--set",
-            "model.block_size=16",
-            "--set",
-            "micro_batch_size=2",
-            "--set",
-            "sample_every=0",
-            "--set",
-            "keep_checkpoints=1",
-            "--set",
-            "checkpoint_every=2",
-        ]
-    )
+    tiny = [
+        "model.n_layer=1",
+        "model.n_embd=32",
+        "model.n_head=2",
+        "model.block_size=16",
+        "micro_batch_size=2",
+    ]
+    train = ["train", "--data", str(tokens_dir), "--out", str(out), "--max-steps", "4", "--device", "cpu"]
+    train += ["--no-progress", *(arg for setting in tiny for arg in ("--set", setting))]
+    checkpoints = ["sample_every=0", "keep_checkpoints=1", "checkpoint_every=2"]
+    code = cli_main([*train, *(arg for setting in checkpoints for arg in ("--set", setting))])
     assert code == 0
     assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [4]  # older ones pruned
     assert not list((out / "checkpoints").glob("*.tmp"))
     capsys.readouterr()
-    code = cli_main(
-        [
-            "sample",
-            str(out),
-            "--prompt",
-            "The",
-            "--max-tokens",
-            "12",
-            "--seed",
-            "1",
-            "--device",
-            "cpu",
-            "--num-samples",
-            "2",
-        ]
-    )
+    sample = ["sample", str(out), "--prompt", "The", "--max-tokens", "12", "--seed", "1", "--device", "cpu"]
+    code = cli_main([*sample, "--num-samples", "2"])
     printed = capsys.readouterr().out
     assert code == 0 and printed.startswith("The") and "-" * 40 in printed
     # Rerunning the finished command resumes and has nothing left to do.
-    assert (
-        cli_main(
-            [
-                "train",
-                "--data",
-                str(tokens_dir),
-                "--out",
-                str(out),
-                "--max-steps",
-                "4",
-                "--device",
-                "cpu",
-                "--no-progress",
-                "--set",
-                "model.n_layer=1",
-                "--set",
-                "model.n_embd=32",
-                "--set",
-                "model.n_head=2",
-                "--set",
-                "model.block_size=16",
-                "--set",
-                "micro_batch_size=2",
-            ]
-        )
-        == 0
-    )
+    assert cli_main(train) == 0
     # A different model in the same folder is refused, not silently overwritten.
     assert (
         cli_main(["train", "--data", str(tokens_dir), "--out", str(out), "--device", "cpu", "--no-progress"])
