@@ -12,6 +12,7 @@ from lxml import etree
 from finemill.patches import PatchSkipped, compiled_xpaths, fast_readability
 from finemill.patches import trafilatura_readability as patch
 from tests.conftest import shared_file
+from tests.test_fast_xpath import extract_all
 
 # The corners of each step: tags that begin like a block tag (abbr, article), a block tag deep down, a
 # namespaced-looking tag, text and tails to move into <p>s, <br>s, ids and classes that readability drops
@@ -136,18 +137,6 @@ def crawl_pages() -> list[str]:
         "whirlwind.warc.gz",
     ]
     return [page for name in names for page in warc_pages(f"crawl/{name}")]
-
-
-def extract_all(pages: list[str]) -> list[str | None]:
-    """trafilatura as finemill's recipe runs it, from a fresh de-duplication cache."""
-    import trafilatura
-    from trafilatura.deduplication import LRU_TEST
-
-    LRU_TEST.clear()
-    return [
-        trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
-        for page in pages
-    ]
 
 
 def same_extraction(pages: list[str]) -> None:
