@@ -66,7 +66,7 @@ def make_step(
     """The trainer's step shape: forward + backward, clip, AdamW, zero the gradients."""
     import torch
 
-    run = run or model
+    run = model if run is None else run  # not `or`: a compiled module has no truth value
 
     def step() -> torch.Tensor:
         x, y = next(batches)

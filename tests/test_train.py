@@ -234,7 +234,8 @@ def test_model_forward_params_and_flops():
     model = GPT(cfg)
     idx, targets = torch.randint(0, 500, (2, 3, 32))
     logits, loss = model(idx, targets)
-    assert logits.shape == (3, 32, 512)  # vocab padded to a multiple of 64
+    assert logits is None  # training needs only the loss
+    assert model(idx)[0].shape == (3, 32, 512)  # vocab padded to a multiple of 64
     assert abs(loss.item() - math.log(512)) < 0.3  # small init: close to a uniform guess
     untied = GPT(ModelConfig(**{**cfg.__dict__, "tie_embeddings": False}))
     assert untied.num_params() - model.num_params() == 512 * 64
@@ -245,6 +246,42 @@ def test_model_forward_params_and_flops():
     norm_gains = (2 * 2 + 1) * 64  # no matmul: not in the FLOPs
     assert model.flops_per_token() == 6 * (model.num_params() - norm_gains) + 12 * 2 * 32 * 64
     assert untied.flops_per_token() == model.flops_per_token()  # same matmuls either way
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_fused_loss_matches_lm_head_then_cross_entropy(tokens_dir, tied):
+    """Training on CPU computes the loss with LinearCrossEntropy; the loss and every gradient must be those of
+    lm_head + F.cross_entropy (the path evaluation and CUDA take), on real tokens and with peaked logits."""
+    torch.manual_seed(0)
+    data = TokenData(tokens_dir)
+    model = GPT(
+        ModelConfig(
+            vocab_size=data.vocab_size, n_layer=2, n_head=2, n_embd=64, block_size=32, tie_embeddings=tied
+        )
+    )
+    with torch.no_grad():
+        model.lm_head.weight.mul_(25)  # far from uniform: the softmax's max-subtraction matters
+    x, y = next(TokenLoader(data, "train", 4, 32))
+
+    def loss_and_grads(fused: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        model.zero_grad(set_to_none=True)
+        if fused:
+            logits, loss = model(x, y)
+            assert logits is None and type(loss.grad_fn).__name__ == "LinearCrossEntropyBackward"
+        else:
+            logits = model.lm_head(model.hidden_states(x))
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    fused_loss, fused_grads = loss_and_grads(True)
+    loss, grads = loss_and_grads(False)
+    assert loss.item() > 1.0  # peaked and mostly wrong: large gradients to compare
+    assert fused_loss.item() == pytest.approx(loss.item(), rel=1e-6)
+    for name, grad in grads.items():
+        torch.testing.assert_close(fused_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    with torch.no_grad():  # evaluation: no gradients to compute, the plain path
+        assert model(x, y)[1].item() == pytest.approx(loss.item(), rel=1e-6)
 
 
 def test_kv_cache_matches_full_forward():
