@@ -1,15 +1,23 @@
-"""finemill's readability steps change trees as trafilatura's readability does, and trafilatura's text does
-not change on real pages (the extraction benchmark and the crawl files) nor on the bundled sample."""
+"""finemill's readability steps change trees as trafilatura's readability does, its skipped tree copies are
+not missed, and trafilatura's text does not change on real pages (the extraction benchmark and the crawl
+files) nor on the bundled sample."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from copy import deepcopy
 
 import pytest
 from lxml import etree
 
-from finemill.patches import PatchSkipped, compiled_xpaths, fast_readability
+from finemill.patches import (
+    PatchSkipped,
+    compiled_xpaths,
+    fast_readability,
+    fewer_tree_copies,
+    trafilatura_tree_copies,
+)
 from finemill.patches import trafilatura_readability as patch
 from tests.conftest import shared_file
 from tests.test_fast_xpath import extract_all
@@ -139,14 +147,23 @@ def crawl_pages() -> list[str]:
     return [page for name in names for page in warc_pages(f"crawl/{name}")]
 
 
+@contextlib.contextmanager
+def every_speedup(page: str):
+    """What the extract step puts in place for one page."""
+    with compiled_xpaths(), fast_readability(), fewer_tree_copies(page):
+        yield
+
+
 def same_extraction(pages: list[str]) -> None:
-    """Identical text as installed, with finemill's readability steps alone and with every speed-up."""
+    """Identical text as installed, with finemill's readability steps alone, with them and the compiled
+    XPaths, and with every speed-up."""
     expected = extract_all(pages)
     with fast_readability():
         alone = extract_all(pages)
         with compiled_xpaths():
             both = extract_all(pages)
-    for got in (alone, both):
+    every = extract_all(pages, per_page=every_speedup)
+    for got in (alone, both, every):
         differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
         assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"
     assert sum(text is not None for text in expected) > len(pages) // 3
@@ -178,3 +195,85 @@ def test_same_extraction_on_a_third_of_the_real_pages():
     """Every third page of the extraction benchmark (388 of 1,165; `python benchmarks/extraction_quality.py`
     checks all of them, and prints how many texts are identical)."""
     same_extraction(warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz")[::3])
+
+
+# ------------------------------------------------------------------ fewer tree copies
+
+
+def test_fewer_tree_copies_on_real_pages(monkeypatch):
+    """The patch alone gives trafilatura's text, on pages that reach justext (which gets the deferred
+    cleaned tree) and the baseline (which gets the page parsed again) as well as on the others."""
+    from trafilatura import core
+
+    pages = warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz")[::6] + crawl_pages()[::4]
+    expected = extract_all(pages)
+    built, baselines = [], []
+    build, baseline = trafilatura_tree_copies.DeferredTree.build, core.baseline
+    monkeypatch.setattr(
+        trafilatura_tree_copies.DeferredTree, "build", lambda *a: built.append(1) or build(*a)
+    )
+    monkeypatch.setattr(core, "baseline", lambda tree: baselines.append(1) or baseline(tree))
+    got = extract_all(pages, per_page=fewer_tree_copies)
+    differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
+    assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"
+    assert len(built) >= 10 and len(baselines) >= 2 * 2  # twice each: expected and got both ran it
+
+
+def test_tree_copies_only_within_the_block():
+    from copy import copy
+
+    from trafilatura import core, external
+
+    before = external.justext_rescue
+    with fewer_tree_copies("<html></html>") as active:
+        assert active and core.copy is not copy and external.justext_rescue is not before
+        with fewer_tree_copies("<html></html>") as again:  # nested: still in place inside
+            assert again
+        assert core.copy is not copy
+    assert core.copy is copy and external.justext_rescue is before
+
+
+def test_tree_copies_in_other_threads_are_real():
+    import threading
+
+    from lxml import html
+
+    tree = html.fromstring("<html><body><p>x</p></body></html>")
+    copies = []
+    with fewer_tree_copies("<html></html>"):
+        from trafilatura import core
+
+        worker = threading.Thread(target=lambda: copies.extend([core.copy(tree), core.copy(tree)]))
+        worker.start()
+        worker.join()
+    assert all(etree.tostring(c) == etree.tostring(tree) and c is not tree for c in copies)
+
+
+def test_changed_bare_extraction_is_left_as_installed(monkeypatch):
+    from trafilatura import core
+
+    monkeypatch.setattr(core, "bare_extraction", lambda *a, **k: None)
+    trafilatura_tree_copies._swap.cache_clear()
+    try:
+        with pytest.warns(PatchSkipped, match="bare_extraction"), fewer_tree_copies("") as active:
+            assert not active
+    finally:
+        trafilatura_tree_copies._swap.cache_clear()
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with fewer_tree_copies("") as active:
+            assert active
+
+
+def test_extract_step_tree_copies_setting(monkeypatch):
+    """`fewer_tree_copies: false` leaves trafilatura's copies as installed; the default swaps per call."""
+    from trafilatura import core
+
+    from finemill.steps.extract.trafilatura import TrafilaturaExtractor
+
+    seen = []
+    monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(core.copy.__module__))
+    TrafilaturaExtractor().extract("<html></html>")
+    TrafilaturaExtractor(fewer_tree_copies=False).extract("<html></html>")
+    assert seen == ["finemill.patches.trafilatura_tree_copies", "copy"]

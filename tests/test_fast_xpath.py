@@ -198,16 +198,22 @@ def test_extract_step_setting(monkeypatch):
     assert type(xpaths.OVERALL_DISCARD_XPATH[0]) is etree.XPath
 
 
-def extract_all(pages: list[str]) -> list[str | None]:
-    """trafilatura as finemill's recipe runs it, from a fresh de-duplication cache."""
+def extract_all(pages: list[str], per_page=None) -> list[str | None]:
+    """trafilatura as finemill's recipe runs it, from a fresh de-duplication cache; each call within
+    `per_page(page)` (a context manager) where given."""
+    import contextlib
+
     import trafilatura
     from trafilatura.deduplication import LRU_TEST
 
     LRU_TEST.clear()
-    return [
-        trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
-        for page in pages
-    ]
+    texts = []
+    for page in pages:
+        with per_page(page) if per_page else contextlib.nullcontext():
+            texts.append(
+                trafilatura.extract(page, favor_precision=True, include_comments=False, deduplicate=True)
+            )
+    return texts
 
 
 def same_extraction(pages: list[str]) -> None:

@@ -29,6 +29,9 @@ Scoped, applied where used, for the length of a block or to one object:
                           `extract` call (~2x faster, same elements): tests/test_fast_xpath.py
     trafilatura_readability `fast_readability()`: two steps of trafilatura's readability with less work (the
                           same tree) for one `extract` call: tests/test_extraction_speedups.py
+    trafilatura_tree_copies `fewer_tree_copies(html)`: one copy of the page's tree in trafilatura's
+                          `bare_extraction` instead of three, the others made only where read (the same
+                          text) for one `extract` call: tests/test_extraction_speedups.py
 
 Each patch first checks that its target looks as it did when the patch was written (a function's
 parameters, a pattern's text, a module's lists, a release series); where it does not, the patch is skipped
@@ -43,6 +46,7 @@ from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy, trans
 from finemill.patches.presidio_ip_pattern import ascii_bounded_ip_patterns
 from finemill.patches.ray_loopback import loopback_only
 from finemill.patches.trafilatura_readability import fast_readability
+from finemill.patches.trafilatura_tree_copies import fewer_tree_copies
 from finemill.patches.trafilatura_xpaths import compiled_xpaths
 
 __all__ = [
@@ -51,6 +55,7 @@ __all__ = [
     "ascii_bounded_ip_patterns",
     "compiled_xpaths",
     "fast_readability",
+    "fewer_tree_copies",
     "hidden",
     "install",
     "loopback_only",

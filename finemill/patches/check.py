@@ -7,6 +7,7 @@ runs as installed, slower or less thorough, but never with a patch written for c
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import inspect
 import warnings
@@ -54,3 +55,12 @@ def parameters_differ(module: object, name: str, expected: tuple[str, ...]) -> s
     if found != expected:
         return f"{name} takes ({', '.join(found)}), not ({', '.join(expected)})"
     return None
+
+
+def code_digest(function) -> str | None:
+    """A short digest of a function's source text (the same on every Python version), None without source."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()[:12]

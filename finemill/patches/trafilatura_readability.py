@@ -10,14 +10,12 @@ readability runs as installed, with a `PatchSkipped` warning.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from finemill.patches.check import skip
+from finemill.patches.check import code_digest, skip
 
 PATCH = "fast readability steps"
 # the code of the two methods replaced, and the pattern texts they use, as the equivalents were written for
@@ -31,15 +29,6 @@ PATTERNS = {
     "okMaybeItsACandidateRe": "and|article|body|column|main|shadow",
     "divToPElementsRe": "<(?:a|blockquote|dl|div|img|ol|p|pre|table|ul)",
 }
-
-
-def code_digest(function) -> str | None:
-    """A short digest of a function's source text (the same on every Python version), None without source."""
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):
-        return None
-    return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
 @dataclass
