@@ -7,6 +7,8 @@ import json
 import pickle
 import random
 
+from datatrove.pipeline.filters.c4_filters import CITATION_REGEX
+from datatrove.utils.text import split_into_sentences
 from datatrove.utils.word_tokenizers import SpaCyTokenizer
 
 from finemill.text.words import SpacyCompatibleTokenizer
@@ -52,6 +54,7 @@ def assert_same_splits(texts: list[str]) -> None:
         assert fast.word_tokenize(text) == spacy.word_tokenize(text), text[:200]
         assert fast.span_tokenize(text) == spacy.span_tokenize(text), text[:200]
         assert fast.sent_tokenize(text) == spacy.sent_tokenize(text), text[:200]
+        assert fast.sentence_count(text) == len(split_into_sentences(text, spacy)), text[:200]
 
 
 def test_edge_cases_and_adversarial_punctuation_split_as_spacy_does():
@@ -77,6 +80,19 @@ def test_real_documents_split_as_spacy_does_whole_and_line_by_line():
     assert_same_splits(texts + lines[:1000])  # C4 counts sentences line by line
 
 
+def test_sentence_counts_of_every_c4_line_of_real_documents_as_datatrove_counts():
+    # C4 counts the sentences of each kept line (stripped, citations removed) with datatrove's
+    # split_into_sentences; finemill counts them run by run where the runs are joined by single spaces
+    path = shared_file("crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz")
+    texts = [json.loads(line)["text"] for line in gzip.open(path, "rt", encoding="utf-8")]
+    # every other document (~10 s of spaCy); tests/test_quality.py runs C4 on all of them
+    lines = [CITATION_REGEX.sub("", line.strip()) for text in texts[::2] for line in text.splitlines()]
+    lines += ["e[1] . x", "Hi.  ", "a.  b", "x\u00a0y. z", ". . .", "Mr. Smith. He left!"]
+    spacy, fast = SpaCyTokenizer("en"), SpacyCompatibleTokenizer("en")
+    assert len(lines) > 10_000
+    assert [fast.sentence_count(t) for t in lines] == [len(split_into_sentences(t, spacy)) for t in lines]
+
+
 def test_instances_are_interchangeable_after_pickling():
     fast = SpacyCompatibleTokenizer("en")
     fast.word_tokenize("Warm the cache, please.")
@@ -94,3 +110,4 @@ def test_cache_is_bounded_and_stays_correct():
     for text in ["one two three", "four five six seven", "four eight nine", "eight nine", "one two three"]:
         assert fast.word_tokenize(text) == text.split()
         assert len(fast._runs) <= 4
+        assert fast.sentence_count(text) == 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import chain
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer
 
@@ -36,6 +37,9 @@ RUNS = re.compile(r"\S+")
 BATCH_SEPARATOR = "\n"
 Token = tuple[str, int]  # (text, start offset)
 _RUNS: dict[str, dict[str, tuple[str, ...]]] = {}  # per language: run -> its tokens
+# A run's effect on the sentencizer: (boundaries, after a final character) entering it not after / after one.
+SentenceMoves = tuple[tuple[int, bool], tuple[int, bool]]
+_SENTENCE_MOVES: dict[str, dict[str, SentenceMoves]] = {}  # per language: run -> its SentenceMoves
 
 
 class SpacyCompatibleTokenizer(WordTokenizer):
@@ -49,6 +53,9 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         self.max_cached_runs = max_cached_runs
         self._spacy: SpaCyTokenizer | None = None
         self._runs = _RUNS.setdefault(language, {})  # run -> its tokens, shared by the process's instances
+        self._sentence_moves = _SENTENCE_MOVES.setdefault(
+            language, {}
+        )  # run -> `_sentence_moves` of its tokens
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.language == self.language
@@ -70,13 +77,19 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         return self._spacy
 
     def word_tokenize(self, text: str) -> list[str]:
-        runs = RUNS.findall(text)
-        if not self._known(text, runs):
+        runs = text.split()  # the runs of RUNS.findall: str.split cuts at the same characters, faster
+        if "IS_ALPHA" in text:
             return self.spacy.word_tokenize(text)
+        try:  # the common case: every run known
+            words = self._run_words(runs)
+        except KeyError:
+            if not self._known(text, runs):
+                return self.spacy.word_tokenize(text)
+            words = self._run_words(runs)
         joined = self.joins.pieces(text)
         if not joined:
-            return self._run_words(runs)
-        words: list[str] = []
+            return words
+        words = []
         position = 0
         for start, end in joined:  # a few runs read together, the others as always
             piece = self._spacy_tokens(text[start:end])
@@ -96,6 +109,33 @@ class SpacyCompatibleTokenizer(WordTokenizer):
             return self.spacy.sent_tokenize(text)
         sentences = (text[start:end].strip() for start, end in self.span_tokenize(text))
         return [s for s in sentences if s]
+
+    def sentence_count(self, text: str) -> int:
+        """`len(split_into_sentences(text))` as datatrove computes it with spaCy: the sentencizer's sentences,
+        whitespace-only ones included, and 1 for a text without any (datatrove cuts the text at the sentence
+        ends). Where the runs are joined by single spaces, the sentencizer's state (after a sentence-final
+        character or not) is carried from run to run with each run's effect remembered; elsewhere the
+        sentence spans are counted."""
+        runs = text.split()
+        if "IS_ALPHA" in text or " ".join(runs) != text or self.joins.pieces(text):
+            # other whitespace makes tokens of its own, joined runs need spaCy: the general path
+            return max(1, len(self.span_tokenize(text)))
+        moves = self._sentence_moves
+        try:
+            steps = list(map(moves.__getitem__, runs))
+        except KeyError:
+            if not self._known(text, runs):
+                return max(1, len(self.spacy.span_tokenize(text)))
+            if len(moves) + len(runs) > self.max_cached_runs:
+                moves.clear()
+            steps = [
+                moves.get(run) or moves.setdefault(run, _sentence_moves(self._runs[run])) for run in runs
+            ]
+        boundaries, after_final = 0, False
+        for plain, final in steps:
+            found, after_final = final if after_final else plain
+            boundaries += found
+        return boundaries + 1
 
     @property
     def joins(self) -> SpecialCaseJoins:
@@ -131,11 +171,7 @@ class SpacyCompatibleTokenizer(WordTokenizer):
         return True
 
     def _run_words(self, runs: list[str]) -> list[str]:
-        words: list[str] = []
-        cache = self._runs
-        for run in runs:
-            words.extend(cache[run])
-        return words
+        return list(chain.from_iterable(map(self._runs.__getitem__, runs)))
 
     def _spacy_tokens(self, text: str) -> list[Token] | None:
         tokenizer = spacy_tokenizer(self.language)
@@ -285,6 +321,24 @@ def sentence_spans(tokens: list[Token]) -> list[tuple[int, int]]:
     return [
         (tokens[s][1], tokens[e - 1][1] + len(tokens[e - 1][0])) for s, e in zip(starts, ends, strict=True)
     ]
+
+
+def _sentence_moves(tokens: tuple[str, ...]) -> SentenceMoves:
+    """The sentencizer's rule of `sentence_spans` over one run's tokens, from either state: how many sentences
+    start inside the run and whether it ends after a sentence-final character."""
+    final_chars = _sentence_final_chars()
+    moves = []
+    for seen_final in (False, True):
+        boundaries = 0
+        for token in tokens:
+            is_final = token in final_chars
+            if seen_final and not is_final and not _is_punct(token):
+                boundaries += 1
+                seen_final = False
+            elif is_final:
+                seen_final = True
+        moves.append((boundaries, seen_final))
+    return moves[0], moves[1]
 
 
 @lru_cache(maxsize=1)

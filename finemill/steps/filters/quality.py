@@ -40,6 +40,14 @@ def word_splitter(words: WordSplitter, language: str) -> str | WordTokenizer:
     return language
 
 
+def count_sentences(text: str, language: str | WordTokenizer) -> int:
+    """`len(split_into_sentences(text, language))`, counted without building the sentences where finemill's
+    splitter can."""
+    if isinstance(language, SpacyCompatibleTokenizer):
+        return language.sentence_count(text)
+    return len(split_into_sentences(text, language))
+
+
 class FastWords:
     """Mixin: a `words` setting choosing the word splitter of a datatrove filter that splits words."""
 
@@ -159,7 +167,7 @@ class C4QualityFilter(FastWords, MeasuredFilter, DatatroveC4QualityFilter):
                 self.stat_update(C4_LINE_STATS[outcome])
                 continue
             if self.min_num_sentences != -1:  # counting costs a sentence split: skipped when it cannot matter
-                sentences += len(split_into_sentences(line, self.language)) if self.split_paragraph else 1
+                sentences += count_sentences(line, self.language) if self.split_paragraph else 1
             kept.append(line)
             self.stat_update("line-kept")
         if self.min_num_sentences != -1:
