@@ -10,6 +10,7 @@ the first check that removes, and `finemill inspect` shows the same checks' numb
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Literal
 
@@ -64,16 +65,24 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
         """datatrove's rules in datatrove's order; a setting of None or 0 switches its rule off."""
         text = doc.text
         words = split_into_words(text, self.language)
-        non_symbol_words = [w for w in words if any(ch not in PUNCTUATION_SET for ch in w)]
+        # datatrove tests every word's characters; the same counts come from each distinct word once
+        counts = Counter(words)
+        non_symbol = with_letter = non_symbol_chars = 0
+        for word, count in counts.items():
+            is_non_symbol, has_letter = word_kinds(word)
+            if is_non_symbol:
+                non_symbol += count
+                non_symbol_chars += len(word) * count
+            if has_letter:
+                with_letter += count
         counted = "words (not only punctuation)"
         if self.min_doc_words:
-            yield Check("gopher_short_doc", counted, len(non_symbol_words), self.min_doc_words, "<")
+            yield Check("gopher_short_doc", counted, non_symbol, self.min_doc_words, "<")
         if self.max_doc_words:
-            yield Check("gopher_long_doc", counted, len(non_symbol_words), self.max_doc_words, ">")
-        # datatrove takes numpy's mean: NaN (every comparison false) when no word is left
-        mean_length = (
-            sum(map(len, non_symbol_words)) / len(non_symbol_words) if non_symbol_words else float("nan")
-        )
+            yield Check("gopher_long_doc", counted, non_symbol, self.max_doc_words, ">")
+        # datatrove takes numpy's mean: NaN (every comparison false) when no word is left; the sum of the
+        # lengths is an exact integer either way
+        mean_length = non_symbol_chars / non_symbol if non_symbol else float("nan")
         if self.min_avg_word_length:
             yield Check(
                 "gopher_below_avg_threshold", "mean word length", mean_length, self.min_avg_word_length, "<"
@@ -117,11 +126,10 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
                 ">",
             )
         if self.max_non_alpha_words_ratio:  # despite its name, the least share of words with a letter
-            alpha = sum(any(c.isalpha() for c in w) for w in words)
             yield Check(
                 "gopher_below_alpha_threshold",
                 "share of words with a letter",
-                alpha / len(words),
+                with_letter / len(words),
                 self.max_non_alpha_words_ratio,
                 "<",
             )
@@ -129,10 +137,28 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
             yield Check(
                 "gopher_enough_stop_words",
                 "distinct stop words (the, be, to, of, ...)",
-                len(self.stop_words.intersection(words)),
+                len(self.stop_words.intersection(counts)),
                 self.min_stop_words,
                 "<",
             )
+
+
+_WORD_KINDS: dict[str, tuple[bool, bool]] = {}  # word -> word_kinds(word), per process
+_MAX_WORD_KINDS = 500_000
+
+
+def word_kinds(word: str) -> tuple[bool, bool]:
+    """(has a character outside datatrove's PUNCTUATION_SET, has a letter): Gopher's two word tests,
+    remembered per word."""
+    kinds = _WORD_KINDS.get(word)
+    if kinds is None:
+        if len(_WORD_KINDS) >= _MAX_WORD_KINDS:
+            _WORD_KINDS.clear()  # bounded memory
+        kinds = _WORD_KINDS[word] = (
+            any(ch not in PUNCTUATION_SET for ch in word),
+            any(ch.isalpha() for ch in word),
+        )
+    return kinds
 
 
 # C4 rules that remove the whole document when a kept line breaks them (the others drop the line).
