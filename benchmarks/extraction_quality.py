@@ -17,7 +17,8 @@ configs/fineweb-fast.yaml), in this process: the speed is the extractor's, not t
   and of `without` snippets (boilerplate) absent from it, whitespace collapsed on both sides.
 - pages/s per core: pages divided by the CPU time of this process spent in `extract`, over every page.
   The extractors take turns page by page (each with its own trafilatura de-duplication cache, as in a
-  run of its own), so a machine busy with other work slows them alike and their ratio holds.
+  run of its own), so a machine busy with other work slows them alike and their ratio holds; the order of
+  the turns rotates from page to page (the second to run a page finds it in the caches, ~20% faster).
 """
 
 from __future__ import annotations
@@ -185,8 +186,13 @@ def run_alternating(extractors: dict[str, Callable[[str], str]], pages: list[Pag
             if pages:
                 extract(pages[0].html)
             caches[name].clear()
-        for page in pages:
-            for name, extract in extractors.items():
+        names = list(extractors)
+        for i, page in enumerate(pages):
+            # the order rotates from page to page: the extractor that runs a page after another finds it
+            # in the processor's caches and trafilatura's own (lru_cache on text helpers), ~20% faster
+            # than the first to run it, so a fixed order would favour the last extractor
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                extract = extractors[name]
                 deduplication.LRU_TEST, result = caches[name], results[name]
                 start = time.process_time()
                 try:
