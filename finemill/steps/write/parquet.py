@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pyarrow as pa
 from datatrove.data import Document
 from datatrove.pipeline.writers import ParquetWriter
@@ -51,6 +52,46 @@ def fineweb_columns(doc: Document) -> dict:
     }
 
 
+def record_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch | None:
+    """`pa.RecordBatch.from_pylist(rows, schema=schema)` for schemas of string and float64 columns, built from
+    the columns' buffers: `pa.array` imports pandas on its first call (~0.5 s per process, for a check that
+    never applies to lists). None where a value is not what the column holds (datatrove's call answers)."""
+    columns = []
+    for field in schema:
+        values = [row.get(field.name) for row in rows]
+        valid = [value is not None for value in values]
+        validity = None if all(valid) else pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+        nulls = len(values) - sum(valid)
+        if field.type == pa.string():
+            if not all(type(value) is str for value, ok in zip(values, valid, strict=True) if ok):
+                return None
+            encoded = [value.encode("utf-8") if ok else b"" for value, ok in zip(values, valid, strict=True)]
+            offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+            np.cumsum([len(b) for b in encoded], out=offsets[1:])
+            if offsets[-1] > np.iinfo(np.int32).max:
+                return None
+            buffers = [
+                validity,
+                pa.py_buffer(offsets.astype(np.int32).tobytes()),
+                pa.py_buffer(b"".join(encoded)),
+            ]
+        elif field.type == pa.float64():
+            if not all(_is_number(value) for value, ok in zip(values, valid, strict=True) if ok):
+                return None
+            data = np.array(
+                [value if ok else 0.0 for value, ok in zip(values, valid, strict=True)], dtype=np.float64
+            )
+            buffers = [validity, pa.py_buffer(data.tobytes())]
+        else:
+            return None
+        columns.append(pa.Array.from_buffers(field.type, len(values), buffers, null_count=nulls))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (float, int)) and not isinstance(value, bool)
+
+
 class AtomicParquetWriter(ParquetWriter):
     """A ParquetWriter whose files appear under their final name only when complete.
 
@@ -68,6 +109,20 @@ class AtomicParquetWriter(ParquetWriter):
             **kwargs,
         )  # one file per task, named by rank (a task is one input file)
         self._succeeded = True
+
+    def _write_batch(self, filename: str) -> None:
+        rows = self._batches.get(filename)
+        batch = None
+        if rows and self.schema is not None:
+            try:
+                batch = record_batch(rows, self.schema)
+            except (UnicodeEncodeError, ValueError, OverflowError):
+                batch = None
+        if batch is None:  # datatrove's own conversion, with its errors
+            super()._write_batch(filename)
+            return
+        del self._batches[filename]
+        self._writers[filename].write_batch(batch)
 
     def __exit__(self, exc_type, exc_val, exc_tb):
         self._succeeded = exc_type is None
