@@ -15,7 +15,9 @@ from finemill.patches import (
     PatchSkipped,
     compiled_xpaths,
     fast_readability,
+    fast_text_helpers,
     fewer_tree_copies,
+    trafilatura_text_helpers,
     trafilatura_tree_copies,
 )
 from finemill.patches import trafilatura_readability as patch
@@ -150,7 +152,7 @@ def crawl_pages() -> list[str]:
 @contextlib.contextmanager
 def every_speedup(page: str):
     """What the extract step puts in place for one page."""
-    with compiled_xpaths(), fast_readability(), fewer_tree_copies(page):
+    with compiled_xpaths(), fast_readability(), fewer_tree_copies(page), fast_text_helpers():
         yield
 
 
@@ -277,3 +279,84 @@ def test_extract_step_tree_copies_setting(monkeypatch):
     TrafilaturaExtractor().extract("<html></html>")
     TrafilaturaExtractor(fewer_tree_copies=False).extract("<html></html>")
     assert seen == ["finemill.patches.trafilatura_tree_copies", "copy"]
+
+
+# ------------------------------------------------------------------ text helpers
+
+LINE_EDGES = [
+    "",
+    "one",
+    "one\n",
+    "a\r\nb\rc\nd",
+    "a\r\r\nb",
+    "\n\n\n\n\n\nx",
+    "a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i\nj",
+    "<html/>\n<html a='b' />\r\n\r\n<html/>",
+]
+
+
+@pytest.mark.parametrize("text", LINE_EDGES)
+def test_first_lines_are_splitlines(text: str):
+    for count in range(7):
+        assert trafilatura_text_helpers.first_lines(text, count or 1) == text.splitlines()[: count or 1]
+
+
+def test_text_helpers_give_trafilaturas_results():
+    """Both equivalents against trafilatura's functions on every real page (as `load_html` calls the
+    repair), on faulty pages, and on lines with and without control characters."""
+    from trafilatura import utils
+
+    pages = warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz") + crawl_pages()
+    faulty = [
+        "<!DOCTYPE html/>\n<html lang='en' />\n<body>x</body>",
+        "<!doctype html>\r\n<html/>\n",
+        "a\nb\nc\n<html x='1'/>\n<p>y</p>",  # the fourth line: repaired
+        "a\nb\nc\nd\n<html x='1'/>",  # the fifth: left alone
+        "<html\n />",
+    ]
+    lines = ["plain text", "tab\there", "bell\x07 and nul\x00", "zero\u200bwidth", "\u2028", "", "caf\u00e9"]
+    expected = (
+        [utils.repair_faulty_html(page, page[:50].lower()) for page in pages + faulty],
+        [utils.remove_control_characters(line) for line in lines],
+    )
+    with fast_text_helpers() as active:
+        assert active
+        got = (
+            [utils.repair_faulty_html(page, page[:50].lower()) for page in pages + faulty],
+            [utils.remove_control_characters(line) for line in lines],
+        )
+    assert got == expected
+    assert sum(a != b for a, b in zip(expected[0], pages + faulty, strict=True)) > 100  # repairs were made
+
+
+def test_text_helpers_only_within_the_block():
+    from trafilatura import utils
+
+    before = utils.repair_faulty_html
+    with fast_text_helpers():
+        assert utils.repair_faulty_html is not before
+    assert utils.repair_faulty_html is before
+
+
+def test_changed_text_helper_is_left_as_installed(monkeypatch):
+    from trafilatura import utils
+
+    monkeypatch.setattr(utils, "remove_control_characters", lambda string: string)
+    trafilatura_text_helpers._swap.cache_clear()
+    try:
+        with pytest.warns(PatchSkipped, match="remove_control_characters"), fast_text_helpers() as active:
+            assert not active
+    finally:
+        trafilatura_text_helpers._swap.cache_clear()
+
+
+def test_extract_step_text_helpers_setting(monkeypatch):
+    from trafilatura import utils
+
+    from finemill.steps.extract.trafilatura import TrafilaturaExtractor
+
+    seen = []
+    monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(utils.repair_faulty_html.__name__))
+    TrafilaturaExtractor().extract("<html></html>")
+    TrafilaturaExtractor(fast_text_helpers=False).extract("<html></html>")
+    assert seen == ["repair_from_first_lines", "repair_faulty_html"]

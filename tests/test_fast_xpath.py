@@ -179,7 +179,12 @@ def test_compiled_only_within_the_block():
         with compiled_xpaths() as again:  # nested: still compiled inside, restored once outside
             assert again == compiled
         assert all(isinstance(x, CompiledXPath) for x in xpaths.OVERALL_DISCARD_XPATH)
-    assert xpaths.OVERALL_DISCARD_XPATH == before
+        root = html.fromstring(EDGE_HTML)
+        assert xpaths.OVERALL_DISCARD_XPATH[0](root)  # the footer paragraph
+        assert fast_xpath.kept_alive and fast_xpath.kept_alive[-1] == list(
+            root.iterdescendants(*xpaths.OVERALL_DISCARD_XPATH[0].shape.tags)
+        )  # the elements visited, kept for the block
+    assert xpaths.OVERALL_DISCARD_XPATH == before and fast_xpath.kept_alive is None
 
 
 def test_extract_step_setting(monkeypatch):

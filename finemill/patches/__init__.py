@@ -32,6 +32,9 @@ Scoped, applied where used, for the length of a block or to one object:
     trafilatura_tree_copies `fewer_tree_copies(html)`: one copy of the page's tree in trafilatura's
                           `bare_extraction` instead of three, the others made only where read (the same
                           text) for one `extract` call: tests/test_extraction_speedups.py
+    trafilatura_text_helpers `fast_text_helpers()`: trafilatura's `remove_control_characters` and
+                          `repair_faulty_html` without the work that cannot change their result, for one
+                          `extract` call: tests/test_extraction_speedups.py
 
 Each patch first checks that its target looks as it did when the patch was written (a function's
 parameters, a pattern's text, a module's lists, a release series); where it does not, the patch is skipped
@@ -46,6 +49,7 @@ from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy, trans
 from finemill.patches.presidio_ip_pattern import ascii_bounded_ip_patterns
 from finemill.patches.ray_loopback import loopback_only
 from finemill.patches.trafilatura_readability import fast_readability
+from finemill.patches.trafilatura_text_helpers import fast_text_helpers
 from finemill.patches.trafilatura_tree_copies import fewer_tree_copies
 from finemill.patches.trafilatura_xpaths import compiled_xpaths
 
@@ -55,6 +59,7 @@ __all__ = [
     "ascii_bounded_ip_patterns",
     "compiled_xpaths",
     "fast_readability",
+    "fast_text_helpers",
     "fewer_tree_copies",
     "hidden",
     "install",

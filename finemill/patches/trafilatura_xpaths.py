@@ -4,6 +4,8 @@ trafilatura keeps its XPath expressions in module-level lists (`trafilatura.xpat
 that use them). `compiled_xpaths()` puts the expressions `finemill.steps.extract.fast_xpath` compiles (the
 same elements, in the same order, ~2x faster extraction overall) in place in those lists, and lxml's back
 at the end. Scoped: the extract step wraps each `extract` call in it; no other trafilatura user is affected.
+Within the block the compiled expressions keep the elements they visit alive (`fast_xpath.kept_alive`),
+so that later expressions reuse lxml's objects for them instead of making new ones.
 It checks that trafilatura still has such lists of lxml XPath objects: where it has not, trafilatura runs
 as installed, with a `PatchSkipped` warning.
 """
@@ -66,6 +68,8 @@ def compiled_xpaths() -> Iterator[int]:
     the end. Yields how many expressions are compiled. Other threads calling trafilatura meanwhile use the
     compiled expressions too; as they select the same elements, that changes their speed, not their output."""
     global _active
+    from finemill.steps.extract import fast_xpath
+
     swap = _swap()
     if _active or swap.module is None:  # nested (already swapped in), or nothing to swap
         yield swap.compiled
@@ -74,8 +78,10 @@ def compiled_xpaths() -> Iterator[int]:
     try:
         for name, (_, compiled) in swap.lists.items():
             getattr(swap.module, name)[:] = compiled
+        fast_xpath.kept_alive = []  # the elements visited, kept for the length of the block
         yield swap.compiled
     finally:
+        fast_xpath.kept_alive = None
         for name, (originals, _) in swap.lists.items():
             getattr(swap.module, name)[:] = originals
         _active = False

@@ -343,6 +343,15 @@ def any_of(parts: list[Predicate | AtomTest]) -> Predicate:
 # ------------------------------------------------------------------ compiled expressions
 
 
+# While a list is set here, every compiled expression adds the elements it visited to it. lxml makes a
+# Python object for an element each time Python reaches it and none is alive (through trafilatura's
+# class lookup, a Python call per element): keeping them alive for one `extract` call lets the next
+# expressions over the same subtree (trafilatura runs up to eight over it) reuse them. lxml hands out one
+# object per element while it is alive, so identity and results are unchanged; the list is dropped at
+# the end of the call (`finemill.patches.compiled_xpaths()`).
+kept_alive: list | None = None
+
+
 class CompiledXPath:
     """A drop-in for `lxml.etree.XPath(source)` on elements: `expression(element)` returns the same list.
     Anything but an element as context (a tree, a document) goes to lxml's XPath."""
@@ -362,9 +371,11 @@ class CompiledXPath:
         if variables or not isinstance(context, etree._Element) or not isinstance(context.tag, str):
             return self.original(context, **variables)
         shape, predicate = self.shape, self.predicate
-        candidates = (
+        candidates = list(
             context.iterdescendants(*shape.tags) if shape.tags else context.iterdescendants(etree.Element)
         )
+        if kept_alive is not None:
+            kept_alive.append(candidates)
         matches = candidates if predicate is None else filter(predicate, candidates)
         if shape.first_per_parent:
             matches = first_of_each_parent(matches)

@@ -83,7 +83,9 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
     `fewer_tree_copies` (default on): trafilatura's `bare_extraction` copies the page's tree once instead of
     three times (`finemill.patches.fewer_tree_copies`, per call): the two copies read only on the rare
     pages that reach justext or the baseline are made then, by parsing the page again; the text is the
-    same. Set all three to false to run trafilatura exactly as installed.
+    same. `fast_text_helpers` (default on): two of trafilatura's text helpers (`remove_control_characters`,
+    `repair_faulty_html`) skip work that cannot change their result (`finemill.patches.fast_text_helpers`,
+    per call). Set all four to false to run trafilatura exactly as installed.
     """
 
     name = "⛏ Trafilatura"
@@ -96,6 +98,7 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
         compiled_xpaths: bool = True,
         fast_readability: bool = True,
         fewer_tree_copies: bool = True,
+        fast_text_helpers: bool = True,
         exclusion_writer=None,
     ) -> None:
         check_import("trafilatura")
@@ -103,6 +106,7 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
         self.compiled_xpaths = compiled_xpaths
         self.fast_readability = fast_readability
         self.fewer_tree_copies = fewer_tree_copies
+        self.fast_text_helpers = fast_text_helpers
         self.exclusion_writer = exclusion_writer
 
     def extract(self, text: str) -> str:
@@ -114,6 +118,8 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
                 speedups.enter_context(patches.fast_readability())
             if self.fewer_tree_copies:
                 speedups.enter_context(patches.fewer_tree_copies(text))
+            if self.fast_text_helpers:
+                speedups.enter_context(patches.fast_text_helpers())
             return super().extract(text)
 
 
