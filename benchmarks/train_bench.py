@@ -12,9 +12,10 @@ shards with --data), after a few untimed warmup steps (which absorb compilation)
 The vocabulary comes from --data's manifest, else --vocab-size, else the config's model.vocab_size, else
 32768; the output says which. With --vs-nanogpt PATH it imports PATH/model.py, builds nanoGPT's GPT at the
 same n_layer, n_head, n_embd, block_size and (padded) vocabulary, with nanoGPT train.py's defaults (no
-biases, no dropout, its configure_optimizers, grad clip, fp32 on CPU), and alternates the two, --steps
-steps each per round, for --rounds rounds in one process: a load change hits both sides alike, and the
-ratio reported is the median of the per-round ratios. FLOPs per token are counted the same way for both
+biases, no dropout, its configure_optimizers, grad clip, fp32 on CPU, torch's own kernels), and alternates
+the two, --steps steps each per round, for --rounds rounds in one process: a load change hits both sides
+alike, and the ratio reported is the median of the per-round ratios. finemill's side runs as the trainer
+does, CPU matmuls on oneDNN by default; `--set cpu_matmul=torch` gives it torch's BLAS, as nanoGPT has. FLOPs per token are counted the same way for both
 (6 per matmul weight, the tied output projection included, plus 12 x layers x context x width for
 attention), so a SwiGLU MLP (3 matrices of 8/3 width) is charged more than a GELU MLP (2 of 4 x width).
 
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from finemill.train import cpu_linear
     from finemill.train.config import load_config, parse_set_options
     from finemill.train.data import TokenData, TokenLoader
     from finemill.train.loop import autocast_context, configure_optimizer, resolve_device
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.compile is not None:
         overrides["compile"] = args.compile
     cfg = load_config(args.config, overrides)
+    cpu_linear.use(cfg.cpu_matmul)  # as the trainer does; `--set cpu_matmul=torch` times torch's BLAS
     torch.set_num_threads(args.threads or torch.get_num_threads())  # explicit, the same for both sides
     device = resolve_device(cfg.device)
     if device.type == "cuda":
@@ -238,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device),
         "dtype": dtype,
         "compile": cfg.compile,
+        "cpu_matmul": cfg.cpu_matmul,
         "params_m": round(model.num_params() / 1e6, 3),
         "vocab": vocab,
         "vocab_from": vocab_from,
@@ -261,10 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if peak:
             result["mfu"] = round(mfu(model.flops_per_token(), tokens_per_s, peak), 4)
+    cpu_gemm = f", cpu_matmul {cfg.cpu_matmul}" if device.type == "cpu" else ""
     line = (
         f"{result['config']}: {model.num_params() / 1e6:.2f}M params, vocab {vocab} ({vocab_from}), "
         f"{result['mflop_per_token']} MFLOP/token, {B}x{T} tokens/step on {device} ({dtype}"
-        f"{', compiled' if cfg.compile else ''}, {result['threads']} threads): {tokens_per_s:,.0f} tokens/s, "
+        f"{', compiled' if cfg.compile else ''}, {result['threads']} threads{cpu_gemm}): {tokens_per_s:,.0f} tokens/s, "
         f"{result['ms_per_step']} ms/step"
     )
     if "mfu" in result:

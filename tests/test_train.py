@@ -660,3 +660,63 @@ def test_cli_train_then_sample(tokens_dir, tmp_path, capsys):
     )
     assert "checkpoint of another model" in capsys.readouterr().err
     assert cli_main(["sample", str(tmp_path / "nothing")]) == 2
+
+
+# ----------------------------------------------------------------------------------------------------------
+# CPU matmuls on oneDNN (finemill.train.cpu_linear)
+
+
+def _loss_and_grads(model: GPT, x: torch.Tensor, y: torch.Tensor) -> tuple[float, dict[str, torch.Tensor]]:
+    model.zero_grad(set_to_none=True)
+    _, loss = model(x, y)
+    loss.backward()
+    return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+def test_onednn_matmuls_match_torch_blas(tokens_dir):
+    """The same loss and gradients, on real tokens, whether the linear layers run on oneDNN or torch's BLAS."""
+    from finemill.train import cpu_linear
+
+    torch.manual_seed(0)
+    data = TokenData(tokens_dir)
+    model = GPT(ModelConfig(vocab_size=data.vocab_size, n_layer=2, n_head=2, n_embd=64, block_size=32))
+    x, y = next(TokenLoader(data, "train", 4, 32))
+    assert cpu_linear.onednn_works()
+    assert type(model.blocks[0].mlp.down(torch.randn(3, 192)).grad_fn).__name__ == "_OneDNNLinearBackward"
+    onednn_loss, onednn_grads = _loss_and_grads(model, x, y)
+    try:
+        cpu_linear.use("torch")
+        assert model.blocks[0].mlp.down(torch.randn(3, 192)).grad_fn.name() == "MmBackward0"
+        loss, grads = _loss_and_grads(model, x, y)
+    finally:
+        cpu_linear.use("onednn")
+    assert onednn_loss == pytest.approx(loss, rel=1e-6)
+    for name, grad in grads.items():
+        torch.testing.assert_close(onednn_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # autocast picks its own kernels
+        assert model.blocks[0].mlp.down(torch.randn(3, 192)).dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="cpu_matmul must be one of onednn, torch, not 'mkl'"):
+        cpu_linear.use("mkl")
+
+
+def test_onednn_missing_falls_back_to_torch_with_a_warning(monkeypatch):
+    from finemill.train import cpu_linear
+
+    def missing(a, b):
+        raise AttributeError("'_OpNamespace' 'mkldnn' object has no attribute '_linear_pointwise'")
+
+    monkeypatch.setattr(cpu_linear, "_onednn_mm_nt", missing)
+    cpu_linear.onednn_works.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="oneDNN linear unavailable .*; CPU matmuls use torch's BLAS"):
+            layer_out = cpu_linear.linear(torch.randn(5, 8, requires_grad=True), torch.randn(4, 8))
+        assert layer_out.grad_fn.name() in {"MmBackward0", "MvBackward0"}
+    finally:
+        cpu_linear.onednn_works.cache_clear()
+
+
+def test_cpu_matmul_config_key(tmp_path):
+    cfg = load_config(None, {"cpu_matmul": "torch"})
+    assert cfg.cpu_matmul == "torch"
+    with pytest.raises(FinemillError, match="cpu_matmul"):
+        load_config(None, {"cpu_matmul": "mkl"})

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from finemill import run_folder
 from finemill.errors import FinemillError
+from finemill.train import cpu_linear
 from finemill.train.checkpoint import (
     checkpoint_dir,
     find_checkpoint,
@@ -293,6 +294,7 @@ def setup(
 
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 for fp32 matmuls outside autocast
+    cpu_linear.use(cfg.cpu_matmul)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (DDP also broadcasts them)
     raw_model = GPT(mcfg).to(device)
     optimizer = configure_optimizer(raw_model, cfg, device)
