@@ -22,7 +22,6 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
-from datatrove.pipeline.writers import JsonlWriter
 
 from finemill import run_folder
 from finemill.pipeline.inputs import Inputs
@@ -33,6 +32,7 @@ from finemill.steps.dedup.duplicate_filter import MinhashDuplicateFilter
 from finemill.steps.dedup.minhash import MinhashSignature
 from finemill.steps.read.text import TextJsonlReader, TextParquetReader
 from finemill.steps.read.warc import CrawlReader
+from finemill.steps.write.intermediate import FilteredJsonlWriter
 from finemill.steps.write.parquet import DocumentWriter, RemovedWriter
 
 # Steps whose time belongs to the minhash step but whose counters do not (signatures, buckets, clusters).
@@ -110,7 +110,7 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
             [
                 *readers,
                 *[_build_step(s, out) for s in before],
-                JsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),
+                FilteredJsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),  # gzip level 1
                 # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
                 MinhashSignature(output_folder=signatures, config=config),
             ],
