@@ -42,7 +42,7 @@ WARC = "real_pages_aeb_trafilatura.warc.gz"
 INDEX = "real_pages_aeb_trafilatura.index.jsonl"
 AEB, TRAFILATURA_EVAL = "scrapinghub-aeb", "trafilatura-eval"
 # the trafilatura step's speed-up switches (all on in the recipe), in the order they were added
-SPEEDUPS = ("compiled_xpaths", "fast_readability", "fewer_tree_copies", "fast_text_helpers")
+SPEEDUPS = ("compiled_xpaths", "fast_readability", "fewer_tree_copies", "fast_text_helpers", "pause_gc")
 # name: (recipe, its extraction step, settings changed from the recipe's)
 RECIPES = {
     # trafilatura as installed: every finemill speed-up off
@@ -51,6 +51,7 @@ RECIPES = {
     "trafilatura-xpaths": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[1:]}),
     "trafilatura-readability": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[2:]}),
     "trafilatura-copies": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[3:]}),
+    "trafilatura-helpers": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[4:]}),
     "trafilatura": ("fineweb.yaml", "extract", {}),
     "resiliparse": ("fineweb-fast.yaml", "extract_resiliparse", {}),
 }

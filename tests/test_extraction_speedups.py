@@ -360,3 +360,26 @@ def test_extract_step_text_helpers_setting(monkeypatch):
     TrafilaturaExtractor().extract("<html></html>")
     TrafilaturaExtractor(fast_text_helpers=False).extract("<html></html>")
     assert seen == ["repair_from_first_lines", "repair_faulty_html"]
+
+
+# ------------------------------------------------------------------ the cycle collector
+
+
+def test_gc_paused_for_the_call_only(monkeypatch):
+    import gc
+
+    from finemill.steps.extract.trafilatura import TrafilaturaExtractor, gc_paused
+
+    seen = []
+    monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    TrafilaturaExtractor().extract("<html></html>")
+    TrafilaturaExtractor(pause_gc=False).extract("<html></html>")
+    assert seen == [False, True] and gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():  # off already: left off
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
