@@ -324,6 +324,8 @@ def any_of(parts: list[Predicate | AtomTest]) -> Predicate:
         else:
             others.append(part)
     decisions = [AttributeDecision(attribute, atoms) for attribute, atoms in by_attribute.items()]
+    if not others and not any(d.absent for d in decisions):
+        return any_attribute_holds({d.attribute: (d.remembered, d) for d in decisions})
     steps = [(d.attribute, d.absent, d.remembered, d) for d in decisions]
 
     def test(element: etree._Element) -> bool:
@@ -336,6 +338,28 @@ def any_of(parts: list[Predicate | AtomTest]) -> Predicate:
             elif remembered.get(value) or (value not in remembered and decide(value)):
                 return True
         return any(other(element) for other in others) if others else False
+
+    return test
+
+
+def any_attribute_holds(decisions: dict[str, tuple[dict, AttributeDecision]]) -> Predicate:
+    """The predicate of an `or` of attribute tests that all need their attribute (every one of
+    trafilatura's): an element's own attributes, read in one call, are looked up among the tested ones.
+    Most elements have none or one or two of the four or five an expression tests, so this reads fewer
+    than one `get` per tested attribute would. (`items()` names a namespaced attribute `{uri}name`, which
+    `@name` does not select either.)"""
+
+    def test(element: etree._Element) -> bool:
+        for name, value in element.items():
+            decision = decisions.get(name)
+            if decision is not None:
+                remembered, decide = decision
+                verdict = remembered.get(value)
+                if verdict is None:
+                    verdict = decide(value)
+                if verdict:
+                    return True
+        return False
 
     return test
 
