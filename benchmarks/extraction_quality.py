@@ -1,5 +1,5 @@
-"""Extraction quality and speed: the recipe's trafilatura step (as installed, and with finemill's compiled
-XPaths, which must give the same texts) against the fast profile's resiliparse step.
+"""Extraction quality and speed: the recipe's trafilatura step (as installed, and with finemill's speed-ups,
+which must give the same texts) against the fast profile's resiliparse step.
 
     python benchmarks/extraction_quality.py                    # ../shared/data/extraction, all pages
     python benchmarks/extraction_quality.py --limit 20 --json scores.json
@@ -47,7 +47,7 @@ SPEEDUPS = ("compiled_xpaths", "fast_readability", "fewer_tree_copies", "fast_te
 RECIPES = {
     # trafilatura as installed: every finemill speed-up off
     "trafilatura-lxml": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS}),
-    # each speed-up added in turn, in the order they came (compared by alternation, the step is measured)
+    # each speed-up added in turn, in the order they came: consecutive columns measure one speed-up
     "trafilatura-xpaths": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[1:]}),
     "trafilatura-readability": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[2:]}),
     "trafilatura-copies": ("fineweb.yaml", "extract", {name: False for name in SPEEDUPS[3:]}),
