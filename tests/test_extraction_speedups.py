@@ -292,6 +292,13 @@ LINE_EDGES = [
     "\n\n\n\n\n\nx",
     "a\x0bb\x0cc\x1cd\x1de\x1ef\x85g\u2028h\u2029i\nj",
     "<html/>\n<html a='b' />\r\n\r\n<html/>",
+    # around the pieces first_lines splits (1,024 characters, then 4x): a CR LF cut, no break at all
+    "x" * 1023 + "\r\n" + "y\n" * 3,
+    "a\nb\nc" + "x" * 1017 + "\r\nz\n",
+    "x" * 1024 + "\r\nz",
+    "\n" * 5000,
+    "y" * 5000,
+    "a\n" * 2 + "b" * 3000 + "\r\nc\u2028d\ne",
 ]
 
 

@@ -302,3 +302,95 @@ def test_xpath_benchmark_reports_identical_texts():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "identical: 12 of 12" in result.stdout
     assert "XPath share of extraction: lxml" in result.stdout and "OVERALL_DISCARD_XPATH[0]" in result.stdout
+
+
+def test_merged_tests_decide_as_each_translate_on_real_values():
+    """A value without a translated character is decided in one pass over all the variants' tests; on the
+    class, id, role and style values of a sixth of the real pages (and their upper-case forms, which take
+    the variants' own path), every decision of trafilatura's expressions answers as its translate()
+    variants tested one by one."""
+    import gc
+
+    from datatrove.pipeline.readers import WarcReader
+
+    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
+    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][::6]
+    from trafilatura.utils import load_html
+
+    values = set()
+    for page in pages:
+        root = load_html(page)
+        if root is None:
+            continue
+        for attribute in ("class", "id", "role", "style"):
+            values.update(root.xpath(f"//@{attribute}"))
+    values = sorted(values | {value.upper() for value in values} | {value.title() for value in values})
+    from trafilatura import xpaths
+
+    expressions = [c for name in PRUNING_LISTS for x in getattr(xpaths, name) if (c := compile_xpath(x))]
+    decisions = [o for o in gc.get_objects() if isinstance(o, fast_xpath.AttributeDecision)]
+    assert expressions and sum(d.translated_char is not None for d in decisions) >= 5
+
+    def by_variants(decision: fast_xpath.AttributeDecision, value: str) -> bool:
+        return decision.exists or any(
+            (text := value if table is None else value.translate(table)) in equals
+            or text.startswith(starts)
+            or contains(text)
+            for table, contains, starts, equals in decision.variants
+        )
+
+    assert len(values) > 10_000
+    for decision in decisions:
+        differing = [v for v in values if decision.decide(v) != by_variants(decision, v)]
+        assert not differing, (decision.attribute, differing[:5])
+
+
+FORM_HTML = """<html><body><form action="x"><label>l</label><input name="a"/><select><option>o</option>
+</select><textarea>t</textarea></form><!-- comment --><?pi x?><p>caf&eacute; &amp; <b>b</b></p><svg:a>n</svg:a>
+<FORM><INPUT/></FORM></body></html>"""
+
+
+def test_c_class_lookup_gives_lxml_html_classes():
+    """The C lookup gives every node the class lxml.html's Python lookup gives it (forms, inputs,
+    comments, processing instructions, prefixed names, upper-case tags as the parser writes them) on the
+    edge page and a sixth of the real pages; within the block trafilatura's parser uses it, after it
+    lxml.html's own lookup again."""
+    from datatrove.pipeline.readers import WarcReader
+    from trafilatura import utils
+
+    from finemill.patches import trafilatura_xpaths
+
+    def classes(parser, page: str) -> list[type]:
+        return [type(node) for node in html.fromstring(page, parser=parser).iter()]
+
+    python_parser, c_parser = html.HTMLParser(), html.HTMLParser()
+    c_parser.set_element_class_lookup(
+        trafilatura_xpaths.c_class_lookup(html.HtmlElementClassLookup()._element_classes)
+    )
+    expected = classes(python_parser, FORM_HTML)
+    assert {html.FormElement, html.InputElement, html.HtmlComment} <= set(expected)
+    assert classes(c_parser, FORM_HTML) == expected
+
+    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
+    pages = [doc.text.encode() for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][::6]
+    expected = [classes(utils.HTML_PARSER, page) for page in pages]
+    assert sum(map(len, expected)) > 50_000
+    with compiled_xpaths():
+        assert [classes(utils.HTML_PARSER, page) for page in pages] == expected
+        assert type(html.fromstring(b"<p>x</p>", parser=utils.HTML_PARSER)) is html.HtmlElement
+        assert trafilatura_xpaths._lookup_swap().parser is utils.HTML_PARSER
+    assert [classes(utils.HTML_PARSER, page) for page in pages[:20]] == expected[:20]
+
+
+def test_changed_lxml_html_lookup_is_left_as_installed(monkeypatch):
+    from finemill.patches import PatchSkipped, trafilatura_xpaths
+
+    monkeypatch.setitem(trafilatura_xpaths.LXML_HTML_LOOKUP, "lookup", "0" * 12)
+    trafilatura_xpaths._lookup_swap.cache_clear()
+    try:
+        with pytest.warns(PatchSkipped, match="class lookup"):
+            assert trafilatura_xpaths._lookup_swap().parser is None
+        with compiled_xpaths() as compiled:  # the XPaths are still compiled
+            assert compiled >= 15
+    finally:
+        trafilatura_xpaths._lookup_swap.cache_clear()

@@ -8,6 +8,16 @@ Within the block the compiled expressions keep the elements they visit alive (`f
 so that later expressions reuse lxml's objects for them instead of making new ones.
 It checks that trafilatura still has such lists of lxml XPath objects: where it has not, trafilatura runs
 as installed, with a `PatchSkipped` warning.
+
+Within the block trafilatura's HTML parser also picks the Python class of each element object in C
+(`c_class_lookup`): lxml.html's parser asks `HtmlElementClassLookup.lookup`, a Python method, every time
+lxml makes an element object (hundreds of times per page, ~2% of the extraction), for a choice that
+depends on the tag name only: five form tags have their own classes, every other element is an
+`HtmlElement`, comments, processing instructions and entities have theirs. lxml's own
+`ElementNamespaceClassLookup` over an `ElementDefaultClassLookup` makes the same choice for the names the
+HTML parser gives (lower case, no namespace). Checked: lxml.html's parser and lookup are the code this was
+written for (`PatchSkipped` otherwise, and the parser keeps its lookup); at the end the parser gets a new
+`HtmlElementClassLookup`, as lxml.html's parser makes for itself.
 """
 
 from __future__ import annotations
@@ -17,7 +27,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from finemill.patches.check import skip
+from finemill.patches.check import code_digest, skip
+
+# lxml.html's code the C lookup stands for: HTMLParser.__init__ (sets an HtmlElementClassLookup()) and the
+# lookup's __init__ and lookup methods
+LXML_HTML_LOOKUP = {
+    "HTMLParser.__init__": "9a9712818d7d",
+    "lookup": "fedd067d0a87",
+    "__init__": "83b8379dc3e5",
+}
 
 
 @dataclass
@@ -58,6 +76,59 @@ def _swap() -> Swap:
     return Swap(xpaths, lists, count)
 
 
+@dataclass
+class LookupSwap:
+    """trafilatura's HTML parser, the C lookup to give it in the block and a maker of lxml.html's own."""
+
+    parser: object | None  # trafilatura.utils.HTML_PARSER, None where lxml.html or trafilatura changed
+    c_lookup: object | None
+    python_lookup: type | None
+
+
+@lru_cache(maxsize=1)
+def _lookup_swap() -> LookupSwap:
+    import lxml.html as html
+
+    none = LookupSwap(None, None, None)
+    try:
+        from trafilatura import utils
+    except ImportError:
+        return none  # _swap() has said so
+    lookup_class = html.HtmlElementClassLookup
+    digests = {
+        "HTMLParser.__init__": code_digest(html.HTMLParser.__init__),
+        "lookup": code_digest(lookup_class.lookup),
+        "__init__": code_digest(lookup_class.__init__),
+    }
+    parser = getattr(utils, "HTML_PARSER", None)
+    if digests != LXML_HTML_LOOKUP or type(parser) is not html.HTMLParser:
+        skip(
+            "lxml",
+            "C element class lookup",
+            "lxml.html's parser or its class lookup is not the code expected",
+        )
+        return none
+    c_lookup = c_class_lookup(lookup_class()._element_classes)
+    return LookupSwap(parser, c_lookup, lookup_class)
+
+
+def c_class_lookup(element_classes: dict) -> object:
+    """lxml's C lookups choosing as `HtmlElementClassLookup(classes=element_classes).lookup` does for
+    lower-case names without a namespace (those the HTML parser makes)."""
+    import lxml.html as html
+    from lxml import etree
+
+    default = etree.ElementDefaultClassLookup(
+        element=html.HtmlElement,
+        comment=html.HtmlComment,
+        pi=html.HtmlProcessingInstruction,
+        entity=html.HtmlEntity,
+    )
+    by_name = etree.ElementNamespaceClassLookup(default)
+    by_name.get_namespace(None).update(element_classes)
+    return by_name
+
+
 _active = False
 
 
@@ -75,12 +146,17 @@ def compiled_xpaths() -> Iterator[int]:
         yield swap.compiled
         return
     _active = True
+    lookups = _lookup_swap()
     try:
         for name, (_, compiled) in swap.lists.items():
             getattr(swap.module, name)[:] = compiled
         fast_xpath.kept_alive = []  # the elements visited, kept for the length of the block
+        if lookups.parser is not None:
+            lookups.parser.set_element_class_lookup(lookups.c_lookup)
         yield swap.compiled
     finally:
+        if lookups.parser is not None:
+            lookups.parser.set_element_class_lookup(lookups.python_lookup())
         fast_xpath.kept_alive = None
         for name, (originals, _) in swap.lists.items():
             getattr(swap.module, name)[:] = originals

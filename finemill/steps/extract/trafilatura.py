@@ -78,7 +78,8 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
 
     `compiled_xpaths` (default on): trafilatura's attribute-matching XPaths are evaluated by
     `finemill.steps.extract.fast_xpath` (swapped in per call by `finemill.patches.compiled_xpaths`), which
-    selects the same elements about twice as fast overall; the extracted text is the same.
+    selects the same elements about twice as fast overall, and trafilatura's HTML parser picks each element
+    object's class with lxml's C lookups (the same classes); the extracted text is the same.
     `fast_readability` (default on): two steps of trafilatura's readability fallback are
     `finemill.steps.extract.fast_readability`'s (swapped in per call by `finemill.patches.fast_readability`),
     which change the tree as readability's do with less work; the extracted text is the same.
