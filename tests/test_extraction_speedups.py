@@ -202,6 +202,7 @@ def test_same_extraction_on_a_third_of_the_real_pages():
 # ------------------------------------------------------------------ fewer tree copies
 
 
+@pytest.mark.slow
 def test_fewer_tree_copies_on_real_pages(monkeypatch):
     """The patch alone gives trafilatura's text, on pages that reach justext (which gets the deferred
     cleaned tree) and the baseline (which gets the page parsed again) as well as on the others."""

@@ -304,6 +304,7 @@ def test_xpath_benchmark_reports_identical_texts():
     assert "XPath share of extraction: lxml" in result.stdout and "OVERALL_DISCARD_XPATH[0]" in result.stdout
 
 
+@pytest.mark.slow
 def test_merged_tests_decide_as_each_translate_on_real_values():
     """A value without a translated character is decided in one pass over all the variants' tests; on the
     class, id, role and style values of a sixth of the real pages (and their upper-case forms, which take
