@@ -8,6 +8,7 @@ runs as installed, slower or less thorough, but never with a patch written for c
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.metadata
 import inspect
 import warnings
@@ -33,6 +34,23 @@ def skip(distribution: str, patch: str, problem: str) -> None:
         PatchSkipped,
         stacklevel=3,
     )
+
+
+def checked_modules(
+    distribution: str, patch: str, names: tuple[str, ...], problem: Callable[..., str | None]
+) -> tuple | None:
+    """The modules `names` (of `distribution`), or None after a `PatchSkipped` warning when one of them
+    cannot be imported or `problem(*modules)` says what changed in them."""
+    try:
+        modules = tuple(importlib.import_module(name) for name in names)
+    except ImportError:
+        skip(distribution, patch, f"{' or '.join(names)} cannot be imported")
+        return None
+    found = problem(*modules)
+    if found:
+        skip(distribution, patch, found)
+        return None
+    return modules
 
 
 def outside_series(distribution: str, series: tuple[str, ...]) -> str | None:

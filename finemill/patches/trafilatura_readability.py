@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from finemill.patches.check import code_digest, skip
+from finemill.patches.check import checked_modules, code_digest
 
 PATCH = "fast readability steps"
 # the code of the two methods replaced, and the pattern texts they use, as the equivalents were written for
@@ -57,15 +57,10 @@ def _problem(readability) -> str | None:
 
 @lru_cache(maxsize=1)
 def _swap() -> Swap:
-    try:
-        from trafilatura import readability_lxml
-    except ImportError:
-        skip("trafilatura", PATCH, "trafilatura.readability_lxml cannot be imported")
+    found = checked_modules("trafilatura", PATCH, ("trafilatura.readability_lxml",), _problem)
+    if found is None:
         return Swap(None, {}, {})
-    problem = _problem(readability_lxml)
-    if problem:
-        skip("trafilatura", PATCH, problem)
-        return Swap(None, {}, {})
+    (readability_lxml,) = found
     from finemill.steps.extract.fast_readability import MisusedDivs, UnlikelyCandidates
 
     regexes, document = readability_lxml.REGEXES, readability_lxml.Document

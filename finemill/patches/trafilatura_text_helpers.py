@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from finemill.patches.check import code_digest, skip
+from finemill.patches.check import checked_modules, code_digest
 
 PATCH = "fast text helpers"
 FUNCTIONS = {"repair_faulty_html": "138f9914424d", "remove_control_characters": "5bf71f82550d"}
@@ -62,15 +62,10 @@ def _problem(utils) -> str | None:
 
 @lru_cache(maxsize=1)
 def _swap() -> Swap:
-    try:
-        from trafilatura import utils
-    except ImportError:
-        skip("trafilatura", PATCH, "trafilatura.utils cannot be imported")
+    found = checked_modules("trafilatura", PATCH, ("trafilatura.utils",), _problem)
+    if found is None:
         return Swap(None, {}, {})
-    problem = _problem(utils)
-    if problem:
-        skip("trafilatura", PATCH, problem)
-        return Swap(None, {}, {})
+    (utils,) = found
     remove_control_characters = utils.remove_control_characters
     doctype, faulty_html = utils.DOCTYPE_TAG, utils.FAULTY_HTML
 

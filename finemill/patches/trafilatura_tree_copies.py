@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from finemill.patches.check import code_digest, skip
+from finemill.patches.check import checked_modules, code_digest
 
 PATCH = "fewer tree copies"
 # the code of the functions whose use of the copies this patch relies on, as it was written for
@@ -114,7 +114,8 @@ def _justext_rescue(tree, options, *args, **kwargs):
     return swap.originals["justext_rescue"](tree, options, *args, **kwargs)
 
 
-def _problem(modules: dict) -> str | None:
+def _problem(core, external) -> str | None:
+    modules = {"core": core, "external": external}
     for (module, name), digest in FUNCTIONS.items():
         function = getattr(modules[module], name, None)
         if function is None or code_digest(function) != digest:
@@ -132,16 +133,11 @@ def _problem(modules: dict) -> str | None:
 
 @lru_cache(maxsize=1)
 def _swap() -> Swap:
-    try:
-        from trafilatura import core, external
-    except ImportError:
-        skip("trafilatura", PATCH, "trafilatura.core cannot be imported")
+    found = checked_modules("trafilatura", PATCH, ("trafilatura.core", "trafilatura.external"), _problem)
+    if found is None:
         return Swap({}, {}, {})
+    core, external = found
     modules = {"core": core, "external": external}
-    problem = _problem(modules)
-    if problem:
-        skip("trafilatura", PATCH, problem)
-        return Swap({}, {}, {})
     originals = {"copy": core.copy, "deepcopy": core.deepcopy, "justext_rescue": external.justext_rescue}
     replacements = {"copy": _copy, "deepcopy": _deepcopy, "justext_rescue": _justext_rescue}
     return Swap(modules, originals, replacements)
