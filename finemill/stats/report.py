@@ -17,7 +17,8 @@ from finemill.stats.explain import DESCRIPTIONS, Explainer
 from finemill.stats.format import STEP_COLUMNS, human_chars, share
 from finemill.stats.histograms import score_and_length_histograms
 from finemill.stats.sample import GROUP_SEPARATOR, Example, readable_text, sample_by_reason
-from finemill.stats.summary import StepSummary, Summary
+from finemill.stats.step_rows import step_rows
+from finemill.stats.summary import Summary
 
 EXCERPT_LINES, EXCERPT_CHARS = 12, 900
 LANGUAGE_GROUPS = 8  # detected languages with examples in the language step's section
@@ -234,84 +235,26 @@ def _img(images: dict[str, bytes], name: str, alt: str) -> str:
 
 
 def _steps_table(summary: Summary) -> str:
-    e = html.escape
     head = ("step / reason", *STEP_COLUMNS)
     rows = ["<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
-    skipped = sum(summary.skipped.values())
-    records = summary.read_docs + skipped
-    rows.append(
-        _tr(
-            "step",
-            "read (records)",
-            f"{records:,}",
-            f"{summary.read_docs:,}",
-            f"{skipped:,}",
-            share(skipped, records),
-            "",
-            "",
-            f"{summary.run.stats['reader'].get('time_s', 0):.1f}s",
-            "",
-        )
-    )
-    for reason, n in summary.skipped.items():
-        rows.append(
-            _tr("reason", e(reason), "", "", f"{n:,}", share(n, records), share(n, skipped), "", "", "")
-        )
-    for step in summary.steps:
-        rows.append(_step_row(step))
-        for reason, n in step.reasons.items():
-            rows.append(
-                _tr(
-                    "reason",
-                    e(reason),
-                    "",
-                    "",
-                    f"{n:,}",
-                    share(n, step.docs_in),
-                    share(n, step.removed),
-                    "",
-                    "",
-                    "",
-                )
-            )
-            for language, count in list(step.by_language.get(reason, {}).items())[:8]:
-                rows.append(
-                    _tr(
-                        "lang",
-                        f"detected {e(language)}",
-                        "",
-                        "",
-                        f"{count:,}",
-                        share(count, step.docs_in),
-                        share(count, step.removed),
-                        "",
-                        "",
-                        "",
-                    )
-                )
-        if step.name == "minhash" and summary.clusters is not None:
-            rows.append(
-                _tr("lang", f'from {summary.clusters.count:,} <a href="#dedup">clusters</a>', *[""] * 8)
-            )
+    for row in step_rows(summary):
+        label = html.escape(row.label)
+        if row.kind == "clusters":
+            label = label.removesuffix("clusters") + '<a href="#dedup">clusters</a>'
+        rows.append(_tr(_HTML_CLASSES[row.kind], label, *row.cells))
     rows.append("</tbody></table>")
     return "".join(rows)
 
 
-def _step_row(step: StepSummary) -> str:
-    chars = human_chars(max(step.chars_removed, 0))
-    rate = f"{step.docs_per_s:,.0f}" if step.docs_per_s else ""
-    return _tr(
-        "step",
-        html.escape(step.name),
-        f"{step.docs_in:,}",
-        f"{step.docs_out:,}",
-        f"{step.removed:,}",
-        share(step.removed, step.docs_in),
-        "",
-        chars,
-        f"{step.time_s:.1f}s",
-        rate,
-    )
+# the CSS class of each kind of row
+_HTML_CLASSES = {
+    "read": "step",
+    "skipped": "reason",
+    "step": "step",
+    "reason": "reason",
+    "lang": "lang",
+    "clusters": "lang",
+}
 
 
 def _tr(kind: str, *cells: str) -> str:

@@ -20,7 +20,8 @@ from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
 from finemill.stats.format import STEP_COLUMNS, human_chars, share
 from finemill.stats.sample import Example
-from finemill.stats.summary import StepSummary, Summary
+from finemill.stats.step_rows import step_rows
+from finemill.stats.summary import Summary
 
 TOP_LANGUAGES = 12  # rows of the language table; the rest are summed in one row
 MAX_LINE = 300  # characters shown of one line of an example: a paragraph, not a whole page
@@ -89,76 +90,23 @@ def steps_table(summary: Summary) -> Table:
     table.add_column("step / reason", no_wrap=True)
     for column in STEP_COLUMNS:
         table.add_column(column, justify="right", no_wrap=True)
-    skipped = sum(summary.skipped.values())
-    records = summary.read_docs + skipped
-    table.add_row(
-        Text("read (records)", style="bold"),
-        f"{records:,}",
-        f"{summary.read_docs:,}",
-        f"{skipped:,}",
-        share(skipped, records),
-        "",
-        "",
-        f"{summary.run.stats['reader'].get('time_s', 0):.1f}s",
-        "",
-    )
-    for reason, n in summary.skipped.items():
-        table.add_row(
-            Text(f"  {reason}", style="dim"),
-            "",
-            "",
-            f"{n:,}",
-            share(n, records),
-            share(n, skipped),
-            "",
-            "",
-            "",
-            style="dim",
-        )
-    for step in summary.steps:
-        table.add_section()
-        _step_rows(table, step)
-        if step.name == "minhash" and summary.clusters is not None:
-            table.add_row(
-                Text(f"    from {summary.clusters.count:,} clusters (sizes below)", style="dim"), *[""] * 8
-            )
+    for row in step_rows(summary):
+        if row.kind == "step":
+            table.add_section()
+        label, style = _TERMINAL_LABELS[row.kind]
+        table.add_row(Text(label.format(row.label), style=style or ""), *row.cells, style=style)
     return table
 
 
-def _step_rows(table: Table, step: StepSummary) -> None:
-    chars = human_chars(step.chars_removed) if step.chars_removed >= 0 else "?"
-    table.add_row(
-        Text(step.name, style="bold"),
-        f"{step.docs_in:,}",
-        f"{step.docs_out:,}",
-        f"{step.removed:,}",
-        share(step.removed, step.docs_in),
-        "",
-        chars,
-        f"{step.time_s:.1f}s",
-        f"{step.docs_per_s:,.0f}" if step.docs_per_s else "",
-    )
-    for reason, n in step.reasons.items():
-        table.add_row(
-            f"  {reason}", "", "", f"{n:,}", share(n, step.docs_in), share(n, step.removed), "", "", ""
-        )
-        languages = step.by_language.get(reason, {})
-        rows = [(f"detected {language}", count) for language, count in list(languages.items())[:8]]
-        if len(languages) > 8:
-            rows.append((f"{len(languages) - 8} other languages", sum(list(languages.values())[8:])))
-        for label, count in rows:
-            table.add_row(
-                Text(f"    {label}", style="dim"),
-                "",
-                "",
-                f"{count:,}",
-                share(count, step.docs_in),
-                share(count, step.removed),
-                "",
-                "",
-                "",
-                style="dim",
-            )
+# how each kind of row's label looks on the terminal: (format, style)
+_TERMINAL_LABELS = {
+    "read": ("{}", "bold"),
+    "skipped": ("  {}", "dim"),
+    "step": ("{}", "bold"),
+    "reason": ("  {}", None),
+    "lang": ("    {}", "dim"),
+    "clusters": ("    {} (sizes below)", "dim"),
+}
 
 
 def languages_table(summary: Summary) -> Table:
