@@ -13,6 +13,18 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+# The FineWeb recipe's steps in order, written out: what the tests expect, not read from the recipe they check.
+FINEWEB_STEPS = [
+    "url_filter",
+    "extract",
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4_quality",
+    "fineweb_quality",
+    "minhash",
+    "pii",
+]
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -7,19 +7,8 @@ import yaml
 
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
-from tests.conftest import run_cli
+from tests.conftest import FINEWEB_STEPS, run_cli
 
-FINEWEB_ORDER = [
-    "url_filter",
-    "extract",
-    "language",
-    "gopher_repetition",
-    "gopher_quality",
-    "c4_quality",
-    "fineweb_quality",
-    "minhash",
-    "pii",
-]
 
 
 def raw_default() -> dict:
@@ -28,7 +17,7 @@ def raw_default() -> dict:
 
 def test_default_recipe_is_fineweb_in_order():
     recipe = load_recipe()
-    assert recipe.step_names() == FINEWEB_ORDER
+    assert recipe.step_names() == FINEWEB_STEPS
     params = {s.name: s.params for s in recipe.steps}
     assert params["language"] == {"languages": ["en"], "threshold": 0.65, "model": None}
     assert params["minhash"]["num_buckets"] == 14 and params["minhash"]["hashes_per_bucket"] == 8

@@ -23,18 +23,8 @@ import pytest
 from finemill.cli import main
 from finemill.errors import FinemillError
 from finemill.steps.write.parquet import DOCUMENT_SCHEMA, REMOVED_SCHEMA
+from tests.conftest import FINEWEB_STEPS
 
-STEPS = [
-    "url_filter",
-    "extract",
-    "language",
-    "gopher_repetition",
-    "gopher_quality",
-    "c4_quality",
-    "fineweb_quality",
-    "minhash",
-    "pii",
-]
 GOOD = (
     "The garden was quiet in the early morning, and the birds were singing in the old oak tree. "
     "We walked to the river and talked about the plans for the summer, the new house and the children."
@@ -108,12 +98,12 @@ def write_run(
     chars_in = sum(len(r["text"]) for r in removed_rows + kept_rows)
     reader = {"files": 1, "documents": docs_in, "chars": chars_in, "skipped": skipped or {}, "time_s": 0.1}
     steps = []
-    for name in STEPS:
+    for name in FINEWEB_STEPS:
         rows = by_step.get(name, [])
         chars_out = chars_in - sum(len(r["text"]) for r in rows)
         counters = {}
         if name == "language":  # every language the step saw: removed here or later, and kept
-            later = [r for r in removed_rows if STEPS.index(r["step"]) >= STEPS.index("language")] + kept_rows
+            later = [r for r in removed_rows if FINEWEB_STEPS.index(r["step"]) >= FINEWEB_STEPS.index("language")] + kept_rows
             counters = {f"lang_{k}": v for k, v in Counter(r["language"] or "en" for r in later).items()}
         steps.append(
             {
@@ -149,7 +139,7 @@ def write_run(
         **(params or {}),
     }
     (out / "work" / "run.json").write_text(
-        json.dumps({"steps": [{"name": s, "params": run_params.get(s, {})} for s in STEPS]})
+        json.dumps({"steps": [{"name": s, "params": run_params.get(s, {})} for s in FINEWEB_STEPS]})
     )
     return out
 
@@ -312,7 +302,7 @@ def test_stats_shows_the_counts_of_the_output_files(run_dir, capsys, monkeypatch
     assert code == 0
     shown = steps_shown(out)
     stats = json.loads((run_dir / "stats.json").read_text())
-    assert list(shown) == ["read (records)", *STEPS]
+    assert list(shown) == ["read (records)", *FINEWEB_STEPS]
     assert shown["read (records)"]["reasons"]["record_request"][2] == "5"
     for step in stats["steps"]:
         row = shown[step["name"]]
