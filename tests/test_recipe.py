@@ -10,7 +10,6 @@ from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe, parse_recipe
 from tests.conftest import FINEWEB_STEPS, run_cli
 
 
-
 def raw_default() -> dict:
     return yaml.safe_load(DEFAULT_RECIPE.read_text())
 
