@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,18 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
         capture_output=True,
         text=True,
         cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def torchrun_cli(*args: str, ranks: int = 2, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`finemill ARGS...` on `ranks` processes of one machine through torchrun, one torch thread each."""
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)]
+        + ["-m", "finemill.cli", *args],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
 

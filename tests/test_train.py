@@ -11,10 +11,7 @@ import gzip
 import hashlib
 import json
 import math
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +29,7 @@ from finemill.train.loop import lr_at, train
 from finemill.train.metrics import read_metrics
 from finemill.train.model import GPT, KVCache
 from finemill.train.sample import generate
+from tests.conftest import torchrun_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_TEXT = (
@@ -591,27 +589,8 @@ def test_ddp_two_ranks_with_torchrun_match_single_process(tokens_dir, tmp_path):
         "model.block_size=32",
     ]
     args = ["train", "--data", str(tokens_dir), "--no-progress"] + [a for s in settings for a in ("--set", s)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ddp_out = tmp_path / "ddp"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "finemill.cli",
-            *args,
-            "--out",
-            str(ddp_out),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    proc = torchrun_cli(*args, "--out", str(ddp_out), timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((ddp_out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["step"] == 6

@@ -25,6 +25,7 @@ from finemill.train.data import TokenData, TokenLoader
 from finemill.train.loop import train
 from finemill.train.metrics import read_metrics
 from finemill.train.sample import load_model, load_tokenizer
+from tests.conftest import torchrun_cli
 from tests.test_train import EOT, corpus, make_tokens_dir, one_thread, tiny_config  # noqa: F401 (fixtures)
 
 HAVE_OLMO_EVAL = importlib.util.find_spec("olmo_eval") is not None
@@ -263,9 +264,6 @@ def test_sample_tokenizer_reads_a_literal_endoftext_as_text(tokens_dir):
 @pytest.mark.slow
 @needs_olmo_eval
 def test_ddp_two_ranks_log_the_same_val_bpb_and_benchmarks_as_one_process(tokens_dir, tmp_path):
-    import os
-    import subprocess
-    import sys
 
     settings = [
         "max_steps=4",
@@ -286,25 +284,7 @@ def test_ddp_two_ranks_log_the_same_val_bpb_and_benchmarks_as_one_process(tokens
         "model.block_size=32",
     ]
     args = ["train", "--data", str(tokens_dir), "--no-progress"] + [a for s in settings for a in ("--set", s)]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "finemill.cli",
-            *args,
-            "--out",
-            str(tmp_path / "ddp"),
-        ],
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = torchrun_cli(*args, "--out", str(tmp_path / "ddp"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert cli_main([*args, "--out", str(tmp_path / "single")]) == 0
     ddp = {r["step"]: r for r in read_metrics(tmp_path / "ddp" / "metrics.jsonl")}
