@@ -103,7 +103,9 @@ def write_run(
         chars_out = chars_in - sum(len(r["text"]) for r in rows)
         counters = {}
         if name == "language":  # every language the step saw: removed here or later, and kept
-            later = [r for r in removed_rows if FINEWEB_STEPS.index(r["step"]) >= FINEWEB_STEPS.index("language")] + kept_rows
+            later = [
+                r for r in removed_rows if FINEWEB_STEPS.index(r["step"]) >= FINEWEB_STEPS.index("language")
+            ] + kept_rows
             counters = {f"lang_{k}": v for k, v in Counter(r["language"] or "en" for r in later).items()}
         steps.append(
             {
