@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from finemill.common import resolve_device
     from finemill.eval.evaluate import evaluate_tasks
     from finemill.eval.tasks import resolve_tasks
-    from finemill.train.loop import resolve_device
 
     if args.threads:
         torch.set_num_threads(args.threads)

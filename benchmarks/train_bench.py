@@ -159,10 +159,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from finemill.common import resolve_device
     from finemill.train import cpu_linear
     from finemill.train.config import load_config, parse_set_options
     from finemill.train.data import TokenData, TokenLoader
-    from finemill.train.loop import autocast_context, configure_optimizer, resolve_device
+    from finemill.train.loop import autocast_context, configure_optimizer
     from finemill.train.metrics import mfu, peak_tflops
     from finemill.train.model import GPT, padded_vocab_size
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from finemill.common import set_cpu_threads
 from finemill.errors import FinemillError
 
 RESULT = "result.json"
@@ -121,12 +122,12 @@ def _score(unit: Unit) -> dict[str, Any]:
     import torch
 
     from finemill.ablate.data import read_heldout_file
+    from finemill.common import resolve_device
     from finemill.eval.bpb import bpb_totals
     from finemill.eval.evaluate import evaluate_tasks
     from finemill.eval.loading import load_for_eval
     from finemill.eval.tasks import resolve_tasks
     from finemill.train.checkpoint import checkpoint_dir, list_checkpoints
-    from finemill.train.loop import resolve_device
 
     device = resolve_device(unit.device)
     run_dir = Path(unit.run_dir)
@@ -249,9 +250,7 @@ _WORKER: dict[str, str] = {}
 
 
 def _init_worker(devices, threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
+    set_cpu_threads(threads)
     _WORKER["device"] = devices.get()
 
 

@@ -84,11 +84,11 @@ def eval_command(args: argparse.Namespace) -> int:
 
     import torch
 
+    from finemill.common import resolve_device
     from finemill.eval.bpb import bpb_totals, read_texts, validation_documents
     from finemill.eval.evaluate import evaluate_tasks
     from finemill.eval.loading import load_for_eval
     from finemill.eval.report import print_results, write_results
-    from finemill.train.loop import resolve_device
 
     device = resolve_device(args.device)
     model, encoder, state, path = load_for_eval(args.checkpoint, device, args.tokenizer)

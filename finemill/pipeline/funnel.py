@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from finemill.stats.format import human_chars, share, top_reasons
+from finemill.common import human_chars, share, top_reasons
 
 
 def funnel_table(stats: dict) -> Table:

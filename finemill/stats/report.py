@@ -12,9 +12,10 @@ import datetime as dt
 import html
 from pathlib import Path
 
+from finemill.common import human_chars, share
 from finemill.stats import charts
 from finemill.stats.explain import DESCRIPTIONS, Explainer
-from finemill.stats.format import STEP_COLUMNS, human_chars, share
+from finemill.stats.format import STEP_COLUMNS
 from finemill.stats.histograms import score_and_length_histograms
 from finemill.stats.sample import GROUP_SEPARATOR, Example, readable_text, sample_by_reason
 from finemill.stats.step_rows import step_rows

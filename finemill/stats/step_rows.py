@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from finemill.stats.format import human_chars, share
+from finemill.common import human_chars, share
 from finemill.stats.summary import StepSummary, Summary
 
 MAX_LANGUAGES = 8  # detected languages listed per reason; the rest are summed in one row

@@ -15,10 +15,11 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from finemill.common import human_chars, share
 from finemill.pipeline.registry import EXTRACT_STEPS
 from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
-from finemill.stats.format import STEP_COLUMNS, human_chars, share
+from finemill.stats.format import STEP_COLUMNS
 from finemill.stats.sample import Example
 from finemill.stats.step_rows import step_rows
 from finemill.stats.summary import Summary

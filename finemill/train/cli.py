@@ -156,7 +156,7 @@ def defaults_notice(cfg) -> str:
 def sample_command(args: argparse.Namespace) -> int:
     import torch
 
-    from finemill.train.loop import resolve_device
+    from finemill.common import resolve_device
     from finemill.train.sample import complete, load_model, load_tokenizer
 
     if args.max_tokens <= 0 or args.num_samples <= 0:

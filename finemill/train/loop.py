@@ -35,6 +35,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from finemill import run_folder
+from finemill.common import resolve_device
 from finemill.errors import FinemillError
 from finemill.train import cpu_linear
 from finemill.train.checkpoint import (
@@ -67,21 +68,6 @@ class Dist:
     @property
     def enabled(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(setting: str, local_rank: int = 0) -> torch.device:
-    if setting == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    if setting.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise FinemillError(f"device {setting!r} asked for, but torch sees no CUDA GPU")
-        return torch.device(f"cuda:{local_rank}" if setting == "cuda" else setting)
-    if setting == "mps" and not torch.backends.mps.is_available():
-        raise FinemillError("device 'mps' asked for, but it is not available")
-    try:
-        return torch.device(setting)
-    except RuntimeError:
-        raise FinemillError(f"unknown device {setting!r} (use auto, cpu, cuda, cuda:N or mps)") from None
 
 
 def setup_distributed(device_setting: str) -> tuple[Dist, torch.device]:
