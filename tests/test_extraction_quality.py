@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.extraction_quality import (
+from benchmarks.quality.extraction import (
     AEB,
     TRAFILATURA_EVAL,
     load_pages,

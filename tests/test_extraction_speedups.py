@@ -194,7 +194,7 @@ def test_same_extraction_on_crawl_pages():
 
 @pytest.mark.slow
 def test_same_extraction_on_a_third_of_the_real_pages():
-    """Every third page of the extraction benchmark (388 of 1,165; `python benchmarks/extraction_quality.py`
+    """Every third page of the extraction benchmark (388 of 1,165; `python -m benchmarks.quality.extraction`
     checks all of them, and prints how many texts are identical)."""
     same_extraction(warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz")[::3])
 

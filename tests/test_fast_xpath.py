@@ -246,7 +246,7 @@ def test_same_extraction_on_real_pages():
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
     pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
-    same_extraction(pages[::6])  # a sixth of the 1,165 pages; benchmarks/pipeline_bench.py runs them all
+    same_extraction(pages[::6])  # a sixth of the 1,165 pages; benchmarks/speed/pipeline.py runs them all
 
 
 def test_same_elements_on_real_pages():
@@ -286,7 +286,7 @@ def test_same_elements_on_real_pages():
 
 
 def test_xpath_benchmark_reports_identical_texts():
-    """benchmarks/xpath_bench.py on a few real pages of each input: its report, and the same texts."""
+    """benchmarks/speed/xpath.py on a few real pages of each input: its report, and the same texts."""
     import subprocess
     import sys
 
@@ -294,9 +294,10 @@ def test_xpath_benchmark_reports_identical_texts():
 
     shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "xpath_bench.py"), "--limit", "6"],
+        [sys.executable, "-m", "benchmarks.speed.xpath", "--limit", "6"],
         capture_output=True,
         text=True,
+        cwd=REPO,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -1,37 +1,25 @@
-"""benchmarks/minhash_quality.py on the real human-judged pairs: MinHash at FineWeb's settings flags similar
+"""benchmarks/quality/minhash.py on the real human-judged pairs: MinHash at FineWeb's settings flags similar
 pages more often, and its flags follow the S-curve of the pairs' measured Jaccard similarity."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, shared_file
+from benchmarks.quality import minhash as bench
+from tests.conftest import shared_file
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        "minhash_quality", REPO / "benchmarks" / "minhash_quality.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def results(bench):
+def results():
     pairs = bench.load_pairs(shared_file("neardup/cc1511_pairs.jsonl.gz"))
     assert len(pairs) == 240
     return bench.evaluate_pairs(pairs)
 
 
-def test_core_functions_on_small_cases(bench):
+def test_core_functions_on_small_cases():
     assert bench.jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
     assert math.isnan(bench.jaccard(set(), set()))
     assert bench.detection_probability(0.0) == 0.0 and bench.detection_probability(1.0) == 1.0
@@ -48,13 +36,13 @@ def test_core_functions_on_small_cases(bench):
     assert not bench.flagged(None, sig)
 
 
-def test_closer_human_labels_are_flagged_more_often(bench, results):
+def test_closer_human_labels_are_flagged_more_often(results):
     share = {row["label"]: row["share"] for row in bench.label_table(results)}
     assert share["3"] > share["2"] > share["1"] > share["0.5"]
     assert share["3"] - share["0.5"] > 0.5
 
 
-def test_flags_follow_the_s_curve_of_measured_jaccard(bench, results):
+def test_flags_follow_the_s_curve_of_measured_jaccard(results):
     known = [r for r in results if not math.isnan(r.jaccard)]
     s = np.array([r.jaccard for r in known])
     hit = np.array([r.flagged for r in known])
@@ -68,13 +56,13 @@ def test_flags_follow_the_s_curve_of_measured_jaccard(bench, results):
     assert np.median(s[hit]) > np.median(s[~hit])
 
 
-def test_plot_is_written(bench, results, tmp_path):
+def test_plot_is_written(results, tmp_path):
     path = tmp_path / "quality.png"
     bench.plot(results, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_speed_part_runs_on_a_few_documents(bench):
+def test_speed_part_runs_on_a_few_documents():
     pytest.importorskip("datasketch")
     texts = bench.load_docs(shared_file("crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz"))[:5]
     times = bench.speed(texts, repeats=1)

@@ -1,4 +1,4 @@
-"""benchmarks/pipeline_bench.py: step mapping of datatrove's task stats, --limit copies, and one real run
+"""benchmarks/speed/pipeline.py: step mapping of datatrove's task stats, --limit copies, and one real run
 of both sides on a few documents of the bundled sample (report lines, JSON, identical share)."""
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from benchmarks.speed import pipeline as bench
 from finemill.pipeline.run import bundled_sample
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from benchmarks import pipeline_bench as bench  # noqa: E402
+from tests.conftest import REPO
 
 
 def entry(name: str, seconds: float, **stats: int) -> dict:
@@ -151,7 +148,8 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            str(REPO / "benchmarks" / "pipeline_bench.py"),
+            "-m",
+            "benchmarks.speed.pipeline",
             str(sample),
             "--limit",
             "5",
@@ -160,7 +158,7 @@ def test_both_sides_on_a_few_sample_documents(tmp_path):
         ],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
@@ -198,7 +196,8 @@ def test_big_file_of_repeated_documents(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            str(REPO / "benchmarks" / "pipeline_bench.py"),
+            "-m",
+            "benchmarks.speed.pipeline",
             str(sample),
             "--limit",
             "4",
@@ -209,7 +208,7 @@ def test_big_file_of_repeated_documents(tmp_path):
         ],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "big file: 1 file(s) x 2 = 8 document records" in result.stdout

@@ -3,7 +3,7 @@
 On CPU, torch runs a float32 `F.linear` / `mm` through its BLAS (MKL in the PyPI wheels), which on the AMD
 EPYC build machine runs the training shapes at about half the speed of oneDNN's matmul (also in every
 torch wheel, and what torch itself uses for bf16 on CPU): 2048 x 128 @ 128 x 768 in 2.23 ms against 4.47 ms
-on one core (`python benchmarks/train_kernels_bench.py --threads 1`). Same float32 arithmetic, no
+on one core (`python -m benchmarks.speed.train_kernels --threads 1`). Same float32 arithmetic, no
 lower-precision shortcut; the sums may round in another order (~1e-6).
 
 `linear(x, weight)` is `F.linear(x, weight)` (no bias) for everything else: CUDA, bfloat16, autocast, and

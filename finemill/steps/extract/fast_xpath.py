@@ -1,6 +1,6 @@
 """trafilatura's attribute-matching XPaths evaluated in Python: the same elements, in the same order, faster.
 
-More than half of trafilatura's time on real pages (56%, `benchmarks/xpath_bench.py`) goes to libxml2 evaluating XPaths such as
+More than half of trafilatura's time on real pages (56%, `benchmarks/speed/xpath.py`) goes to libxml2 evaluating XPaths such as
 `.//*[(self::div or self::p ...)][contains(@class, "footer") or starts-with(@id, "shar") or ...]`, about a
 hundred string tests per element. libxml2 re-reads and re-allocates the attribute's string for every test.
 Here each attribute is read once per element and its tests run as Python string operations, which is

@@ -1,6 +1,6 @@
 """URL filter: datatrove's URLFilter (offline) against finemill's OfflineURLFilter.
 
-    python benchmarks/url_filter_bench.py [--data ../shared/data] [--rounds 3] [--cold] [--pipeline]
+    python -m benchmarks.speed.url_filter [--data ../shared/data] [--rounds 3] [--cold] [--pipeline]
 
 Each measurement runs in a fresh process, as a datatrove worker task would (datatrove's executor sends
 each task a fresh copy of the pipeline), alternating the two filters; figures are medians over rounds.
@@ -26,8 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import SHARED_DATA, child_env, module_command
 
 FILTERS = ("datatrove", "finemill")
 
@@ -133,11 +132,11 @@ def child(kind: str, urls_path: str, task_urls: int) -> dict:
 
 def run_child(kind: str, urls_path: Path, task_urls: int, env: dict | None = None) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(urls_path), str(task_urls)],
+        module_command(__spec__.name, "--child", kind, str(urls_path), str(task_urls)),
         capture_output=True,
         text=True,
         check=True,
-        env=env,
+        env=env or child_env(),
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -149,7 +148,7 @@ def cold_build_s() -> float:
         "integrated_lists(); print(time.perf_counter() - t)"
     )
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "FINEMILL_URL_FILTER_CACHE": cache, "PYTHONPATH": str(ROOT)}
+        env = child_env(FINEMILL_URL_FILTER_CACHE=cache)
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
         )
@@ -168,7 +167,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time finemill's one-time cache build")
     parser.add_argument(
@@ -218,10 +217,11 @@ def main() -> int:
         ]
         for kind in FILTERS:
             out = subprocess.run(
-                [sys.executable, __file__, "--pipeline-child", kind, "2", *inputs],
+                module_command(__spec__.name, "--pipeline-child", kind, "2", *inputs),
                 capture_output=True,
                 text=True,
                 check=True,
+                env=child_env(),
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(

@@ -6,8 +6,8 @@ task's own texts with the config's vocabulary size (standing in for a run's, so 
 realistic). The timed call is the same `evaluate_tasks` that `finemill eval` runs: tokenization, batched
 scoring (bf16 autocast on CUDA), per-item records; one untimed warm-up call on a few items comes first.
 
-    python benchmarks/eval_bench.py --config configs/train-tiny.yaml --device cpu --limit 1000
-    python benchmarks/eval_bench.py --config configs/train-gpt2-124m.yaml --device cuda   # all 10,042 HellaSwag items
+    python -m benchmarks.speed.eval --config configs/train-tiny.yaml --device cpu --limit 1000
+    python -m benchmarks.speed.eval --config configs/train-gpt2-124m.yaml --device cuda   # all 10,042 HellaSwag items
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO
 
 
 def main(argv: list[str] | None = None) -> int:

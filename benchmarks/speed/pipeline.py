@@ -1,12 +1,12 @@
 """Throughput of finemill's recipe against the datatrove-only FineWeb reference, step by step.
 
-    python benchmarks/pipeline_bench.py                  # both real inputs of ../shared/data
-    python benchmarks/pipeline_bench.py --recipe configs/fineweb-fast.yaml --json bench.json
-    python benchmarks/pipeline_bench.py crawl/ --limit 20    # a quick look: 20 documents per file
-    python benchmarks/pipeline_bench.py --repeat 4           # one big file: the real pages 4 times
+    python -m benchmarks.speed.pipeline                  # both real inputs of ../shared/data
+    python -m benchmarks.speed.pipeline --recipe configs/fineweb-fast.yaml --json bench.json
+    python -m benchmarks.speed.pipeline crawl/ --limit 20    # a quick look: 20 documents per file
+    python -m benchmarks.speed.pipeline --repeat 4           # one big file: the real pages 4 times
 
 For each input (default: ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz and
-../shared/data/crawl) it runs the reference of benchmarks/fidelity.py (datatrove's FineWeb example, always
+../shared/data/crawl) it runs the reference of benchmarks/reference.py (datatrove's FineWeb example, always
 with trafilatura and configs/fineweb.yaml's settings) and finemill's recipe (--recipe) on the same files,
 each in its own child process with one worker, one after the other. It prints per step the documents per
 second per core of both sides and their ratio (finemill / reference: above 1 finemill is faster), then for
@@ -14,7 +14,7 @@ all inputs together:
 
     ratio: X.XX                   whole run, reference wall time / finemill wall time
     non-extraction ratio: X.XX    the same with each side's extraction step time taken out
-    identical: YY.Y%              kept documents identical in URL and text (fidelity.py's comparison)
+    identical: YY.Y%              kept documents identical in URL and text (quality/fidelity.py's comparison)
     peak RSS per worker: reference N MB, finemill M MB
     CPU ratio: X.XX               reference CPU seconds / finemill CPU seconds (whole child processes)
     language ID: S s = P% of finemill's non-extraction time (Q% of its whole run)
@@ -58,10 +58,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.fidelity import (  # noqa: E402  (after the path set-up, like the other benchmarks)
+from benchmarks.common import REPO, SHARED_DATA, module_command
+from benchmarks.reference import (
     execute_finemill,
     execute_reference,
     finemill_kept,
@@ -70,9 +68,8 @@ from benchmarks.fidelity import (  # noqa: E402  (after the path set-up, like th
     reference_kept,
 )
 
-SHARED = ROOT.parent / "shared" / "data"
-REAL_PAGES = SHARED / "extraction" / "real_pages_aeb_trafilatura.warc.gz"
-DEFAULT_INPUTS = [REAL_PAGES, SHARED / "crawl"]
+REAL_PAGES = SHARED_DATA / "extraction" / "real_pages_aeb_trafilatura.warc.gz"
+DEFAULT_INPUTS = [REAL_PAGES, SHARED_DATA / "crawl"]
 SIDES = ("reference", "finemill")
 ROWS = [
     "read",
@@ -180,10 +177,10 @@ def run_side(side: str, files: list[str], folder: Path, recipe: str | None) -> S
         "result": str(folder / "result.json"),
     }
     (folder / "spec.json").write_text(json.dumps(spec))
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", side, str(folder / "spec.json")]
+    command = module_command(__spec__.name, "--child", side, str(folder / "spec.json"))
     with open(folder / "child.log", "wb") as log:
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         # wait4 gives this child's own rusage; RUSAGE_CHILDREN would mix it with the other side's.
         _, status, usage = os.wait4(child.pid, 0)
         process_wall = time.perf_counter() - started
@@ -586,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {
             "recipe": recipe or "configs/fineweb.yaml",
-            "reference": "benchmarks/fidelity.py, configs/fineweb.yaml",
+            "reference": "benchmarks/reference.py, configs/fineweb.yaml",
             "limit": args.limit,
             "repeat": args.repeat,
             "inputs": [as_json(r) for r in results],

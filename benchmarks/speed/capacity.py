@@ -1,7 +1,7 @@
 """Capacity plan: measured throughput per step, extrapolated to one Common Crawl snapshot.
 
-    python benchmarks/capacity.py ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz ../shared/data/crawl
-    python benchmarks/capacity.py ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz --repeat 4
+    python -m benchmarks.speed.capacity ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz ../shared/data/crawl
+    python -m benchmarks.speed.capacity ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz --repeat 4
 
 Runs `finemill run` (configs/fineweb.yaml, one worker) on the inputs, reads its stats.json, and prints per
 step the documents per second per core, then the CPU-hours, peak memory per worker and output disk for a
@@ -10,7 +10,7 @@ magnitude; pass --warc-files/--pages-per-warc for another). The throughput of ea
 the documents that reach it, so the extrapolation scales each step by the share of documents reaching it.
 The inputs here are small (~150 pages per file against ~30,000 in a Common Crawl WARC file), so per-process
 start-up weighs on the steps that load something; --repeat N measures one WARC file of the inputs' records N
-times instead (benchmarks/pipeline_bench.py's big file: distinct record ids and URLs, MinHash removes the
+times instead (benchmarks/speed/pipeline.py's big file: distinct record ids and URLs, MinHash removes the
 copies; the copies meet warm per-process caches, so that figure is a lower bound).
 """
 
@@ -22,9 +22,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 SNAPSHOT_WARC_FILES = 90_000
 PAGES_PER_WARC = 30_000  # HTML responses in one ~1 GB compressed Common Crawl WARC file
 
@@ -34,9 +31,9 @@ def folder_bytes(path: Path) -> int:
 
 
 def repeated_input(inputs: list[str], repeat: int, folder: Path) -> Path:
-    """The WARC files of `inputs` as one file of their records `repeat` times (pipeline_bench's big file)."""
-    from benchmarks.fidelity import readable_by_datatrove
-    from benchmarks.pipeline_bench import repeated_copy
+    """The WARC files of `inputs` as one file of their records `repeat` times (speed/pipeline.py's big file)."""
+    from benchmarks.reference import readable_by_datatrove
+    from benchmarks.speed.pipeline import repeated_copy
     from finemill.pipeline.run import resolve_inputs
 
     files, _ = readable_by_datatrove(resolve_inputs(inputs, Path(".")))

@@ -1,7 +1,7 @@
 """trafilatura's XPath expressions: their share of its time, lxml against finemill's compiled ones.
 
-    python benchmarks/xpath_bench.py                  # every page of both real inputs of ../shared/data
-    python benchmarks/xpath_bench.py --limit 200      # the first 200 pages of each input
+    python -m benchmarks.speed.xpath                  # every page of both real inputs of ../shared/data
+    python -m benchmarks.speed.xpath --limit 200      # the first 200 pages of each input
 
 Runs `trafilatura.extract` as the recipe's `extract` step calls it (favor_precision, no comments, deduplicate)
 over the pages, twice in this process: with trafilatura as installed (lxml evaluates its XPaths) and with
@@ -19,12 +19,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
-INPUTS = [DATA / "extraction" / "real_pages_aeb_trafilatura.warc.gz", DATA / "crawl"]
+from benchmarks.common import SHARED_DATA
+
+INPUTS = [SHARED_DATA / "extraction" / "real_pages_aeb_trafilatura.warc.gz", SHARED_DATA / "crawl"]
 
 
 class Timed:

@@ -1,8 +1,8 @@
 """Extraction quality and speed: the recipe's trafilatura step (as installed, and with finemill's speed-ups,
 which must give the same texts) against the fast profile's resiliparse step.
 
-    python benchmarks/extraction_quality.py                    # ../shared/data/extraction, all pages
-    python benchmarks/extraction_quality.py --limit 20 --json scores.json
+    python -m benchmarks.quality.extraction                    # ../shared/data/extraction, all pages
+    python -m benchmarks.quality.extraction --limit 20 --json scores.json
 
 Pages come from `real_pages_aeb_trafilatura.warc.gz`, decoded exactly as `finemill run` decodes them, and
 go through each step's own `extract` with the settings of its recipe (configs/fineweb.yaml and
@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import SHARED_DATA
 
-DATA = ROOT.parent / "shared" / "data" / "extraction"
+DATA = SHARED_DATA / "extraction"
 WARC = "real_pages_aeb_trafilatura.warc.gz"
 INDEX = "real_pages_aeb_trafilatura.index.jsonl"
 AEB, TRAFILATURA_EVAL = "scrapinghub-aeb", "trafilatura-eval"

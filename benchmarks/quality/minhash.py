@@ -1,7 +1,7 @@
 """MinHash at FineWeb's settings on human-judged near-duplicate pairs, and signature throughput.
 
-    python benchmarks/minhash_quality.py                 # both parts; writes docs/minhash-quality.png
-    python benchmarks/minhash_quality.py --repeats 5 --no-speed
+    python -m benchmarks.quality.minhash                 # both parts; writes docs/minhash-quality.png
+    python -m benchmarks.quality.minhash --repeats 5 --no-speed
 
 Quality: the 240 CC-MAIN-2015-11 page pairs of ../shared/data/neardup/cc1511_pairs.jsonl.gz (chatnoir-copycat,
 MIT), each judged by a person (label 3 = most similar ... 0.5 = least). For each pair: the signatures at
@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-PAIRS = DATA / "neardup" / "cc1511_pairs.jsonl.gz"
-DOCS = DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
-PLOT = ROOT / "docs" / "minhash-quality.png"
+from benchmarks.common import REPO, SHARED_DATA
+
+PAIRS = SHARED_DATA / "neardup" / "cc1511_pairs.jsonl.gz"
+DOCS = SHARED_DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
+PLOT = REPO / "docs" / "minhash-quality.png"
 LABELS = ["3", "2", "1", "0.5", "other"]  # "other": unknown, 'unkown', '0.5s' as given in the file
 
 

@@ -4,9 +4,9 @@ It times the trainer's own pieces (GPT, configure_optimizer, autocast_context, o
 forward + backward on one micro-batch, gradient clipping and an AdamW step, on random token ids (or real
 shards with --data), after a few untimed warmup steps (which absorb compilation).
 
-    python benchmarks/train_bench.py --config configs/train-tiny.yaml --device cpu --vocab-size 4096
-    python benchmarks/train_bench.py --config configs/train-gpt2-124m.yaml --device cuda --json  # bf16, compiled
-    python benchmarks/train_bench.py --config configs/train-tiny.yaml --device cpu --vocab-size 4096 \\
+    python -m benchmarks.speed.train --config configs/train-tiny.yaml --device cpu --vocab-size 4096
+    python -m benchmarks.speed.train --config configs/train-gpt2-124m.yaml --device cuda --json  # bf16, compiled
+    python -m benchmarks.speed.train --config configs/train-tiny.yaml --device cpu --vocab-size 4096 \\
         --vs-nanogpt ~/src/nanoGPT      # a checkout of github.com/karpathy/nanoGPT (not bundled)
 
 The vocabulary comes from --data's manifest, else --vocab-size, else the config's model.vocab_size, else
@@ -37,7 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO
+
 DEFAULT_VOCAB = 32768
 
 

@@ -1,7 +1,7 @@
 """Per-process start-up costs finemill avoids, and what its word splitter pays to learn new words.
 
-    python benchmarks/startup_bench.py            # 3 fresh processes per measurement, the median printed
-    python benchmarks/startup_bench.py --repeats 5
+    python -m benchmarks.speed.startup            # 3 fresh processes per measurement, the median printed
+    python -m benchmarks.speed.startup --repeats 5
 
 Each start-up figure is measured in fresh Python processes, as a worker meets it:
 - spaCy's tokenizer (`finemill.text.words.spacy_tokenizer`): torch importable (thinc then imports it)
@@ -25,11 +25,10 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-DOCUMENTS = ROOT.parent / "shared" / "data" / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
+from benchmarks.common import REPO, SHARED_DATA
+
+DOCUMENTS = SHARED_DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
 
 # `finemill run`'s planning of the default recipe on the bundled sample: every step of every stage built.
 PLAN = """
@@ -79,7 +78,7 @@ patches.install()  # as `finemill run` does first
 
 def fresh_process_seconds(snippet: str) -> float:
     code = "import time\n" + snippet + "\nprint(time.perf_counter() - started)\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return float(result.stdout.strip().splitlines()[-1])

@@ -1,8 +1,8 @@
 """`finemill ablate` on the real crawl files of ../shared/data: FineWeb's recipe with and without its own
 rules and with and without MinHash dedup, the tiny model on each, two seeds.
 
-    python benchmarks/ablate_real.py                  # writes ablations/real/, copies the plot to docs/
-    python benchmarks/ablate_real.py --tokens 300000 --seeds 0 1 2
+    python -m benchmarks.quality.ablate_real                  # writes ablations/real/, copies the plot to docs/
+    python -m benchmarks.quality.ablate_real --tokens 300000 --seeds 0 1 2
 
 The inputs are every WARC file of shared/data/crawl/ and shared/data/extraction/ (real pages of Common
 Crawl, Heritrix, wget and two extraction benchmarks: about 1,500 pages read). Most are not English, so the
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from benchmarks.common import REPO, SHARED_DATA
+
 INPUTS = ["crawl/*.warc.gz", "extraction/*.warc.gz"]
 
 

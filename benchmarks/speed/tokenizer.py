@@ -1,7 +1,7 @@
 """Benchmark finemill's encoder against HF `tokenizers`, and time BPE training.
 
-    python benchmarks/tokenize_bench.py                     # real docs from ../shared/data, vocab 32768
-    python benchmarks/tokenize_bench.py --train-mb 100 --repeats 5
+    python -m benchmarks.speed.tokenizer                     # real docs from ../shared/data, vocab 32768
+    python -m benchmarks.speed.tokenizer --train-mb 100 --repeats 5
 
 Encoding (same tokenizer, same text, same run, ids checked equal):
   finemill        Encoder.encode_flat: the tiktoken Encoding built from the BPE merges (what shard workers run)
@@ -28,13 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CRAWL = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "crawl"
-    / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
-)
+from benchmarks.common import SHARED_DATA, child_env, module_command
+
+CRAWL = SHARED_DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
 
 
 def load_texts(path: Path) -> list[str]:
@@ -137,10 +133,9 @@ def main() -> int:
         if tokenizer is None:  # the one just trained, on these very documents
             tokenizer = str(save_tokenizer(tok, Path(tmp) / "tokenizer.json"))
         cpu = min(os.sched_getaffinity(0))
-        env = {**os.environ, "RAYON_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "true"}
-        cmd = [
-            sys.executable,
-            __file__,
+        env = child_env(RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="true")
+        cmd = module_command(
+            __spec__.name,
             "--phase",
             "encode",
             "--docs",
@@ -151,7 +146,7 @@ def main() -> int:
             str(args.copies),
             "--repeats",
             str(args.repeats),
-        ]
+        )
         child = subprocess.run(["taskset", "-c", str(cpu), *cmd], env=env, capture_output=True, text=True)
         if child.returncode:
             sys.stderr.write(child.stderr)

@@ -1,7 +1,7 @@
 """The two CPU training kernels finemill swaps in, each against what it replaces, alternating in one process.
 
-    python benchmarks/train_kernels_bench.py                 # torch's threads
-    python benchmarks/train_kernels_bench.py --threads 1
+    python -m benchmarks.speed.train_kernels                 # torch's threads
+    python -m benchmarks.speed.train_kernels --threads 1
 
 1. Matmuls of the tiny config's linear layers (16 x 128 tokens, width 128, vocab 4096): forward x @ W^T by
    torch (`F.linear`, its BLAS) and by `finemill.train.cpu_linear` (oneDNN), same inputs, in turns.

@@ -1,0 +1,1 @@
+"""Quality benchmarks: each scores or compares outputs. Run as `python -m benchmarks.quality.<name>`."""
