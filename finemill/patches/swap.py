@@ -1,7 +1,8 @@
-"""Replacements put in place for the length of a block: the one mechanism of finemill's scoped patches.
+"""Replacements put in place for the length of a block: the one mechanism of the scoped patches that wrap a
+library call (trafilatura's, in `finemill.steps.extract.patches`).
 
-A scoped patch (trafilatura's, in `finemill.steps.extract.patches`) builds one `ScopedSwap` from a list of
-`Replacement`s, once, after checking its target, and enters `swap.applied()` around each library call.
+Such a patch builds one `ScopedSwap` from a list of `Replacement`s, once, after checking its target, and
+enters `swap.applied()` around each library call.
 
 Concurrency model: one process-wide lock, and a depth count per `ScopedSwap`.
 
@@ -9,11 +10,12 @@ Concurrency model: one process-wide lock, and a depth count per `ScopedSwap`.
   (1 -> 0) puts every original back, in the reverse order. Entries nested in the same thread or made by
   other threads meanwhile only count: the library is swapped once and restored once, whatever the
   nesting and however the threads interleave.
-- Putting in place and putting back run under the lock, so no thread sees a half-swapped library, and a
-  thread entering while another leaves finds either all replacements or all originals.
+- Putting in place and putting back run under the lock, so a thread entering a block while another
+  leaves one finds either every replacement or every original, never some of each.
 - The library is patched for the whole process while any thread is in a block: every thread calling it
-  meanwhile runs the replacements. That is why a scoped patch must give exactly the library's results
-  (each patch's tests prove it): only the speed of those other threads changes.
+  meanwhile runs the replacements, and a thread calling it outside any block may even run while the
+  swap is under way. That is why a scoped patch must give exactly the library's results (each patch's
+  tests prove it): for those other threads only the speed changes.
 - A block left by an exception restores as one left normally. Should putting a replacement in place
   fail, those already in place are put back (in reverse order) and the error propagates, depth still 0.
 
