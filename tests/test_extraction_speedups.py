@@ -11,8 +11,8 @@ from copy import deepcopy
 import pytest
 from lxml import etree
 
-from finemill.patches import (
-    PatchSkipped,
+from finemill.patches import PatchSkipped
+from finemill.steps.extract.patches import (
     compiled_xpaths,
     fast_readability,
     fast_text_helpers,
@@ -20,7 +20,7 @@ from finemill.patches import (
     trafilatura_text_helpers,
     trafilatura_tree_copies,
 )
-from finemill.patches import trafilatura_readability as patch
+from finemill.steps.extract.patches import trafilatura_readability as patch
 from tests.conftest import shared_file
 from tests.test_fast_xpath import extract_all
 
@@ -279,7 +279,7 @@ def test_extract_step_tree_copies_setting(monkeypatch):
     monkeypatch.setattr("trafilatura.extract", lambda *a, **k: seen.append(core.copy.__module__))
     TrafilaturaExtractor().extract("<html></html>")
     TrafilaturaExtractor(fewer_tree_copies=False).extract("<html></html>")
-    assert seen == ["finemill.patches.trafilatura_tree_copies", "copy"]
+    assert seen == ["finemill.steps.extract.patches.trafilatura_tree_copies", "copy"]
 
 
 # ------------------------------------------------------------------ text helpers

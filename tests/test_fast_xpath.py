@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree, html
 
-from finemill.patches import compiled_xpaths
 from finemill.steps.extract import fast_xpath
 from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
+from finemill.steps.extract.patches import compiled_xpaths
 from tests.conftest import shared_file
 
 # The expressions trafilatura spends its time on: losing any of them loses the speed-up.
@@ -360,7 +360,7 @@ def test_c_class_lookup_gives_lxml_html_classes():
     from datatrove.pipeline.readers import WarcReader
     from trafilatura import utils
 
-    from finemill.patches import trafilatura_xpaths
+    from finemill.steps.extract.patches import trafilatura_xpaths
 
     def classes(parser, page: str) -> list[type]:
         return [type(node) for node in html.fromstring(page, parser=parser).iter()]
@@ -385,10 +385,12 @@ def test_c_class_lookup_gives_lxml_html_classes():
 
 
 def test_changed_lxml_html_lookup_is_left_as_installed(monkeypatch):
-    from finemill.patches import PatchSkipped, trafilatura_xpaths
+    from finemill.patches import PatchSkipped
+    from finemill.steps.extract.patches import trafilatura_xpaths
 
     monkeypatch.setitem(trafilatura_xpaths.LXML_HTML_LOOKUP, "lookup", "0" * 12)
     trafilatura_xpaths._lookup_swap.cache_clear()
+    trafilatura_xpaths._swap.cache_clear()  # built with the lookup: built again without it
     try:
         with pytest.warns(PatchSkipped, match="class lookup"):
             assert trafilatura_xpaths._lookup_swap().parser is None
@@ -396,3 +398,4 @@ def test_changed_lxml_html_lookup_is_left_as_installed(monkeypatch):
             assert compiled >= 15
     finally:
         trafilatura_xpaths._lookup_swap.cache_clear()
+        trafilatura_xpaths._swap.cache_clear()

@@ -134,7 +134,7 @@ def test_extraction_process_ignores_ctrl_c():
     """The process datatrove's extractors fork lives through a SIGINT (its parent decides when it stops)."""
     from datatrove.pipeline.extractors.base import ExtractorSandbox
 
-    from finemill.patches import worker_interrupts
+    from finemill.pipeline.patches import worker_interrupts
 
     assert worker_interrupts.install()
     with ExtractorSandbox(timeout=30) as sandbox:
@@ -149,7 +149,8 @@ def test_patch_skipped_where_datatrove_changed(monkeypatch):
     from datatrove.pipeline.dedup import minhash
     from datatrove.pipeline.extractors.base import ExtractorSandbox
 
-    from finemill.patches import PatchSkipped, datatrove_progress_bars, worker_interrupts
+    from finemill.patches import PatchSkipped
+    from finemill.pipeline.patches import datatrove_progress_bars, worker_interrupts
 
     monkeypatch.setattr(ExtractorSandbox, "_worker", lambda self, conn, extract_fn, warmup=None: None)
     with pytest.warns(PatchSkipped, match="_worker takes"):

@@ -1,5 +1,6 @@
-"""finemill's patches (`finemill.patches`): applied by `install()` only, in every worker too, and skipped with a
-warning, the library left as installed, where their target has changed."""
+"""finemill's patches (docs/patches.md): the process-wide ones applied by `finemill.pipeline.patches.install()`
+only, in every worker too; each skipped with a warning, the library left as installed, where its target has
+changed."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import pytest
 from datatrove.pipeline.base import PipelineStep
 from loguru import logger
 
-from finemill import patches
-from finemill.patches import PatchSkipped, check, datatrove_dependency_check, datatrove_task_logging
+from finemill.patches import PatchSkipped, check, hidden_imports
+from finemill.pipeline import patches
+from finemill.pipeline.patches import datatrove_dependency_check, datatrove_task_logging, ray_loopback
+from finemill.steps.pii.presidio_ip_pattern import ascii_bounded_ip_patterns
 
 # Every finemill module a run imports, then install(): which functions datatrove's modules hold at each point.
 IMPORTS_THEN_INSTALL = """
@@ -29,10 +32,11 @@ def held():
             executor_base.close_task_logger.__module__]
 for module in ["finemill.cli", "finemill.pipeline.run", "finemill.pipeline.plan", "finemill.pipeline.executors",
                "finemill.pipeline.task_logging", "finemill.pipeline.registry", "finemill.steps.pii.scrubber",
-               "finemill.steps.extract.trafilatura", "finemill.text.words", "finemill.patches"]:
+               "finemill.steps.extract.trafilatura", "finemill.text.words", "finemill.patches",
+               "finemill.pipeline.patches", "finemill.steps.extract.patches"]:
     importlib.import_module(module)
 imported = held()
-from finemill import patches
+from finemill.pipeline import patches
 patches.install()
 patches.install()
 print(json.dumps([imported, held()]))
@@ -40,9 +44,9 @@ print(json.dumps([imported, held()]))
 ROOT = Path(__file__).resolve().parents[1]
 DATATROVE = ["datatrove.utils._import_utils", "datatrove.utils.logging", "datatrove.utils.logging"]
 FINEMILL = [
-    "finemill.patches.datatrove_dependency_check",
-    "finemill.patches.datatrove_task_logging",
-    "finemill.patches.datatrove_task_logging",
+    "finemill.pipeline.patches.datatrove_dependency_check",
+    "finemill.pipeline.patches.datatrove_task_logging",
+    "finemill.pipeline.patches.datatrove_task_logging",
 ]
 
 
@@ -86,7 +90,7 @@ class Probe(PipelineStep):
 RUN_PROBES = """
 import sys
 from tests.test_patches import Probe
-from finemill.pipeline.task_logging import QuietLocalExecutor
+from finemill.pipeline.executors import QuietLocalExecutor
 QuietLocalExecutor([Probe(sys.argv[1])], tasks=2, workers=2, logging_dir=sys.argv[2]).run()
 """
 
@@ -192,7 +196,7 @@ def test_presidio_patterns_rewritten_only_where_their_text_is_as_expected():
     IpRecognizer = _import_presidio_recognizers().IpRecognizer  # noqa: N806  (presidio's class)
     from presidio_analyzer import Pattern
 
-    rewritten = patches.ascii_bounded_ip_patterns(IpRecognizer)
+    rewritten = ascii_bounded_ip_patterns(IpRecognizer)
     originals = [p for p in IpRecognizer.PATTERNS if p.name != "IPv4"]
     assert [p.name for p in rewritten] == [p.name for p in originals]
     assert all(r"(?<![0-9A-Za-z_:])" in p.regex and r"(?<![\w:])" not in p.regex for p in rewritten)
@@ -203,15 +207,13 @@ def test_presidio_patterns_rewritten_only_where_their_text_is_as_expected():
         ]
 
     with pytest.warns(PatchSkipped) as record:
-        unchanged = patches.ascii_bounded_ip_patterns(Changed)
+        unchanged = ascii_bounded_ip_patterns(Changed)
     assert "no longer starts with" in skipped_warning("presidio-analyzer", record)
     assert [p.regex for p in unchanged] == [p.regex for p in Changed.PATTERNS if p.name != "IPv4"]
 
 
 @pytest.fixture
 def fresh_hidden_checks():
-    from finemill.patches import hidden_imports
-
     hidden_imports.torch_unused_by_spacy.cache_clear()
     hidden_imports.transformers_unused_by_presidio.cache_clear()
     yield
@@ -220,18 +222,18 @@ def fresh_hidden_checks():
 
 
 def test_nothing_hidden_outside_the_tested_series(monkeypatch, fresh_hidden_checks):
-    assert patches.transformers_unused_by_presidio() == ("transformers",)
-    patches.transformers_unused_by_presidio.cache_clear()
+    assert hidden_imports.transformers_unused_by_presidio() == ("transformers",)
+    hidden_imports.transformers_unused_by_presidio.cache_clear()
     monkeypatch.setattr(check, "installed_version", lambda distribution: "3.0.0")
     with pytest.warns(PatchSkipped, match="presidio-analyzer 3.0.0"):
-        assert patches.transformers_unused_by_presidio() == ()
+        assert hidden_imports.transformers_unused_by_presidio() == ()
     with pytest.warns(PatchSkipped, match="thinc 3.0.0"):
-        assert patches.torch_unused_by_spacy() == ()
+        assert hidden_imports.torch_unused_by_spacy() == ()
 
 
 def test_an_import_needing_a_hidden_module_says_so():
     with pytest.warns(PatchSkipped, match="now needs finemill_no_such_module"), pytest.raises(ImportError):
-        with patches.hidden("finemill_no_such_module"):
+        with hidden_imports.hidden("finemill_no_such_module"):
             import finemill_no_such_module  # noqa: F401
     assert "finemill_no_such_module" not in sys.modules
 
@@ -243,13 +245,13 @@ def test_ray_switch_scoped_and_left_alone_where_ray_changed(monkeypatch):
     variable = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR
     monkeypatch.delenv(variable, raising=False)
     before = ray_constants.ENABLE_RAY_CLUSTER
-    with patches.loopback_only() as applied:
+    with ray_loopback.loopback_only() as applied:
         assert applied and ray_constants.ENABLE_RAY_CLUSTER is False and os.environ[variable] == "0"
     assert ray_constants.ENABLE_RAY_CLUSTER is before and variable not in os.environ
 
     monkeypatch.delattr(ray_constants, "ENABLE_RAY_CLUSTER")
     with pytest.warns(PatchSkipped) as record:
-        with patches.loopback_only() as applied:
+        with ray_loopback.loopback_only() as applied:
             assert not applied and variable not in os.environ
     assert "ENABLE_RAY_CLUSTER" in skipped_warning("ray", record)
 
@@ -260,7 +262,7 @@ def test_trafilatura_runs_as_installed_where_its_lists_are_gone(monkeypatch):
     import trafilatura
     from lxml import etree
 
-    from finemill.patches import trafilatura_xpaths
+    from finemill.steps.extract.patches import trafilatura_xpaths
 
     real_lists = trafilatura.xpaths
     trafilatura_xpaths._swap.cache_clear()
@@ -268,7 +270,7 @@ def test_trafilatura_runs_as_installed_where_its_lists_are_gone(monkeypatch):
     monkeypatch.setitem(sys.modules, "trafilatura.xpaths", trafilatura.xpaths)
     try:
         with pytest.warns(PatchSkipped) as record:
-            with patches.compiled_xpaths() as compiled:
+            with trafilatura_xpaths.compiled_xpaths() as compiled:
                 assert compiled == 0
                 assert all(type(x) is etree.XPath for x in real_lists.OVERALL_DISCARD_XPATH)
         assert "no list of lxml XPath" in skipped_warning("trafilatura", record)

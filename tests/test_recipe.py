@@ -107,7 +107,7 @@ def test_cli_help_lists_run():
     ["numpy", "fasttext-numpy2-wheel", "trafilatura", "NumPy", "fasttext-wheel", "no-such-distribution", ""],
 )
 def test_dependency_check_answers_as_datatrove(name):
-    from finemill.patches import datatrove_dependency_check as dependency_check
+    from finemill.pipeline.patches import datatrove_dependency_check as dependency_check
 
     original = dependency_check.datatrove_is_distribution_available.__wrapped__  # past its lru_cache
     assert dependency_check.is_distribution_available(name) == original(name)

@@ -9,7 +9,7 @@ Each start-up figure is measured in fresh Python processes, as a worker meets it
 - presidio's recognizers: `presidio_analyzer` imported as installed (its Hugging Face engine imports
   transformers) against finemill's `_import_presidio_recognizers` (transformers and torch hidden);
 - planning a run of the default recipe on the bundled sample (every step of its four stages built):
-  datatrove's dependency check against finemill's (`finemill.patches.install()`: one read of the installed
+  datatrove's dependency check against finemill's (`finemill.pipeline.patches.install()`: one read of the installed
   distributions).
 Then, in one process with the tokenizer loaded, the word splitter on the 697 documents of
 `../shared/data/crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz`: first pass (learning every run it has not
@@ -69,7 +69,7 @@ _import_presidio_recognizers()
     "run planned (all steps built), datatrove's check": PLAN.format(check=""),  # nothing installed
     "run planned (all steps built), finemill's check": PLAN.format(
         check="""
-from finemill import patches
+from finemill.pipeline import patches
 patches.install()  # as `finemill run` does first
 """
     ),

@@ -5,7 +5,7 @@
 
 Runs `trafilatura.extract` as the recipe's `extract` step calls it (favor_precision, no comments, deduplicate)
 over the pages, twice in this process: with trafilatura as installed (lxml evaluates its XPaths) and with
-finemill's compiled XPaths swapped in (`finemill.patches.compiled_xpaths`). Every expression of trafilatura's
+finemill's compiled XPaths swapped in (`finemill.steps.extract.patches.compiled_xpaths`). Every expression of trafilatura's
 XPath lists is timed where trafilatura calls it. Prints per list the seconds of both, the share of
 extraction time spent in those lists, the extraction time of both, and how many pages give the identical
 text (`identical: N of M`).
@@ -91,7 +91,7 @@ def load_pages(limit: int | None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from datatrove.utils.logging import logger
 
-    from finemill.patches import compiled_xpaths
+    from finemill.steps.extract.patches import compiled_xpaths
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -30,7 +30,8 @@ def skip(distribution: str, patch: str, problem: str) -> None:
     """Warn that `patch` is not applied to `distribution` because of `problem`."""
     warnings.warn(
         f"finemill: {distribution} {installed_version(distribution)}: {problem}; finemill's patch "
-        f"({patch}) is skipped and {distribution} runs as installed. Update finemill/patches/ for this version.",
+        f"({patch}) is skipped and {distribution} runs as installed. Update the patch for this version "
+        "(docs/patches.md lists where each lives).",
         PatchSkipped,
         stacklevel=3,
     )

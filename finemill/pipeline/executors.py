@@ -20,24 +20,46 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from datatrove.executor import RayPipelineExecutor, SlurmPipelineExecutor
+import multiprocess
+from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, SlurmPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
 
 from finemill.errors import FinemillError
-from finemill.patches import PatchedExecutor, loopback_only
+from finemill.pipeline.patches import PatchedExecutor
+from finemill.pipeline.patches.ray_loopback import loopback_only
+from finemill.pipeline.patches.worker_interrupts import (
+    quiet_pool_worker,
+    start_forkserver_ignoring_interrupts,
+)
 from finemill.pipeline.plan import Stage
 from finemill.pipeline.progress import ProgressReporting
 from finemill.pipeline.recipe import ExecutorSpec, RaySpec, SlurmSpec
-from finemill.pipeline.task_logging import QuietLocalExecutor, verbose
+from finemill.pipeline.task_logging import verbose
+
+
+class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecutor):
+    """LocalPipelineExecutor whose tasks log to files, with warnings only on the terminal, report their
+    progress (`finemill.pipeline.progress`), and leave Ctrl-C to finemill's process: its workers ignore
+    SIGINT and end quietly when it stops the pool (`finemill.pipeline.patches.worker_interrupts`)."""
+
+    def run(self):
+        start_forkserver_ignoring_interrupts()  # before datatrove's pool forks its first worker
+        return super().run()
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        if multiprocess.parent_process() is None:  # one worker: tasks run here, in finemill's process
+            return super()._run_for_rank(rank, local_rank, node_rank)
+        with quiet_pool_worker():  # a pool worker, for the length of this task
+            return super()._run_for_rank(rank, local_rank, node_rank)
 
 
 class PatchedRayExecutor(PatchedExecutor, ProgressReporting, RayPipelineExecutor):
-    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.patches`) and report
-    their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share)."""
+    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.pipeline.patches`) and
+    report their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share)."""
 
 
 class PatchedSlurmExecutor(PatchedExecutor, SlurmPipelineExecutor):
-    """datatrove's Slurm executor; its jobs install finemill's patches (`finemill.patches`)."""
+    """datatrove's Slurm executor; its jobs install finemill's patches (`finemill.pipeline.patches`)."""
 
 
 class Backend(Protocol):

@@ -115,13 +115,13 @@ def run_recipe(recipe: Recipe, force: bool = False, progress: bool | None = None
 def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None) -> RunOutcome:
     """Plan the run and run it with the recipe's executor: here and now (local, Ray), then write stats.json,
     or as submitted jobs (Slurm), whose stats.json `finemill stats OUT` builds once they have finished."""
-    from finemill import patches
+    from finemill.pipeline import patches
     from finemill.pipeline.executors import make_backend, submitted_job_ids
     from finemill.pipeline.plan import plan_stages, planned_steps
     from finemill.pipeline.run_stats import save_plan, write_stats
     from finemill.pipeline.task_logging import quiet_parent_logging
 
-    patches.install()  # before any step is built; workers install them too (finemill.patches.PatchedExecutor)
+    patches.install()  # before any step is built; workers install them too (patches.PatchedExecutor)
     quiet_parent_logging()
     out = run_folder.make_output_folder(Path(recipe.output))  # a file in the way: a one-line error
     if force:

@@ -16,7 +16,8 @@ a profiler). Two of its steps take over half of that:
   stops at the first hit. A div holding a comment, a processing instruction or a namespaced element (whose
   XML text differs from its tag) is serialized and searched as readability does.
 
-`finemill.patches.fast_readability()` puts both in place of readability's for one `extract` call;
+`finemill.steps.extract.patches.fast_readability()` puts both in place of readability's for one `extract`
+call;
 `tests/test_extraction_speedups.py` checks the same trees and the same extracted text on real pages.
 """
 

@@ -1,6 +1,6 @@
 """trafilatura's attribute-matching XPaths evaluated in Python: the same elements, in the same order, faster.
 
-More than half of trafilatura's time on real pages (56%, `benchmarks/speed/xpath.py`) goes to libxml2 evaluating XPaths such as
+Most of trafilatura's time on real pages (docs/performance.md, `python -m benchmarks.speed.xpath`) goes to libxml2 evaluating XPaths such as
 `.//*[(self::div or self::p ...)][contains(@class, "footer") or starts-with(@id, "shar") or ...]`, about a
 hundred string tests per element. libxml2 re-reads and re-allocates the attribute's string for every test.
 Here each attribute is read once per element and its tests run as Python string operations, which is
@@ -18,8 +18,9 @@ Only a small grammar is compiled (the one trafilatura's pruning expressions use)
     string_arg:= "@" NAME | "translate(" "@" NAME "," STRING "," STRING ")"
 
 Any other expression (positional predicates, unions, other axes or functions) keeps lxml's own XPath, so
-an expression is either compiled exactly or left alone. `finemill.patches.compiled_xpaths()` swaps the
-compiled expressions into trafilatura's lists for the length of a block (its modules share those lists);
+an expression is either compiled exactly or left alone. `finemill.steps.extract.patches.compiled_xpaths()`
+swaps the compiled expressions into trafilatura's lists for the length of a block (its modules share those
+lists);
 `tests/test_fast_xpath.py` checks element-for-element equality on real pages and identical
 `trafilatura.extract` output.
 """
@@ -392,7 +393,7 @@ def any_attribute_holds(decisions: dict[str, tuple[dict, AttributeDecision]]) ->
 # class lookup, a Python call per element): keeping them alive for one `extract` call lets the next
 # expressions over the same subtree (trafilatura runs up to eight over it) reuse them. lxml hands out one
 # object per element while it is alive, so identity and results are unchanged; the list is dropped at
-# the end of the call (`finemill.patches.compiled_xpaths()`).
+# the end of the call (`finemill.steps.extract.patches.compiled_xpaths()`).
 kept_alive: list | None = None
 
 

@@ -18,8 +18,8 @@ from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.typeshelper import StatHints
 
-from finemill import patches
 from finemill.errors import FinemillError
+from finemill.steps.extract import patches
 
 
 class AccountedExtraction(BaseExtractor):
@@ -76,20 +76,18 @@ class TrafilaturaExtractor(AccountedExtraction, Trafilatura):
     makes the output depend on the machine's speed, so our recipe uses 1 s: pages that take longer are
     pathological and are removed with reason `timeout`.
 
-    `compiled_xpaths` (default on): trafilatura's attribute-matching XPaths are evaluated by
-    `finemill.steps.extract.fast_xpath` (swapped in per call by `finemill.patches.compiled_xpaths`), which
-    selects the same elements about twice as fast overall, and trafilatura's HTML parser picks each element
-    object's class with lxml's C lookups (the same classes); the extracted text is the same.
-    `fast_readability` (default on): two steps of trafilatura's readability fallback are
-    `finemill.steps.extract.fast_readability`'s (swapped in per call by `finemill.patches.fast_readability`),
-    which change the tree as readability's do with less work; the extracted text is the same.
-    `fewer_tree_copies` (default on): trafilatura's `bare_extraction` copies the page's tree once instead of
-    three times (`finemill.patches.fewer_tree_copies`, per call): the two copies read only on the rare
-    pages that reach justext or the baseline are made then, by parsing the page again; the text is the
-    same. `fast_text_helpers` (default on): two of trafilatura's text helpers (`remove_control_characters`,
-    `repair_faulty_html`) skip work that cannot change their result (`finemill.patches.fast_text_helpers`,
-    per call). `pause_gc` (default on): Python's cycle collector waits for the end of each call; a call
-    makes thousands of lxml objects, which the collector otherwise walks again and again (3% of the time),
+    Four speed-ups, each swapped into trafilatura for one call (`finemill.steps.extract.patches`), leave
+    the extracted text the same. `compiled_xpaths` (default on): trafilatura's attribute-matching XPaths
+    are evaluated by `finemill.steps.extract.fast_xpath`, which selects the same elements faster
+    (docs/performance.md), and trafilatura's HTML parser picks each element object's class with lxml's C
+    lookups (the same classes). `fast_readability` (default on): two steps of trafilatura's readability
+    fallback are `finemill.steps.extract.fast_readability`'s, which change the tree as readability's do
+    with less work. `fewer_tree_copies` (default on): trafilatura's `bare_extraction` copies the page's
+    tree once instead of three times: the two copies read only on the rare pages that reach justext or
+    the baseline are made then, by parsing the page again. `fast_text_helpers` (default on): two of
+    trafilatura's text helpers (`remove_control_characters`, `repair_faulty_html`) skip work that cannot
+    change their result. `pause_gc` (default on): Python's cycle collector waits for the end of each
+    call; a call makes thousands of lxml objects, which the collector otherwise walks again and again,
     and what they leave is collected right after. Set all five to false to run trafilatura exactly as
     installed.
     """

@@ -43,12 +43,8 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.formatters.base import BaseFormatter
 from datatrove.utils.typeshelper import StatHints
 
-from finemill.patches import (
-    ascii_bounded_ip_patterns,
-    hidden,
-    torch_unused_by_spacy,
-    transformers_unused_by_presidio,
-)
+from finemill.patches.hidden_imports import hidden, torch_unused_by_spacy, transformers_unused_by_presidio
+from finemill.steps.pii.presidio_ip_pattern import ascii_bounded_ip_patterns
 
 # Same placeholders as datatrove's PIIFormatter (and so FineWeb): example.com/org are reserved for
 # documentation, and the IPs did not answer pings when datatrove picked them.
@@ -380,7 +376,7 @@ def _import_presidio_recognizers() -> Any:
 def _ip_recognizer(ip_recognizer: type) -> Any:
     """presidio's IpRecognizer with finemill's IPv4 pattern, whose ASCII-only boundaries find "地址8.8.8.8" and
     "8.8.8.8的" but not "v1.2.3.4" or pieces of "8.0.1.27165", and presidio's IPv6 patterns given the same
-    boundaries (`finemill.patches.presidio_ip_pattern`)."""
+    boundaries (`finemill.steps.pii.presidio_ip_pattern`)."""
     from presidio_analyzer import Pattern
 
     return ip_recognizer(patterns=[*ascii_bounded_ip_patterns(ip_recognizer), Pattern("IPv4", _IPV4, 0.6)])

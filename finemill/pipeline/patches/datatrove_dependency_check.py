@@ -2,9 +2,10 @@
 
 Every datatrove `PipelineStep` checks, when it is created (and when it is copied or unpickled, which the
 executors do for every task), that its packages are installed. For each pip distribution name datatrove
-reads the metadata of every installed distribution again: ~0.1 s per name, about 1 s per process for
-FineWeb's steps. `is_distribution_available` gives the same answer from one read; `install()` puts it in
-place of datatrove's private `_is_distribution_available` (called by `finemill.patches.install()`).
+reads the metadata of every installed distribution again, for every process and every step (the time it
+costs: docs/performance.md). `is_distribution_available` gives the same answer from one read; `install()`
+puts it in place of datatrove's private `_is_distribution_available` (called by
+`finemill.pipeline.patches.install()`).
 """
 
 from __future__ import annotations

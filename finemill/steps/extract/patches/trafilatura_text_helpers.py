@@ -1,17 +1,18 @@
 """Two of trafilatura's text helpers with less work and the same result, for the length of a block.
 
 - `remove_control_characters(string)` drops the characters that are neither printable nor whitespace by
-  calling a cached function on every character of every line of the output (2.4% of the extraction's
-  time). A string that is printable throughout (`str.isprintable()`, most lines) loses nothing, so it is
-  returned as it is; any other goes to trafilatura's function.
+  calling a cached function on every character of every line of the output (its share of the
+  extraction's time: docs/performance.md). A string that is printable throughout (`str.isprintable()`,
+  most lines) loses nothing, so it is returned as it is; any other goes to trafilatura's function.
 - `repair_faulty_html(htmlstring, beginning)` looks at the first four lines of the page for a
-  self-closed `<html .../>`, but finds them by splitting the whole page into lines (1.9%). Here the same
-  four lines are split from the start of the page only (`first_lines`), the rest
-  of the repair as trafilatura's.
+  self-closed `<html .../>`, but finds them by splitting the whole page into lines. Here the same
+  four lines are split from the start of the page only (`first_lines`), the rest of the repair as
+  trafilatura's.
 
 `fast_text_helpers()` sets both names in `trafilatura.utils` (where `load_html` and `line_processing` look
-them up) and puts trafilatura's back at the end. It checks that the functions are the code the
-equivalents were written for; where not, trafilatura runs as installed, with a `PatchSkipped` warning.
+them up) and puts trafilatura's back at the end (`finemill.patches.swap`). It checks that the functions
+are the code the equivalents were written for; where not, trafilatura runs as installed, with a
+`PatchSkipped` warning.
 `tests/test_extraction_speedups.py` checks both against trafilatura's on real pages.
 """
 
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 
 from finemill.patches.check import checked_modules, code_digest
+from finemill.patches.swap import ScopedSwap, attribute
 
 PATCH = "fast text helpers"
 FUNCTIONS = {"repair_faulty_html": "138f9914424d", "remove_control_characters": "5bf71f82550d"}
@@ -43,13 +44,6 @@ def first_lines(text: str, count: int) -> list[str]:
     return text.splitlines()[:count]
 
 
-@dataclass
-class Swap:
-    utils: object | None  # trafilatura.utils, None where it no longer looks as expected
-    originals: dict
-    replacements: dict
-
-
 def _problem(utils) -> str | None:
     for name, digest in FUNCTIONS.items():
         if code_digest(getattr(utils, name, None)) != digest:
@@ -61,10 +55,11 @@ def _problem(utils) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _swap() -> Swap:
+def _swap() -> ScopedSwap | None:
+    """The two helpers to swap, None where trafilatura.utils no longer looks as expected."""
     found = checked_modules("trafilatura", PATCH, ("trafilatura.utils",), _problem)
     if found is None:
-        return Swap(None, {}, {})
+        return None
     (utils,) = found
     remove_control_characters = utils.remove_control_characters
     doctype, faulty_html = utils.DOCTYPE_TAG, utils.FAULTY_HTML
@@ -80,32 +75,21 @@ def _swap() -> Swap:
             return faulty_html.sub(r"\1>", htmlstring, count=1)
         return htmlstring
 
-    originals = {name: getattr(utils, name) for name in FUNCTIONS}
-    replacements = {
-        "remove_control_characters": printable_or_removed,
-        "repair_faulty_html": repair_from_first_lines,
-    }
-    return Swap(utils, originals, replacements)
-
-
-_active = False
+    return ScopedSwap(
+        [
+            attribute(utils, "remove_control_characters", printable_or_removed),
+            attribute(utils, "repair_faulty_html", repair_from_first_lines),
+        ]
+    )
 
 
 @contextmanager
 def fast_text_helpers() -> Iterator[bool]:
     """Within the block, trafilatura uses the two equivalents; yields whether they are in place. Other
     threads calling trafilatura meanwhile use them too (same results, so only their speed changes)."""
-    global _active
     swap = _swap()
-    if _active or swap.utils is None:
-        yield swap.utils is not None
+    if swap is None:
+        yield False
         return
-    _active = True
-    try:
-        for name, function in swap.replacements.items():
-            setattr(swap.utils, name, function)
+    with swap.applied():
         yield True
-    finally:
-        for name, function in swap.originals.items():
-            setattr(swap.utils, name, function)
-        _active = False

@@ -3,7 +3,8 @@
 `fast_readability()` sets `remove_unlikely_candidates` and `transform_misused_divs_into_paragraphs` of
 `trafilatura.readability_lxml.Document` (trafilatura's own copy of readability, used only by trafilatura)
 to `finemill.steps.extract.fast_readability`'s, which change the tree the same way with less work, and puts
-readability's back at the end. Scoped: the extract step wraps each `extract` call in it. It checks that the
+readability's back at the end (`finemill.patches.swap`). Scoped: the extract step wraps each `extract`
+call in it. It checks that the
 methods and the patterns they use are still the ones the equivalents were written for; where they are not,
 readability runs as installed, with a `PatchSkipped` warning.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 
 from finemill.patches.check import checked_modules, code_digest
+from finemill.patches.swap import ScopedSwap, attribute
+from finemill.steps.extract.fast_readability import MisusedDivs, UnlikelyCandidates
 
 PATCH = "fast readability steps"
 # the code of the two methods replaced, and the pattern texts they use, as the equivalents were written for
@@ -29,13 +31,6 @@ PATTERNS = {
     "okMaybeItsACandidateRe": "and|article|body|column|main|shadow",
     "divToPElementsRe": "<(?:a|blockquote|dl|div|img|ol|p|pre|table|ul)",
 }
-
-
-@dataclass
-class Swap:
-    document: type | None  # trafilatura.readability_lxml.Document, None where it no longer looks as expected
-    originals: dict[str, object]
-    replacements: dict[str, object]
 
 
 def _problem(readability) -> str | None:
@@ -56,22 +51,20 @@ def _problem(readability) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _swap() -> Swap:
+def _swap() -> ScopedSwap | None:
+    """The two methods to swap, None where readability no longer looks as expected."""
     found = checked_modules("trafilatura", PATCH, ("trafilatura.readability_lxml",), _problem)
     if found is None:
-        return Swap(None, {}, {})
+        return None
     (readability_lxml,) = found
-    from finemill.steps.extract.fast_readability import MisusedDivs, UnlikelyCandidates
-
     regexes, document = readability_lxml.REGEXES, readability_lxml.Document
     unlikely = UnlikelyCandidates(
         regexes["unlikelyCandidatesRe"], regexes["okMaybeItsACandidateRe"], readability_lxml.FRAME_TAGS
     )
     divs = MisusedDivs(regexes["divToPElementsRe"], readability_lxml._tostring)
-    replacements = {"remove_unlikely_candidates": unlikely, "transform_misused_divs_into_paragraphs": divs}
-    originals = {name: vars(document)[name] for name in replacements}
+    steps = {"remove_unlikely_candidates": unlikely, "transform_misused_divs_into_paragraphs": divs}
     # plain functions, so that `document.method()` passes the Document as the first argument
-    return Swap(document, originals, {name: _as_method(step) for name, step in replacements.items()})
+    return ScopedSwap([attribute(document, name, _as_method(step)) for name, step in steps.items()])
 
 
 def _as_method(step):
@@ -82,25 +75,14 @@ def _as_method(step):
     return method
 
 
-_active = False
-
-
 @contextmanager
 def fast_readability() -> Iterator[bool]:
     """Within the block, trafilatura's readability uses finemill's two steps; yields whether they are in
     place (False where the target changed). Other threads using trafilatura meanwhile use them too; they
     change the tree as readability's do, so that changes their speed, not their output."""
-    global _active
     swap = _swap()
-    if _active or swap.document is None:
-        yield swap.document is not None
+    if swap is None:
+        yield False
         return
-    _active = True
-    try:
-        for name, method in swap.replacements.items():
-            setattr(swap.document, name, method)
+    with swap.applied():
         yield True
-    finally:
-        for name, method in swap.originals.items():
-            setattr(swap.document, name, method)
-        _active = False

@@ -1,15 +1,15 @@
 """Two of the three copies of the page's tree in trafilatura's `bare_extraction` skipped, for one call.
 
-trafilatura 1.11's `bare_extraction` copies the parsed page three times (a tenth of its time on real
-pages, copying and freeing the trees):
+trafilatura 1.11's `bare_extraction` copies the parsed page three times (copying and freeing the trees
+is a share of its time on real pages: docs/performance.md):
 
     tree_backup = copy(tree)                    # the page as parsed
     cleaned_tree_backup = copy(cleaned_tree)    # the page after tree_cleaning, for justext
     compare_extraction(cleaned_tree_backup, deepcopy(tree_backup), ...)   # readability changes its copy
     baseline(deepcopy(tree_backup))             # only when the extraction is still too short
 
-`compare_extraction` hands its first tree only to `justext_rescue` (1 real page in 28), and only the
-baseline (1 in 100) reads `tree_backup` after readability. Within `fewer_tree_copies(html)`:
+`compare_extraction` hands its first tree only to `justext_rescue` (on few real pages), and only the
+baseline (on fewer still) reads `tree_backup` after readability. Within `fewer_tree_copies(html)`:
 
 - readability gets `tree_backup` itself instead of a copy;
 - the baseline gets `html` parsed again by trafilatura's `load_html` (the same parser on the same text:
@@ -19,9 +19,10 @@ baseline (1 in 100) reads `tree_backup` after readability. Within `fewer_tree_co
 
 This holds for `extract(html, ...)` without `prune_xpath` or `with_metadata` (neither changes the parsed
 tree then), as the extract step calls it. The names `copy` and `deepcopy` of `trafilatura.core` and
-`justext_rescue` of `trafilatura.external` are swapped for the block; they act only in the thread that
-entered it (others get real copies). The patch checks that those functions are the code it was written
-for; where not, trafilatura runs as installed, with a `PatchSkipped` warning.
+`justext_rescue` of `trafilatura.external` are swapped for the block (`finemill.patches.swap`); they act
+only in the thread that entered it (other threads get real copies, and their own `justext_rescue`). The
+patch checks that those functions are the code it was written for; where not, trafilatura runs as
+installed, with a `PatchSkipped` warning.
 `tests/test_extraction_speedups.py` checks identical `extract` output on real pages.
 """
 
@@ -29,12 +30,13 @@ from __future__ import annotations
 
 import copy as copying
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 from finemill.patches.check import checked_modules, code_digest
+from finemill.patches.swap import ScopedSwap, attribute
 
 PATCH = "fewer tree copies"
 # the code of the functions whose use of the copies this patch relies on, as it was written for
@@ -69,15 +71,16 @@ class Call:
     backup_lent: bool = False
 
 
-@dataclass
-class Swap:
-    modules: dict  # "core", "external": trafilatura's modules; empty where they no longer look as expected
-    originals: dict
-    replacements: dict
+@dataclass(frozen=True)
+class Patch:
+    """trafilatura.core as checked, trafilatura's own `justext_rescue`, and the names to swap."""
+
+    core: object
+    justext_rescue: Callable
+    swap: ScopedSwap
 
 
-_local = threading.local()
-_lock = threading.Lock()  # guards _active: the names are swapped while any thread is in a block
+_local = threading.local()  # the thread's `Call`, while it is in a block
 
 
 def _call() -> Call | None:
@@ -104,14 +107,14 @@ def _deepcopy(tree, memo=None):
     if not call.backup_lent:  # for readability: nothing but the baseline reads tree_backup after it
         call.backup_lent = True
         return tree
-    return _swap().modules["core"].load_html(call.html)  # for the baseline: the page as parsed
+    return _swap().core.load_html(call.html)  # for the baseline: the page as parsed
 
 
 def _justext_rescue(tree, options, *args, **kwargs):
-    swap = _swap()
+    patch = _swap()
     if isinstance(tree, DeferredTree):
-        tree = tree.build(swap.modules["core"], options)
-    return swap.originals["justext_rescue"](tree, options, *args, **kwargs)
+        tree = tree.build(patch.core, options)
+    return patch.justext_rescue(tree, options, *args, **kwargs)
 
 
 def _problem(core, external) -> str | None:
@@ -132,45 +135,36 @@ def _problem(core, external) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _swap() -> Swap:
+def _swap() -> Patch | None:
+    """The names to swap, None where trafilatura no longer looks as expected."""
     found = checked_modules("trafilatura", PATCH, ("trafilatura.core", "trafilatura.external"), _problem)
     if found is None:
-        return Swap({}, {}, {})
+        return None
     core, external = found
-    modules = {"core": core, "external": external}
-    originals = {"copy": core.copy, "deepcopy": core.deepcopy, "justext_rescue": external.justext_rescue}
-    replacements = {"copy": _copy, "deepcopy": _deepcopy, "justext_rescue": _justext_rescue}
-    return Swap(modules, originals, replacements)
-
-
-def _module_of(name: str) -> str:
-    return "external" if name == "justext_rescue" else "core"
-
-
-_active = 0
+    swap = ScopedSwap(
+        [
+            attribute(core, "copy", _copy),
+            attribute(core, "deepcopy", _deepcopy),
+            attribute(external, "justext_rescue", _justext_rescue),
+        ]
+    )
+    return Patch(core, external.justext_rescue, swap)
 
 
 @contextmanager
 def fewer_tree_copies(html: str) -> Iterator[bool]:
     """Within the block, one `trafilatura.extract(html, ...)` call in this thread copies its tree once
     instead of three times; yields whether the patch is in place (False where the target changed)."""
-    global _active
-    swap = _swap()
-    if not swap.modules or _call() is not None:  # nothing to swap, or nested in this thread
-        yield bool(swap.modules)
+    patch = _swap()
+    if patch is None:
+        yield False
+        return
+    if _call() is not None:  # nested in this thread: the outer block's call goes on
+        yield True
         return
     _local.call = Call(html)
-    with _lock:
-        if _active == 0:
-            for name, function in swap.replacements.items():
-                setattr(swap.modules[_module_of(name)], name, function)
-        _active += 1
     try:
-        yield True
+        with patch.swap.applied():
+            yield True
     finally:
-        with _lock:
-            _active -= 1
-            if _active == 0:
-                for name, function in swap.originals.items():
-                    setattr(swap.modules[_module_of(name)], name, function)
         _local.call = None

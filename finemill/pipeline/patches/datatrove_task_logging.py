@@ -12,6 +12,7 @@ import datatrove.executor.base as executor_base
 from loguru import logger
 
 from finemill.patches.check import outside_series, parameters_differ, skip
+from finemill.pipeline.task_logging import add_terminal_sink, quiet_parent_logging, verbose
 
 TESTED_SERIES = ("0.10.",)
 ADD_PARAMETERS = ("logging_dir", "rank", "local_rank", "node_rank")
@@ -23,8 +24,6 @@ datatrove_close_task_logger = getattr(executor_base, "close_task_logger", None)
 
 def add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
     """datatrove's task logger (a DEBUG log file per task), with a warnings-only terminal sink."""
-    from finemill.pipeline.task_logging import add_terminal_sink, verbose
-
     if verbose():
         return datatrove_add_task_logger(logging_dir, rank, local_rank, node_rank)
     logger.remove()
@@ -36,8 +35,6 @@ def add_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int 
 
 
 def close_task_logger(logfile) -> None:
-    from finemill.pipeline.task_logging import quiet_parent_logging
-
     datatrove_close_task_logger(logfile)  # re-adds datatrove's INFO terminal logger
     quiet_parent_logging()
 

@@ -2,16 +2,17 @@
 
 trafilatura keeps its XPath expressions in module-level lists (`trafilatura.xpaths`, shared by the modules
 that use them). `compiled_xpaths()` puts the expressions `finemill.steps.extract.fast_xpath` compiles (the
-same elements, in the same order, ~2x faster extraction overall) in place in those lists, and lxml's back
-at the end. Scoped: the extract step wraps each `extract` call in it; no other trafilatura user is affected.
-Within the block the compiled expressions keep the elements they visit alive (`fast_xpath.kept_alive`),
-so that later expressions reuse lxml's objects for them instead of making new ones.
+same elements, in the same order, faster: docs/performance.md) in place in those lists, and lxml's back
+at the end (`finemill.patches.swap`). Scoped: the extract step wraps each `extract` call in it; no other
+trafilatura user is affected. Within the block the compiled expressions keep the elements they visit
+alive (`fast_xpath.kept_alive`), so that later expressions reuse lxml's objects for them instead of making
+new ones.
 It checks that trafilatura still has such lists of lxml XPath objects: where it has not, trafilatura runs
 as installed, with a `PatchSkipped` warning.
 
 Within the block trafilatura's HTML parser also picks the Python class of each element object in C
 (`c_class_lookup`): lxml.html's parser asks `HtmlElementClassLookup.lookup`, a Python method, every time
-lxml makes an element object (hundreds of times per page, ~2% of the extraction), for a choice that
+lxml makes an element object (hundreds of times per page), for a choice that
 depends on the tag name only: five form tags have their own classes, every other element is an
 `HtmlElement`, comments, processing instructions and entities have theirs. lxml's own
 `ElementNamespaceClassLookup` over an `ElementDefaultClassLookup` makes the same choice for the names the
@@ -27,7 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
+from lxml import etree
+
 from finemill.patches.check import code_digest, skip
+from finemill.patches.swap import Replacement, ScopedSwap, fresh_attribute, list_contents
+from finemill.steps.extract import fast_xpath
 
 # lxml.html's code the C lookup stands for: HTMLParser.__init__ (sets an HtmlElementClassLookup()) and the
 # lookup's __init__ and lookup methods
@@ -38,42 +43,55 @@ LXML_HTML_LOOKUP = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Swap:
-    """trafilatura's XPath lists: for each list name, its original expressions and the same with the
-    compiled ones in place."""
+    """What `compiled_xpaths()` swaps: trafilatura's lists with the compiled expressions in place, the
+    compiled expressions' kept elements, and trafilatura's parser's class lookup."""
 
-    module: object | None  # trafilatura.xpaths, None where trafilatura no longer looks as expected
-    lists: dict[str, tuple[list, list]]
-    compiled: int  # how many expressions are compiled
+    compiled: int  # how many expressions are compiled: 0 where trafilatura no longer looks as expected
+    scoped: ScopedSwap | None  # None where there is nothing to swap
 
 
 @lru_cache(maxsize=1)
 def _swap() -> Swap:
     """Read trafilatura's lists once, before any swap."""
-    from lxml import etree
-
-    from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
-
     try:
         from trafilatura import xpaths
     except ImportError:
         skip("trafilatura", "compiled XPaths", "trafilatura.xpaths cannot be imported")
-        return Swap(None, {}, 0)
+        return Swap(0, None)
     lists = {}
     for name, expressions in vars(xpaths).items():
         if name.isupper() and isinstance(expressions, list):
-            compiled = [(compile_xpath(x) if isinstance(x, etree.XPath) else None) or x for x in expressions]
-            lists[name] = (list(expressions), compiled)
-    count = sum(isinstance(x, CompiledXPath) for _, compiled in lists.values() for x in compiled)
+            lists[name] = [
+                (fast_xpath.compile_xpath(x) if isinstance(x, etree.XPath) else None) or x
+                for x in expressions
+            ]
+    count = sum(isinstance(x, fast_xpath.CompiledXPath) for compiled in lists.values() for x in compiled)
     if count == 0:
         skip(
             "trafilatura",
             "compiled XPaths",
             "trafilatura.xpaths has no list of lxml XPath expressions that finemill compiles",
         )
-        return Swap(None, {}, 0)
-    return Swap(xpaths, lists, count)
+        return Swap(0, None)
+    replacements = [
+        list_contents(f"trafilatura.xpaths.{name}", getattr(xpaths, name), compiled)
+        for name, compiled in lists.items()
+    ]
+    # the elements visited, kept for the length of the block: a new list per block, dropped at its end
+    replacements.append(fresh_attribute(fast_xpath, "kept_alive", list))
+    lookups = _lookup_swap()
+    if lookups.parser is not None:
+        replacements.append(
+            Replacement(
+                "trafilatura.utils.HTML_PARSER's element class lookup",
+                get=lookups.python_lookup,  # lxml has no getter: lxml.html's parser makes this one for itself
+                put=lookups.parser.set_element_class_lookup,
+                make=lambda: lookups.c_lookup,
+            )
+        )
+    return Swap(count, ScopedSwap(replacements))
 
 
 @dataclass
@@ -116,7 +134,6 @@ def c_class_lookup(element_classes: dict) -> object:
     """lxml's C lookups choosing as `HtmlElementClassLookup(classes=element_classes).lookup` does for
     lower-case names without a namespace (those the HTML parser makes)."""
     import lxml.html as html
-    from lxml import etree
 
     default = etree.ElementDefaultClassLookup(
         element=html.HtmlElement,
@@ -129,35 +146,15 @@ def c_class_lookup(element_classes: dict) -> object:
     return by_name
 
 
-_active = False
-
-
 @contextmanager
 def compiled_xpaths() -> Iterator[int]:
     """Within the block, trafilatura uses the compiled expressions: they are swapped into its lists in place
     (trafilatura's modules import the lists themselves, so they see the change) and lxml's are put back at
     the end. Yields how many expressions are compiled. Other threads calling trafilatura meanwhile use the
     compiled expressions too; as they select the same elements, that changes their speed, not their output."""
-    global _active
-    from finemill.steps.extract import fast_xpath
-
     swap = _swap()
-    if _active or swap.module is None:  # nested (already swapped in), or nothing to swap
+    if swap.scoped is None:
         yield swap.compiled
         return
-    _active = True
-    lookups = _lookup_swap()
-    try:
-        for name, (_, compiled) in swap.lists.items():
-            getattr(swap.module, name)[:] = compiled
-        fast_xpath.kept_alive = []  # the elements visited, kept for the length of the block
-        if lookups.parser is not None:
-            lookups.parser.set_element_class_lookup(lookups.c_lookup)
+    with swap.scoped.applied():
         yield swap.compiled
-    finally:
-        if lookups.parser is not None:
-            lookups.parser.set_element_class_lookup(lookups.python_lookup())
-        fast_xpath.kept_alive = None
-        for name, (originals, _) in swap.lists.items():
-            getattr(swap.module, name)[:] = originals
-        _active = False
