@@ -160,12 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from finemill.common import resolve_device
-    from finemill.train import cpu_linear
+    from finemill.model import cpu_linear
+    from finemill.model.gpt import GPT, padded_vocab_size
+    from finemill.tokenize.tokens_folder import TokenData
     from finemill.train.config import load_config, parse_set_options
-    from finemill.train.data import TokenData, TokenLoader
-    from finemill.train.loop import autocast_context, configure_optimizer
+    from finemill.train.data import TokenLoader
     from finemill.train.metrics import mfu, peak_tflops
-    from finemill.train.model import GPT, padded_vocab_size
+    from finemill.train.optimizer import configure_optimizer
+    from finemill.train.setup import autocast_context
 
     overrides = parse_set_options(args.set)
     overrides["device"] = args.device
@@ -174,7 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.compile is not None:
         overrides["compile"] = args.compile
     cfg = load_config(args.config, overrides)
-    cpu_linear.use(cfg.cpu_matmul)  # as the trainer does; `--set cpu_matmul=torch` times torch's BLAS
     torch.set_num_threads(args.threads or torch.get_num_threads())  # explicit, the same for both sides
     device = resolve_device(cfg.device)
     if device.type == "cuda":
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(0)
     model = GPT(cfg.model).to(device)
+    if device.type == "cpu":  # as the trainer does; `--set cpu_matmul=torch` times torch's BLAS
+        chosen = cpu_linear.choose(cfg.cpu_matmul, model.linear_shapes(), B * T)
+        print(chosen or f"cpu matmul: {cfg.cpu_matmul}", file=sys.stderr)
     optimizer = configure_optimizer(model, cfg, device)
     autocast, dtype = autocast_context(cfg, device)
     run = torch.compile(model) if cfg.compile else model

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from finemill.train.checkpoint import list_checkpoints, load_checkpoint
+from finemill.model.checkpoint import list_checkpoints, load_checkpoint
 from finemill.train.metrics import read_metrics
 from tests.test_train import VOCAB, load_texts, make_tokens_dir, train_tokenizer
 

@@ -87,11 +87,12 @@ def eval_command(args: argparse.Namespace) -> int:
     from finemill.common import resolve_device
     from finemill.eval.bpb import bpb_totals, read_texts, validation_documents
     from finemill.eval.evaluate import evaluate_tasks
-    from finemill.eval.loading import load_for_eval
     from finemill.eval.report import print_results, write_results
+    from finemill.model.loading import load_model
 
     device = resolve_device(args.device)
-    model, encoder, state, path = load_for_eval(args.checkpoint, device, args.tokenizer)
+    loaded = load_model(args.checkpoint, device, args.tokenizer)
+    model, encoder, state, path = loaded.model, loaded.encoder, loaded.state, loaded.path
     start = time.perf_counter()
     results: dict = {
         "checkpoint": str(path),

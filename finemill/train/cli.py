@@ -157,25 +157,21 @@ def sample_command(args: argparse.Namespace) -> int:
     import torch
 
     from finemill.common import resolve_device
-    from finemill.train.sample import complete, load_model, load_tokenizer
+    from finemill.model.generate import complete
+    from finemill.model.loading import load_model
 
     if args.max_tokens <= 0 or args.num_samples <= 0:
         raise FinemillError("--max-tokens and --num-samples must be positive")
     device = resolve_device(args.device)
-    model, state, path = load_model(args.checkpoint, device)
-    ref = state["tokenizer"]
-    run_dir = path.parent.parent  # OUT/checkpoints/step_N.pt -> OUT
-    tokenizer = load_tokenizer(
-        ref, [Path(args.tokenizer) if args.tokenizer else None, run_dir / "tokenizer.json"]
-    )
+    loaded = load_model(args.checkpoint, device, args.tokenizer)
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if device.type == "cuda" else torch.no_grad()
     with ctx:
         texts = complete(
-            model,
-            tokenizer,
+            loaded.model,
+            loaded.encoder.hf,
             args.prompt,
             args.max_tokens,
-            eot_id=ref["eot_id"],
+            eot_id=loaded.eot_id,
             temperature=args.temperature,
             top_k=args.top_k or None,
             num_samples=args.num_samples,

@@ -21,18 +21,7 @@ import yaml
 
 from finemill.config_check import check_settings, field_hints
 from finemill.errors import FinemillError
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int | None = None  # None: take it from the token manifest (the usual case)
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 128  # context length in tokens
-    tie_embeddings: bool = True  # share the input embedding and output projection (GPT-2 does)
-    rope_theta: float = 10000.0
-    norm_eps: float = 1e-5
+from finemill.model.config import ModelConfig
 
 
 @dataclass
