@@ -15,9 +15,11 @@ same n_layer, n_head, n_embd, block_size and (padded) vocabulary, with nanoGPT t
 biases, no dropout, its configure_optimizers, grad clip, fp32 on CPU, torch's own kernels), and alternates
 the two, --steps steps each per round, for --rounds rounds in one process: a load change hits both sides
 alike, and the ratio reported is the median of the per-round ratios. finemill's side runs as the trainer
-does, CPU matmuls on oneDNN by default; `--set cpu_matmul=torch` gives it torch's BLAS, as nanoGPT has. FLOPs per token are counted the same way for both
-(6 per matmul weight, the tied output projection included, plus 12 x layers x context x width for
-attention), so a SwiGLU MLP (3 matrices of 8/3 width) is charged more than a GELU MLP (2 of 4 x width).
+does, CPU matmuls on the backend `cpu_matmul` picks (auto: the faster of oneDNN and torch's BLAS on this
+machine); `--set cpu_matmul=torch` gives it torch's BLAS, as nanoGPT has. FLOPs per token are counted the
+same way for both (6 per matmul weight, the tied output projection included, plus 12 x layers x context x
+width for attention), so a SwiGLU MLP (3 matrices of 8/3 width) is charged more than a GELU MLP (2 of 4 x
+width).
 
 Output: human-readable lines, and with --json one JSON object (for collecting results).
 """
@@ -246,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device),
         "dtype": dtype,
         "compile": cfg.compile,
-        "cpu_matmul": cfg.cpu_matmul,
+        "cpu_matmul": cpu_linear.backend() if device.type == "cpu" else None,
         "params_m": round(model.num_params() / 1e6, 3),
         "vocab": vocab,
         "vocab_from": vocab_from,
@@ -270,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if peak:
             result["mfu"] = round(mfu(model.flops_per_token(), tokens_per_s, peak), 4)
-    cpu_gemm = f", cpu_matmul {cfg.cpu_matmul}" if device.type == "cpu" else ""
+    cpu_gemm = f", cpu_matmul {cpu_linear.backend()}" if device.type == "cpu" else ""
     line = (
         f"{result['config']}: {model.num_params() / 1e6:.2f}M params, vocab {vocab} ({vocab_from}), "
         f"{result['mflop_per_token']} MFLOP/token, {B}x{T} tokens/step on {device} ({dtype}"

@@ -22,6 +22,7 @@ import torch
 
 from finemill.cli import main as cli_main
 from finemill.errors import FinemillError
+from finemill.model import cpu_linear
 from finemill.model.checkpoint import list_checkpoints, load_checkpoint
 from finemill.model.config import ModelConfig
 from finemill.model.generate import generate
@@ -191,6 +192,13 @@ def small_tokens_dir(tmp_path_factory, corpus) -> Path:
     """A few documents only: several epochs go by in a handful of batches."""
     texts, tokenizer = corpus
     return make_tokens_dir(tmp_path_factory.mktemp("small"), texts[:10], tokenizer, val_docs=2)
+
+
+@pytest.fixture(autouse=True)
+def onednn_first():
+    """Each test starts on oneDNN's matmuls, whatever backend an earlier test's `cpu_matmul: auto` run chose
+    for the process."""
+    cpu_linear.use("onednn")
 
 
 @pytest.fixture(autouse=True)

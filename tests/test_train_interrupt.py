@@ -35,6 +35,7 @@ SETTINGS = [
     "sample_every=0",
     "checkpoint_every=0",
     "device=cpu",
+    "cpu_matmul=onednn",  # the same kernels in every process (auto could time differently in each)
     "model.n_layer=2",
     "model.n_head=2",
     "model.n_embd=64",

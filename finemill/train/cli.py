@@ -23,6 +23,11 @@ of it and exits (130 or 143), so the rerun loses nothing.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_train(subparsers)
+    _register_sample(subparsers)
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="pretrain a GPT on token shards",
@@ -73,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=train_command)
 
+
+def _register_sample(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser(
         "sample",
         help="generate text from a trained checkpoint",
