@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def train_command(args: argparse.Namespace) -> int:
             overrides[key] = value
     cfg = load_config(resolve_config(args.config) if args.config else None, overrides)  # a bare name: bundled
     name = Path(args.config).stem if args.config else "run"
-    if not args.config:
+    if not args.config and os.environ.get("RANK", "0") == "0":  # once, not by every torchrun rank
         print(f"finemill train: {defaults_notice(cfg)}", file=sys.stderr)
     if args.stop_at is not None and args.stop_at <= 0:
         raise FinemillError("--stop-at must be a positive step")
