@@ -7,7 +7,7 @@ It reads like this (`train_loop`), around a small `RunState` (step, tokens, late
         stopping = train_step(run, state)   # one optimizer step; True on SIGINT/SIGTERM (all ranks agree)
         if stopping or checkpoint_due(run, state):
             save(run, state)                # before any evaluation: an evaluation crash never loses training
-        evaluate_log_sample(run, state)     # validation loss and bpb, benchmarks, the metrics line, a sample
+        evaluate_log_sample(run, state, stopping)  # validation, benchmarks, the metrics line, a sample
         if stopping: raise RunInterrupted   # exit 130 (SIGINT) or 143 (SIGTERM); a rerun resumes
     summary = finish(run, state)
 
