@@ -19,7 +19,8 @@ examples:
 The run folder (default: next to the tokens folder, train-<config name>) receives checkpoints/,
 metrics.jsonl, samples.jsonl, loss.png, config.yaml and summary.json. Rerunning the same command
 resumes from the newest checkpoint there. Ctrl-C or SIGTERM finishes the current step, saves a checkpoint
-of it and exits (130 or 143), so the rerun loses nothing.
+of it, writes its metrics line and exits (130 or 143), so the rerun loses nothing. Progress is a live bar on
+a terminal, else a plain line every FINEMILL_PROGRESS_INTERVAL seconds (default 30) on stderr.
 """
 
 
@@ -75,7 +76,9 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         help="stop with a checkpoint after this step, keeping the schedule of --max-steps",
     )
     p.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)"
+        "--no-progress",
+        action="store_true",
+        help="no progress bar or progress lines (logs still go to metrics.jsonl)",
     )
     p.set_defaults(func=train_command)
 
