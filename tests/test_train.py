@@ -22,13 +22,17 @@ import torch
 
 from finemill.cli import main as cli_main
 from finemill.errors import FinemillError
-from finemill.train.checkpoint import list_checkpoints, load_checkpoint
-from finemill.train.config import ModelConfig, TrainConfig, load_config
-from finemill.train.data import TokenData, TokenLoader
-from finemill.train.loop import lr_at, train
+from finemill.model import cpu_linear
+from finemill.model.checkpoint import list_checkpoints, load_checkpoint
+from finemill.model.config import ModelConfig
+from finemill.model.generate import generate
+from finemill.model.gpt import GPT, KVCache
+from finemill.tokenize.tokens_folder import TokenData
+from finemill.train.config import TrainConfig, load_config
+from finemill.train.data import TokenLoader
+from finemill.train.loop import train
 from finemill.train.metrics import read_metrics
-from finemill.train.model import GPT, KVCache
-from finemill.train.sample import generate
+from finemill.train.optimizer import lr_at
 from tests.conftest import torchrun_cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,6 +192,13 @@ def small_tokens_dir(tmp_path_factory, corpus) -> Path:
     """A few documents only: several epochs go by in a handful of batches."""
     texts, tokenizer = corpus
     return make_tokens_dir(tmp_path_factory.mktemp("small"), texts[:10], tokenizer, val_docs=2)
+
+
+@pytest.fixture(autouse=True)
+def onednn_first():
+    """Each test starts on oneDNN's matmuls, whatever backend an earlier test's `cpu_matmul: auto` run chose
+    for the process."""
+    cpu_linear.use("onednn")
 
 
 @pytest.fixture(autouse=True)
@@ -642,7 +653,7 @@ def test_cli_train_then_sample(tokens_dir, tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# CPU matmuls on oneDNN (finemill.train.cpu_linear)
+# CPU matmuls on oneDNN (finemill.model.cpu_linear)
 
 
 def _loss_and_grads(model: GPT, x: torch.Tensor, y: torch.Tensor) -> tuple[float, dict[str, torch.Tensor]]:
@@ -654,7 +665,7 @@ def _loss_and_grads(model: GPT, x: torch.Tensor, y: torch.Tensor) -> tuple[float
 
 def test_onednn_matmuls_match_torch_blas(tokens_dir):
     """The same loss and gradients, on real tokens, whether the linear layers run on oneDNN or torch's BLAS."""
-    from finemill.train import cpu_linear
+    from finemill.model import cpu_linear
 
     torch.manual_seed(0)
     data = TokenData(tokens_dir)
@@ -679,7 +690,7 @@ def test_onednn_matmuls_match_torch_blas(tokens_dir):
 
 
 def test_onednn_missing_falls_back_to_torch_with_a_warning(monkeypatch):
-    from finemill.train import cpu_linear
+    from finemill.model import cpu_linear
 
     def missing(a, b):
         raise AttributeError("'_OpNamespace' 'mkldnn' object has no attribute '_linear_pointwise'")

@@ -20,11 +20,13 @@ from finemill.cli import main as cli_main
 from finemill.errors import FinemillError
 from finemill.eval.bpb import token_byte_lengths
 from finemill.eval.scoring import Span, score_spans
-from finemill.train.checkpoint import list_checkpoints
-from finemill.train.data import TokenData, TokenLoader
+from finemill.model.checkpoint import list_checkpoints
+from finemill.model.generate import prompt_tokenizer
+from finemill.model.loading import load_model
+from finemill.tokenize.tokens_folder import TokenData
+from finemill.train.data import TokenLoader
 from finemill.train.loop import train
 from finemill.train.metrics import read_metrics
-from finemill.train.sample import load_model, load_tokenizer
 from tests.conftest import torchrun_cli
 from tests.test_train import EOT, corpus, make_tokens_dir, one_thread, tiny_config  # noqa: F401 (fixtures)
 
@@ -140,7 +142,8 @@ def test_val_bpb_is_the_validation_windows_bits_per_byte(evaluated_run, tokens_d
     the step-8 checkpoint with finemill.eval's scoring on the same windows."""
     from finemill.tokenize.encoder import Encoder
 
-    model, state, _ = load_model(evaluated_run / "checkpoints", "cpu")
+    loaded = load_model(evaluated_run / "checkpoints", "cpu")
+    model, state = loaded.model, loaded.state
     cfg = state["train_config"]
     data = TokenData(tokens_dir)
     B, T = cfg["micro_batch_size"], model.config.block_size
@@ -169,7 +172,8 @@ def test_val_bpb_against_finemill_eval_bpb_of_the_same_tokens(evaluated_run, tok
     from finemill.eval.bpb import bpb_totals
     from finemill.tokenize.encoder import Encoder
 
-    model, state, _ = load_model(evaluated_run / "checkpoints", "cpu")
+    loaded = load_model(evaluated_run / "checkpoints", "cpu")
+    model, state = loaded.model, loaded.state
     data = TokenData(tokens_dir)
     covered = state["train_config"]["eval_batches"] * state["train_config"]["micro_batch_size"] * 32
     stream = TokenLoader(data, "val", 1, covered, shuffle=False).stream
@@ -243,7 +247,7 @@ def test_val_bpb_off_and_run_folder_loads_with_autotokenizer(tokens_dir, tmp_pat
     text = "The river <|endoftext|> city"
     assert (
         tok(text, add_special_tokens=False)["input_ids"]
-        == load_tokenizer({"path": ""}, [out / "tokenizer.json"]).encode(text).ids
+        == prompt_tokenizer(out / "tokenizer.json").encode(text).ids
     )
 
 
@@ -252,7 +256,7 @@ def test_sample_tokenizer_reads_a_literal_endoftext_as_text(tokens_dir):
     in the prompt is plain text, never the separator id."""
     from finemill.tokenize.encoder import Encoder
 
-    tokenizer = load_tokenizer({"path": str(tokens_dir / "tokenizer.json")}, [])
+    tokenizer = prompt_tokenizer(tokens_dir / "tokenizer.json")
     eot_id = tokenizer.token_to_id(EOT)
     prompt = "A prompt with <|endoftext|> inside"
     ids = tokenizer.encode(prompt).ids

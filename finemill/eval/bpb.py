@@ -154,7 +154,7 @@ def validation_documents(tokens_dir: str | Path, max_tokens: int) -> list[np.nda
     """The first documents of the run's validation split, in shard order, until `max_tokens` tokens."""
     import pyarrow.parquet as pq
 
-    from finemill.train.data import TokenData
+    from finemill.tokenize.tokens_folder import TokenData
 
     data = TokenData(tokens_dir)
     units = data.units("val")

@@ -85,56 +85,68 @@ def eval_command(args: argparse.Namespace) -> int:
     import torch
 
     from finemill.common import resolve_device
-    from finemill.eval.bpb import bpb_totals, read_texts, validation_documents
     from finemill.eval.evaluate import evaluate_tasks
-    from finemill.eval.loading import load_for_eval
     from finemill.eval.report import print_results, write_results
+    from finemill.model.loading import load_model
 
     device = resolve_device(args.device)
-    model, encoder, state, path = load_for_eval(args.checkpoint, device, args.tokenizer)
+    loaded = load_model(args.checkpoint, device, args.tokenizer)
     start = time.perf_counter()
     results: dict = {
-        "checkpoint": str(path),
-        "step": state.get("step"),
+        "checkpoint": str(loaded.path),
+        "step": loaded.state.get("step"),
         "device": str(device),
         "limit": args.limit,
         "tasks": {},
         "aggregate": None,
     }
     with torch.inference_mode():
-        documents, source = _bpb_documents(args, state, read_texts, validation_documents)
-        if documents:
-            totals = bpb_totals(
-                model,
-                documents,
-                encoder,
-                device=device,
-                batch_tokens=args.batch_tokens,
-                progress=not args.no_progress,
-            )
-            results["bpb"] = {
-                "bits_per_byte": totals.bits_per_byte,
-                "loss": totals.loss,
-                "nats": totals.nats,
-                "bytes": totals.bytes,
-                "tokens": totals.tokens,
-                "documents": totals.documents,
-                "source": source,
-            }
+        bpb = _bpb_results(args, loaded, device)
+        if bpb:
+            results["bpb"] = bpb
         if tasks:
+            progress = not args.no_progress
             suite = evaluate_tasks(
-                model, encoder, tasks, args.limit, device, args.batch_tokens, progress=not args.no_progress
+                loaded.model, loaded.encoder, tasks, args.limit, device, args.batch_tokens, progress=progress
             )
             results.update(suite)
     results["seconds"] = round(time.perf_counter() - start, 2)
-    out = Path(args.out) if args.out else path.parent.parent / "eval"
+    out = Path(args.out) if args.out else loaded.run_dir / "eval"
     print_results(results)
     results_path, _ = write_results(results, out)
     print(f"wrote {results_path} ({results['seconds']:.1f} s)")
     return 0
 
 
-def _bpb_documents(args, state, read_texts, validation_documents):
+def _bpb_results(args: argparse.Namespace, loaded, device) -> dict | None:
+    """Bits per byte of the chosen documents (None when there are none to score)."""
+    from finemill.eval.bpb import bpb_totals
+
+    documents, source = _bpb_documents(args, loaded.state)
+    if not documents:
+        return None
+    totals = bpb_totals(
+        loaded.model,
+        documents,
+        loaded.encoder,
+        device=device,
+        batch_tokens=args.batch_tokens,
+        progress=not args.no_progress,
+    )
+    return {
+        "bits_per_byte": totals.bits_per_byte,
+        "loss": totals.loss,
+        "nats": totals.nats,
+        "bytes": totals.bytes,
+        "tokens": totals.tokens,
+        "documents": totals.documents,
+        "source": source,
+    }
+
+
+def _bpb_documents(args: argparse.Namespace, state: dict) -> tuple[list, str]:
+    from finemill.eval.bpb import read_texts, validation_documents
+
     if args.bpb_texts:
         return read_texts(args.bpb_texts), Path(args.bpb_texts).name
     if args.bpb_tokens == 0:

@@ -13,7 +13,6 @@ from Meta's interleaved-pair layout need the permutation.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -45,27 +44,24 @@ def export_checkpoint(
     empty unless `force`, which replaces it. The folder is built beside out_dir and renamed into place, so
     an interrupted export leaves no half-written model.
     """
+    from finemill.model.loading import load_model
     from finemill.tokenize.hf_tokenizer import hf_tokenizer, save_hf_tokenizer
-    from finemill.train.sample import load_model
 
     _require_transformers()
     out = Path(out_dir).resolve()
     _check_out_dir(out, force)
-    model, state, path = load_model(checkpoint, "cpu")
+    loaded = load_model(checkpoint, "cpu", tokenizer)
+    model, state, path = loaded.model, loaded.state, loaded.path
     if force and (path.resolve().is_relative_to(out) or Path.cwd().resolve().is_relative_to(out)):
         raise FinemillError(f"refusing to replace {out}: it holds the checkpoint or the current folder")
-    ref = state.get("tokenizer") or {}
-    tok_path = find_tokenizer_file(ref, path, tokenizer)
-    hf_model = to_llama(model, eot_id=int(ref["eot_id"]))
+    hf_model = to_llama(model, eot_id=loaded.eot_id)
     hf_tok = hf_tokenizer(
-        tok_path,
-        ref.get("eot_token") or "<|endoftext|>",
-        add_bos=True,
-        model_max_length=model.config.block_size,
+        loaded.tokenizer_path, loaded.eot_token, add_bos=True, model_max_length=model.config.block_size
     )
     if len(hf_tok) != model.config.vocab_size:
         raise FinemillError(
-            f"{tok_path} has {len(hf_tok)} tokens but the model's vocabulary is {model.config.vocab_size}"
+            f"{loaded.tokenizer_path} has {len(hf_tok)} tokens but the model's vocabulary is "
+            f"{model.config.vocab_size}"
         )
     tmp = out.with_name(f".{out.name}.export-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -98,25 +94,6 @@ def _check_out_dir(out: Path, force: bool) -> None:
         raise FinemillError(f"{out} is not empty; pass --force to replace it")
     if not out.parent.is_dir():
         raise FinemillError(f"parent folder not found: {out.parent}")
-
-
-def find_tokenizer_file(ref: dict[str, Any], checkpoint_file: Path, given: str | Path | None = None) -> Path:
-    """The tokenizer.json of a checkpoint: `given`, the run folder's copy, or the recorded path; sha256-checked."""
-    run_dir = checkpoint_file.parent.parent  # OUT/checkpoints/step_N.pt -> OUT
-    if given is not None:
-        candidates = [Path(given)]
-    else:
-        candidates = [run_dir / "tokenizer.json"] + ([Path(ref["path"])] if ref.get("path") else [])
-    for candidate in candidates:
-        if candidate.is_file():
-            sha = ref.get("sha256")
-            if sha and hashlib.sha256(candidate.read_bytes()).hexdigest() != sha:
-                raise FinemillError(
-                    f"{candidate} is not the tokenizer this model was trained with (sha256 differs)"
-                )
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
-    raise FinemillError(f"tokenizer file not found (looked at {looked}); pass --tokenizer")
 
 
 def llama_config(model, eot_id: int):

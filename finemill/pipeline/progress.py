@@ -4,7 +4,7 @@ Tasks run in other processes (datatrove's pool, Ray workers), so each task write
 JSON file, `OUT/logs/<stage>/progress/<rank>.json` (`finemill.run_folder.progress`), every
 REPORT_PERIOD_S seconds from a thread (atomic replace: a reader never sees half a file). finemill's process
 polls those files while the stage runs and shows ONE line per stage: a live line on a terminal (rich),
-else a plain line every FINEMILL_PROGRESS_INTERVAL seconds (default 30).
+else a plain line every FINEMILL_PROGRESS_INTERVAL seconds (default 30; `finemill.common.plain_interval`).
 
     documents read   what the stage's reader (its first step) has yielded
     kept             what the stage's last writer has written (the kept documents, or stage 1's
@@ -26,10 +26,10 @@ from pathlib import Path
 from datatrove.pipeline.readers.base import BaseReader
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from finemill.common import duration, plain_interval
+
 REPORT_PERIOD_S = 1.0  # how often a task writes its counters
 LIVE_REFRESH_S = 0.5  # how often the terminal line is redrawn
-INTERVAL_ENV = "FINEMILL_PROGRESS_INTERVAL"  # seconds between plain progress lines off a terminal
-DEFAULT_INTERVAL_S = 30.0
 
 
 @dataclass
@@ -140,22 +140,6 @@ def forget_unfinished(folder: Path, ranks: list[int]) -> None:
     """Drop the counters an interrupted earlier invocation left for tasks that will run again."""
     for rank in ranks:
         (folder / f"{rank:05d}.json").unlink(missing_ok=True)
-
-
-def plain_interval() -> float:
-    try:
-        return max(0.1, float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_S)))
-    except ValueError:
-        return DEFAULT_INTERVAL_S
-
-
-def duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
 
 
 class StageProgress:

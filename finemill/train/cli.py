@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,11 +19,17 @@ examples:
 The run folder (default: next to the tokens folder, train-<config name>) receives checkpoints/,
 metrics.jsonl, samples.jsonl, loss.png, config.yaml and summary.json. Rerunning the same command
 resumes from the newest checkpoint there. Ctrl-C or SIGTERM finishes the current step, saves a checkpoint
-of it and exits (130 or 143), so the rerun loses nothing.
+of it, writes its metrics line and exits (130 or 143), so the rerun loses nothing. Progress is a live bar on
+a terminal, else a plain line every FINEMILL_PROGRESS_INTERVAL seconds (default 30) on stderr.
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_train(subparsers)
+    _register_sample(subparsers)
+
+
+def _register_train(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",
         help="pretrain a GPT on token shards",
@@ -69,10 +76,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="stop with a checkpoint after this step, keeping the schedule of --max-steps",
     )
     p.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (logs still go to metrics.jsonl)"
+        "--no-progress",
+        action="store_true",
+        help="no progress bar or progress lines (logs still go to metrics.jsonl)",
     )
     p.set_defaults(func=train_command)
 
+
+def _register_sample(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser(
         "sample",
         help="generate text from a trained checkpoint",
@@ -120,7 +131,7 @@ def train_command(args: argparse.Namespace) -> int:
             overrides[key] = value
     cfg = load_config(resolve_config(args.config) if args.config else None, overrides)  # a bare name: bundled
     name = Path(args.config).stem if args.config else "run"
-    if not args.config:
+    if not args.config and os.environ.get("RANK", "0") == "0":  # once, not by every torchrun rank
         print(f"finemill train: {defaults_notice(cfg)}", file=sys.stderr)
     if args.stop_at is not None and args.stop_at <= 0:
         raise FinemillError("--stop-at must be a positive step")
@@ -157,25 +168,21 @@ def sample_command(args: argparse.Namespace) -> int:
     import torch
 
     from finemill.common import resolve_device
-    from finemill.train.sample import complete, load_model, load_tokenizer
+    from finemill.model.generate import complete
+    from finemill.model.loading import load_model
 
     if args.max_tokens <= 0 or args.num_samples <= 0:
         raise FinemillError("--max-tokens and --num-samples must be positive")
     device = resolve_device(args.device)
-    model, state, path = load_model(args.checkpoint, device)
-    ref = state["tokenizer"]
-    run_dir = path.parent.parent  # OUT/checkpoints/step_N.pt -> OUT
-    tokenizer = load_tokenizer(
-        ref, [Path(args.tokenizer) if args.tokenizer else None, run_dir / "tokenizer.json"]
-    )
+    loaded = load_model(args.checkpoint, device, args.tokenizer)
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if device.type == "cuda" else torch.no_grad()
     with ctx:
         texts = complete(
-            model,
-            tokenizer,
+            loaded.model,
+            loaded.encoder.hf,
             args.prompt,
             args.max_tokens,
-            eot_id=ref["eot_id"],
+            eot_id=loaded.eot_id,
             temperature=args.temperature,
             top_k=args.top_k or None,
             num_samples=args.num_samples,

@@ -21,18 +21,7 @@ import yaml
 
 from finemill.config_check import check_settings, field_hints
 from finemill.errors import FinemillError
-
-
-@dataclass
-class ModelConfig:
-    vocab_size: int | None = None  # None: take it from the token manifest (the usual case)
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 128  # context length in tokens
-    tie_embeddings: bool = True  # share the input embedding and output projection (GPT-2 does)
-    rope_theta: float = 10000.0
-    norm_eps: float = 1e-5
+from finemill.model.config import ModelConfig
 
 
 @dataclass
@@ -74,9 +63,9 @@ class TrainConfig:
     device: str = "auto"  # auto (cuda if available, else cpu), cpu, cuda, cuda:N, mps
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
     compile: bool = False  # torch.compile the model (needs a C++ compiler on CPU; worth it on GPU)
-    cpu_matmul: Literal["onednn", "torch"] = (
-        "onednn"  # float32 CPU matmuls: oneDNN, or torch's BLAS as installed
-    )
+    # float32 CPU matmuls: auto times oneDNN and torch's BLAS at start and keeps the faster (which one wins
+    # depends on the machine: docs/performance.md); onednn or torch forces one.
+    cpu_matmul: Literal["auto", "onednn", "torch"] = "auto"
     num_workers: int = 0  # DataLoader worker processes per rank; 0 reads in the training process
     peak_tflops: float | None = None  # accelerator peak for MFU; None: looked up from the GPU name
 

@@ -1,6 +1,7 @@
-"""What training measures besides the validation loss: validation bits per byte, and benchmark tasks.
+"""What training measures: the validation loss, validation bits per byte, and benchmark tasks.
 
-Bits per byte come from the validation loss pass itself (no extra forward pass): the loss is the mean
+The validation loss is the mean loss over the first `eval_batches` windows of the val split (all ranks
+together), the same windows every time. Bits per byte come from the validation loss pass itself (no extra forward pass): the loss is the mean
 negative log-likelihood, in nats, of every target token of the validation windows, so
 
     val_bpb = val_loss x (target tokens) / ln 2 / (UTF-8 bytes of the target tokens)
@@ -12,13 +13,20 @@ every evaluation, so the points of a curve are the same items.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
 from finemill.errors import FinemillError
-from finemill.train.data import TokenData
+from finemill.tokenize.tokens_folder import TokenData
+from finemill.train.config import TrainConfig
+from finemill.train.data import TokenLoader
+from finemill.train.distributed import Dist
 
 
 def check_tasks_available(names: list[str]) -> None:
@@ -87,3 +95,95 @@ class Benchmarks:
             for name, metric in self.headline.items()
         ]
         return ", ".join(parts) + f" in {metrics['eval/time_s']:.1f} s"
+
+
+@dataclass
+class Evals:
+    """What a run evaluates, prepared once at set-up."""
+
+    batches: int  # validation micro-batches per rank; 0: no validation loss
+    token_bytes: torch.Tensor | None  # UTF-8 bytes of each token id, for val_bpb; None: no val_bpb
+    benchmarks: Benchmarks | None  # the eval_tasks, encoded once (rank 0 only; the other ranks wait)
+
+
+def prepare_evals(
+    cfg: TrainConfig,
+    data: TokenData,
+    val_loader: TokenLoader,
+    info: Dist,
+    device: torch.device,
+    say: Callable[[str], None],
+) -> Evals:
+    """Validation batches per rank, token byte lengths for val_bpb (every rank: it is all-reduced) and the
+    encoded benchmarks (rank 0)."""
+    batches = eval_batches(cfg, val_loader, info.world_size, say)
+    want_bpb = bool(cfg.val_bpb and batches)
+    want_tasks = bool(cfg.eval_tasks and cfg.eval_every)
+    if not (want_bpb or want_tasks):
+        return Evals(batches, None, None)
+    encoder = load_encoder(data)
+    if encoder is None:
+        if want_tasks:
+            raise FinemillError(f"eval_tasks needs the tokenizer, but {data.tokenizer_path} is missing")
+        say(f"note: {data.tokenizer_path} not found: no validation bits per byte")
+        return Evals(batches, None, None)
+    token_bytes = byte_lengths(encoder, device) if want_bpb else None
+    benchmarks = None
+    if want_tasks and info.master:
+        benchmarks = Benchmarks(encoder, cfg.eval_tasks, cfg.eval_task_limit, cfg.model.block_size)
+        say(
+            f"benchmarks every {cfg.eval_every} steps: "
+            + ", ".join(f"{name} ({n} items)" for name, n in benchmarks.items.items())
+        )
+    return Evals(batches, token_bytes, benchmarks)
+
+
+def eval_batches(cfg: TrainConfig, val_loader: TokenLoader, world: int, say: Callable[[str], None]) -> int:
+    """Validation micro-batches per rank. eval_batches counts those of all ranks together, so the validation
+    loss is the same at any world size; a val split smaller than that is read once (or one batch per rank,
+    repeating windows)."""
+    if not (cfg.eval_batches and cfg.eval_every):
+        return 0
+    if val_loader.windows_per_epoch == 0:
+        say(f"note: the val split has fewer than {cfg.model.block_size + 1} tokens: no validation loss")
+        return 0
+    return max(
+        1, min(cfg.eval_batches // world, val_loader.windows_per_epoch // (cfg.micro_batch_size * world))
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    loader: TokenLoader,
+    batches: int,
+    device: torch.device,
+    autocast,
+    info: Dist,
+    token_bytes: torch.Tensor | None = None,
+) -> tuple[float, float | None]:
+    """Mean loss over the first `batches` validation batches of each rank (the same ones every time), and
+    bits per byte of the same targets when `token_bytes` is given: summed nats / ln 2 / their UTF-8 bytes."""
+    model.eval()
+    loader.reset()
+    total = torch.zeros((), device=device)
+    nbytes = torch.zeros((), dtype=torch.int64, device=device)
+    targets = 0  # per rank; every batch is full (B, T)
+    for _ in range(batches):
+        x, y = next(loader)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast:
+            _, loss = model(x, y)
+        total += loss.float()
+        targets += y.numel()
+        if token_bytes is not None:
+            nbytes += token_bytes[y].sum()
+    if info.enabled:
+        dist.all_reduce(total)
+        if token_bytes is not None:
+            dist.all_reduce(nbytes)
+    model.train()
+    loss = total.item() / (batches * info.world_size)
+    if token_bytes is None or not nbytes.item():
+        return loss, None
+    return loss, loss * targets * info.world_size / math.log(2) / nbytes.item()

@@ -92,8 +92,7 @@ def plot_loss_curve(
     when logged, validation bits per byte and the benchmark scores (`headline`: the metric drawn for each
     task, acc_norm when not given)."""
     records = read_metrics(metrics_path)
-    train = _series(records, "loss")
-    val = _series(records, "val_loss")
+    train, val = _series(records, "loss"), _series(records, "val_loss")
     if not train and not val:
         return None
     bpb = _series(records, "val_bpb")
@@ -116,7 +115,23 @@ def plot_loss_curve(
         squeeze=False,
     )
     axes = list(axes[:, 0])
-    ax = axes[0]
+    _plot_losses(axes[0], train, val, vocab_size)
+    if bpb:
+        _plot_bpb(axes[1], bpb)
+    if tasks:
+        _plot_tasks(axes[-1], records, tasks, headline or {})
+    for a in axes:
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8)
+    axes[-1].set_xlabel("optimizer step")
+    fig.tight_layout()
+    png_path = Path(png_path)
+    fig.savefig(png_path)
+    plt.close(fig)
+    return png_path
+
+
+def _plot_losses(ax, train: list, val: list, vocab_size: int | None) -> None:
     if train:
         ax.plot(*zip(*train, strict=True), label="train loss", color="#1f77b4", linewidth=1.2)
     if val:
@@ -138,36 +153,27 @@ def plot_loss_curve(
         )
     ax.set_ylabel("cross-entropy (nats/token)")
     ax.set_title("finemill training loss")
-    panel = 1
-    if bpb:
-        axes[panel].plot(
-            *zip(*bpb, strict=True),
-            "o-",
-            color="#9467bd",
-            markersize=3.5,
-            linewidth=1.2,
-            label="validation bits per byte",
-        )
-        axes[panel].set_ylabel("bits per byte")
-        panel += 1
-    if tasks:
-        for name in tasks:
-            metric = (headline or {}).get(name, "acc_norm")
-            points = _series(records, f"eval/{name}/{metric}")
-            if points:
-                axes[panel].plot(
-                    *zip(*points, strict=True), "o-", markersize=3.5, linewidth=1.2, label=f"{name} {metric}"
-                )
-        axes[panel].set_ylabel("benchmark accuracy")
-    for a in axes:
-        a.grid(alpha=0.3)
-        a.legend(fontsize=8)
-    axes[-1].set_xlabel("optimizer step")
-    fig.tight_layout()
-    png_path = Path(png_path)
-    fig.savefig(png_path)
-    plt.close(fig)
-    return png_path
+
+
+def _plot_bpb(ax, bpb: list) -> None:
+    ax.plot(
+        *zip(*bpb, strict=True),
+        "o-",
+        color="#9467bd",
+        markersize=3.5,
+        linewidth=1.2,
+        label="validation bits per byte",
+    )
+    ax.set_ylabel("bits per byte")
+
+
+def _plot_tasks(ax, records: list[dict[str, Any]], tasks: list[str], headline: dict[str, str]) -> None:
+    for name in tasks:
+        metric = headline.get(name, "acc_norm")
+        points = _series(records, f"eval/{name}/{metric}")
+        if points:
+            ax.plot(*zip(*points, strict=True), "o-", markersize=3.5, linewidth=1.2, label=f"{name} {metric}")
+    ax.set_ylabel("benchmark accuracy")
 
 
 def _series(records: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:

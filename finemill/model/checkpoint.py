@@ -2,20 +2,19 @@
 
 A checkpoint holds the model and optimizer states, the step (the learning-rate schedule is a pure function
 of step and config), the data loader's position, every rank's RNG states, the config and a reference to
-the tokenizer (path and sha256). Files are `OUT/checkpoints/step_00001000.pt`; the newest is the one to
-resume from or sample with. A file is written to a temporary name, synced, then renamed over, so a crash
-mid-write never leaves a truncated checkpoint under a real name.
+the tokenizer (path and sha256): finemill.train writes them, finemill.model.loading reads a model back.
+Files are `OUT/checkpoints/step_00001000.pt`; the newest is the one to resume from or sample with. A file
+is written to a temporary name, synced, then renamed over, so a crash mid-write never leaves a truncated
+checkpoint under a real name.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from finemill.errors import FinemillError
@@ -80,29 +79,6 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise FinemillError(f"{path}: not a finemill checkpoint (format {state.get('format')!r})")
     return state
-
-
-def rng_state() -> dict[str, Any]:
-    """This process's RNG states, as plain tensors and lists (loadable with weights_only)."""
-    np_state = np.random.get_state()
-    state = {
-        "python": random.getstate(),
-        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    kind, keys, *rest = state["numpy"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state(state["cuda"])
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,17 +1,16 @@
-"""Text generation from a trained model: KV-cached decoding, the run's tokenizer, checkpoint loading."""
+"""Text generation from a trained model: KV-cached decoding, and prompts in, completions out."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from finemill.errors import FinemillError
-from finemill.train.checkpoint import find_checkpoint, load_checkpoint
-from finemill.train.config import ModelConfig
-from finemill.train.model import GPT, KVCache
+from finemill.model.gpt import GPT, KVCache
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 @torch.no_grad()
@@ -70,43 +69,20 @@ def _pick(
     return torch.multinomial(probs, num_samples=1, generator=generator)
 
 
-def load_tokenizer(ref: dict[str, Any], candidates: list[Path | None]):
-    """The HF tokenizer of a run: the first candidate file that exists, checked against the recorded sha256."""
+def prompt_tokenizer(path: str | Path) -> Tokenizer:
+    """The HF tokenizer of tokenizer.json for prompts and completions. A literal "<|endoftext|>" in a prompt
+    is text, as in the shards and the exported tokenizer: only the end-of-text id `complete` puts in front
+    marks a document boundary."""
     from tokenizers import Tokenizer
 
-    paths = [p for p in candidates if p is not None] + [Path(ref["path"])]
-    for path in paths:
-        if path.is_file():
-            sha = ref.get("sha256")
-            if sha and hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-                raise FinemillError(
-                    f"{path} is not the tokenizer this model was trained with (sha256 differs)"
-                )
-            tokenizer = Tokenizer.from_file(str(path))
-            # A literal "<|endoftext|>" in a prompt is text, as in the shards and the exported tokenizer:
-            # only the end-of-text id the caller puts in front marks a document boundary.
-            tokenizer.encode_special_tokens = True
-            return tokenizer
-    raise FinemillError(f"tokenizer not found (looked at {', '.join(map(str, paths))}); pass --tokenizer")
-
-
-def load_model(
-    checkpoint: str | Path, device: str | torch.device = "cpu"
-) -> tuple[GPT, dict[str, Any], Path]:
-    """Model (eval mode, on device), the checkpoint's state without the big tensors, and the file read."""
-    path = find_checkpoint(checkpoint)
-    if path is None:
-        raise FinemillError(f"no checkpoint at {checkpoint}")
-    state = load_checkpoint(path)
-    model = GPT(ModelConfig(**state["model_config"]))
-    model.load_state_dict(state.pop("model"))
-    state.pop("optimizer", None)
-    return model.to(device).eval(), state, path
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.encode_special_tokens = True
+    return tokenizer
 
 
 def complete(
     model: GPT,
-    tokenizer,
+    tokenizer: Tokenizer,
     prompt: str,
     max_new_tokens: int,
     *,

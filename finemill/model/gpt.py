@@ -10,11 +10,11 @@ Choices, all well known, and why:
 - SwiGLU MLP (Shazeer 2020) with a hidden size of 8/3 x width, rounded up to a multiple of 64: three
   matrices of 8/3 x width match the 8 x width^2 weights of GPT-2's 4x GELU MLP when no rounding is
   needed (width 768: hidden 2048); at width 128 the rounding (341 -> 384) makes it 12.5% larger.
-- Speed (eager CPU, measured with benchmarks/speed/train.py --vs-nanogpt): RoPE rotates q and k in one call
+- Speed (eager CPU, measured with benchmarks/train_bench.py --vs-nanogpt): RoPE rotates q and k in one call
   as a flip and two products, and q/k/v are split rather than sliced, so the backward pass has no
   zero-filled gradients to add up.
 - Speed (CPU training, float32): the output projection and the loss are one step, LinearCrossEntropy, which
-  never keeps the (N, V) logits; the benchmark above measured 0.84x -> 1.02x nanoGPT's tokens/s with it.
+  never keeps the (N, V) logits (its measured effect: docs/performance.md).
 - Causal attention through F.scaled_dot_product_attention, which picks flash attention on CUDA in bf16.
 - Token embedding and output projection tied by default (GPT-2 does this; it saves vocab x width
   parameters, a large share of a small model); untie with `tie_embeddings: false`.
@@ -32,8 +32,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from finemill.train import cpu_linear
-from finemill.train.config import ModelConfig
+from finemill.model import cpu_linear
+from finemill.model.config import ModelConfig
 
 
 def padded_vocab_size(vocab_size: int, multiple: int = 64) -> int:
@@ -66,10 +66,10 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 class LinearCrossEntropy(torch.autograd.Function):
     """Mean cross-entropy of softmax(h @ w^T) against the targets, its gradients computed in the forward pass.
 
-    Used for training on CPU in float32, where it makes the output projection + loss ~1.5x as fast as
-    `lm_head` then `F.cross_entropy` (`python -m benchmarks.speed.train_kernels`, same matmuls on both
-    sides). That path keeps the (N, V) logits and their log-softmax until the backward pass, which then
-    runs a log-softmax backward and a zero-filled (N, V) gradient. Here one (N, V)
+    Used for training on CPU in float32, where it makes the output projection + loss faster than `lm_head`
+    then `F.cross_entropy` (same matmuls on both sides; measured by `python -m benchmarks.speed.train_kernels`,
+    figures in docs/performance.md). That path keeps the (N, V) logits and their log-softmax until the
+    backward pass, which then runs a log-softmax backward and a zero-filled (N, V) gradient. Here one (N, V)
     buffer holds the logits, then the softmax, then the logits' gradient (softmax - one-hot), and is freed
     before the forward pass returns; the backward pass only scales the two saved gradients. Same matmuls.
     """
@@ -135,8 +135,8 @@ class KVCache:
 
 
 class Linear(nn.Linear):
-    """A bias-free nn.Linear whose float32 CPU matmuls run on oneDNN (finemill.train.cpu_linear: ~2x
-    torch's BLAS on the measured CPU); the same weights and state_dict keys, F.linear everywhere else."""
+    """A bias-free nn.Linear whose float32 CPU matmuls go through finemill.model.cpu_linear (oneDNN or
+    torch's BLAS, whichever it was told or measured to use); the same weights and state_dict keys."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__(in_features, out_features, bias=False)
@@ -277,6 +277,15 @@ class GPT(nn.Module):
         if non_embedding:
             n -= self.wte.weight.numel()
         return n
+
+    def linear_shapes(self) -> dict[tuple[int, int], int]:
+        """(in_features, out_features) of each kind of linear layer -> how many (the output projection once,
+        tied or not): what `cpu_linear.choose` times."""
+        shapes: dict[tuple[int, int], int] = {}
+        layers = {id(m): m for m in self.modules() if isinstance(m, nn.Linear)}
+        for m in layers.values():
+            shapes[(m.in_features, m.out_features)] = shapes.get((m.in_features, m.out_features), 0) + 1
+        return shapes
 
     def flops_per_token(self) -> float:
         """Training FLOPs (forward + backward) per token, as in PaLM's appendix B and nanoGPT's MFU.
