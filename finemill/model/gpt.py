@@ -10,7 +10,7 @@ Choices, all well known, and why:
 - SwiGLU MLP (Shazeer 2020) with a hidden size of 8/3 x width, rounded up to a multiple of 64: three
   matrices of 8/3 x width match the 8 x width^2 weights of GPT-2's 4x GELU MLP when no rounding is
   needed (width 768: hidden 2048); at width 128 the rounding (341 -> 384) makes it 12.5% larger.
-- Speed (eager CPU, measured with benchmarks/train_bench.py --vs-nanogpt): RoPE rotates q and k in one call
+- Speed (eager CPU, measured with python -m benchmarks.speed.train --vs-nanogpt): RoPE rotates q and k in one call
   as a flip and two products, and q/k/v are split rather than sliced, so the backward pass has no
   zero-filled gradients to add up.
 - Speed (CPU training, float32): the output projection and the loss are one step, LinearCrossEntropy, which
