@@ -17,7 +17,7 @@ from finemill.errors import FinemillError
 # Order is the order shown in --help: the life of a run.
 COMMAND_MODULES = [
     "finemill.pipeline.cli",  # run
-    "finemill.commoncrawl.download",  # download
+    "finemill.commoncrawl.cli",  # download
     "finemill.stats.cli",  # stats, inspect
     "finemill.tokenize.cli",  # tokenize
     "finemill.train.cli",  # train, sample

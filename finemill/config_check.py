@@ -11,7 +11,9 @@ of rules, so the same bad value fails the same way in both:
 - lists become tuples where a tuple is expected; Literal values must be one of the listed ones;
 - Optional accepts null; other unions take the first option the value fits as it is, else after conversion.
 
-Every failure is one FinemillError line: `<source>: <key>: expected <type>, got <value>`.
+Every failure is one FinemillError line: `<source>: <key>: expected <type>, got <value>`, where the source is
+the file, or `--set` for a setting given on the command line. Invalid YAML names the file, line and column,
+followed by the parser's excerpt with its pointer (`read_yaml`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ import inspect
 import re
 import types
 import typing
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from finemill.errors import FinemillError
 
@@ -49,9 +54,58 @@ def check_settings(
 
 def unknown_key(source: str, path: str, valid: list[str]) -> FinemillError:
     """The error for a key that is not a setting: names it, the closest valid key, and all valid keys."""
-    close = difflib.get_close_matches(path, valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return FinemillError(f"{source}: unknown key {path!r}{hint}; valid keys: {sorted(valid)}")
+    return FinemillError(
+        f"{source}: unknown key {path!r}{did_you_mean(path, valid)}; valid keys: {sorted(valid)}"
+    )
+
+
+def did_you_mean(name: str, valid: list[str]) -> str:
+    """' (did you mean 'x'?)' naming the valid name closest to a misspelt one, or '' when none is close."""
+    close = difflib.get_close_matches(name, valid, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_overrides(overrides: dict[str, Any], hints: dict[str, Any], source: str = "--set") -> None:
+    """Settings given on the command line (dotted keys, "model.n_layer", against `dotted_hints`), checked on
+    their own before they are applied to a file's settings: a typo there is named as the command line's
+    (`--set model.n_layers`), not blamed on the file."""
+    for key, value in overrides.items():
+        if key not in hints:
+            raise unknown_key(source, key, list(hints))
+        check_value(value, hints[key], f"{source} {key}")
+
+
+def dotted_hints(cls: type) -> dict[str, Any]:
+    """A dataclass's fields with their type hints, a nested dataclass's as "<field>.<its field>"."""
+    hints: dict[str, Any] = {}
+    for name, hint in field_hints(cls).items():
+        if dataclasses.is_dataclass(hint):
+            hints.update({f"{name}.{key}": sub for key, sub in dotted_hints(hint).items()})
+        else:
+            hints[name] = hint
+    return hints
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content. Invalid YAML fails as `<file>:<line>:<column>: invalid YAML: <problem>` with
+    the parser's excerpt of the line and its ^ pointer below it, as the parser wrote them."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as e:
+        raise yaml_error(path, e) from None
+    except yaml.YAMLError as e:  # no position (rare): the parser's message as it is
+        raise FinemillError(f"{path}: invalid YAML: {e}") from None
+
+
+def yaml_error(path: Path, error: yaml.MarkedYAMLError) -> FinemillError:
+    mark = error.problem_mark or error.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    problem = error.problem or error.context or "cannot be parsed"
+    if error.context and error.problem and error.context_mark:
+        started = error.context_mark
+        problem += f" ({error.context} that starts at line {started.line + 1}, column {started.column + 1})"
+    snippet = mark.get_snippet() if mark else None
+    return FinemillError(f"{where}: invalid YAML: {problem}" + (f"\n{snippet}" if snippet else ""))
 
 
 def check_value(value: Any, annotation: Any, where: str) -> Any:

@@ -93,13 +93,13 @@ def ablate(path: Path, out: Path, **popen) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory) -> tuple[Path, dict, str]:
+def micro(tmp_path_factory) -> tuple[Path, dict, str, str]:
     root = tmp_path_factory.mktemp("ablate")
     path = micro_ablation(root / "spec")
     process = ablate(path, root / "out")
     stdout, stderr = process.communicate(timeout=900)
     assert process.returncode == 0, stderr[-3000:]
-    return root / "out", json.loads((root / "out" / "ablation.json").read_text()), stdout
+    return root / "out", json.loads((root / "out" / "ablation.json").read_text()), stdout, stderr
 
 
 def results(out: Path) -> dict[tuple[str, int], dict]:
@@ -111,7 +111,7 @@ def results(out: Path) -> dict[tuple[str, int], dict]:
 
 
 def test_prints_the_table_and_writes_json_png_html(micro):
-    out, report, stdout = micro
+    out, report, stdout, _ = micro
     assert "Ablation" in stdout and "no_gopher" in stdout and "nothing_kept" in stdout
     assert (out / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "ablation.html").read_text()
@@ -125,7 +125,7 @@ def test_prints_the_table_and_writes_json_png_html(micro):
 
 
 def test_equal_token_budgets_and_epochs_reported(micro):
-    out, report, _ = micro
+    out, report, _, _ = micro
     runs = results(out)
     assert set(runs) == {(v, s) for v in ("base", "no_gopher") for s in (0, 1)}
     for r in runs.values():
@@ -138,8 +138,29 @@ def test_equal_token_budgets_and_epochs_reported(micro):
     assert rows["base"]["epochs"] == pytest.approx(STEPS * TOKENS_PER_STEP / rows["base"]["train_tokens"])
 
 
+def test_says_which_training_settings_it_overrides(micro):
+    _, report, stdout, stderr = micro
+    # train.yaml leaves these at TrainConfig's defaults; --device cpu is what train.yaml says: not listed
+    expected = {
+        "max_steps": (1000, STEPS),
+        "checkpoint_every": (500, STEPS // 3),
+        "keep_checkpoints": (2, 1_000_000),
+        "eval_every": (100, 0),
+        "sample_every": (200, 0),
+    }
+    recorded = report["settings"]["overrides"]
+    assert {o["key"]: (o["config"], o["ablate"]) for o in recorded} == expected
+    assert all(o["why"] for o in recorded)
+    head = stderr.split("held-out texts:")[0]  # printed at start, before any data is processed
+    assert "training settings the ablation overrides in" in head and "train.yaml" in head
+    for key, (before, after) in expected.items():
+        assert f"  {key}: {before} -> {after} (" in head
+    assert "device:" not in head
+    assert "training settings overridden: max_steps 1000 -> 24, checkpoint_every 500 -> 8" in stdout
+
+
 def test_one_heldout_set_that_no_variant_trained_on(micro):
-    out, report, _ = micro
+    out, report, _, _ = micro
     shared = out / report["settings"]["shared_run"]
     held = pq.read_table(sorted((shared / "removed" / HOLDOUT).glob("*.parquet")), columns=["url", "text"])
     held_urls = set(held.column("url").to_pylist())
@@ -158,7 +179,7 @@ def test_one_heldout_set_that_no_variant_trained_on(micro):
 
 
 def test_a_variant_that_keeps_nothing_is_reported_not_trained(micro):
-    out, report, stdout = micro
+    out, report, stdout, _ = micro
     row = next(r for r in report["variants"] if r["name"] == "nothing_kept")
     assert row["documents"] == 0 and row["error"] == "kept no documents" and row["seeds"] == []
     assert "nothing_kept: kept no documents; not trained" in stdout
@@ -168,7 +189,7 @@ def test_a_variant_that_keeps_nothing_is_reported_not_trained(micro):
 def test_report_numbers_recomputed_from_the_runs(micro):
     from scipy.stats import ttest_ind
 
-    out, report, _ = micro
+    out, report, _, _ = micro
     runs = results(out)
     rows = {row["name"]: row for row in report["variants"]}
     for variant in ("base", "no_gopher"):
@@ -197,7 +218,7 @@ def test_report_numbers_recomputed_from_the_runs(micro):
 
 
 def test_killed_mid_way_resumes_to_the_same_results(micro, tmp_path):
-    reference_out, _, _ = micro
+    reference_out, _, _, _ = micro
     path = micro_ablation(tmp_path / "spec")
     out = tmp_path / "out"
     process = ablate(path, out, start_new_session=True)
@@ -223,7 +244,7 @@ def test_parallel_runs_give_the_same_results_as_one_after_another(micro, tmp_pat
 
     from finemill.ablate.runs import Unit, run_units
 
-    out, _, _ = micro
+    out, _, _, _ = micro
     done = results(out)
     units = [
         replace(Unit(**done["base", seed]["unit"]), run_dir=str(tmp_path / f"seed-{seed}")) for seed in (0, 1)

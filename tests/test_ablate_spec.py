@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,53 @@ def test_the_holdout_may_come_after_a_later_shared_step(tmp_path):
                 )
             )
         )
+
+
+def test_the_training_settings_the_runs_get_are_the_ones_reported(tmp_path):
+    from dataclasses import replace
+
+    from finemill.ablate.report import notes
+    from finemill.ablate.runs import (
+        Unit,
+        budget_steps,
+        describe_overrides,
+        overridden,
+        run_settings,
+        train_overrides,
+    )
+    from finemill.config_files import resolve_config
+    from finemill.train.config import load_config
+
+    cfg = load_config(resolve_config("train-tiny"))  # tokens_per_step: 2048
+    assert budget_steps(cfg, 10_000) == (5, 2048)
+    assert budget_steps(replace(cfg, tokens_per_step=None), 10_000, nproc=2) == (
+        math.ceil(10_000 / (cfg.micro_batch_size * cfg.model.block_size * 2)),
+        cfg.micro_batch_size * cfg.model.block_size * 2,
+    )
+    settings = run_settings(max_steps=5, checkpoint_every=1, device=cfg.device)
+    changes = overridden(cfg, settings)
+    assert [c["key"] for c in changes] == [k for k in settings if k != "device"]  # same device: not listed
+    assert {c["key"]: c["config"] for c in changes} == {k: getattr(cfg, k) for k in settings if k != "device"}
+    lines = describe_overrides(changes, "train-tiny.yaml")
+    assert lines[0] == "training settings the ablation overrides in train-tiny.yaml:"
+    assert f"  checkpoint_every: {cfg.checkpoint_every} -> 1 (" in lines[2]
+    assert describe_overrides([], "t.yaml") == [
+        "training settings: t.yaml as written (but seed, data and out, per run)"
+    ]
+    # what a run is given is what was reported
+    unit = Unit("v", 0, "run", "tokens", "t.yaml", 5, 1, 100, "held.parquet", (), None, 1024, cfg.device)
+    given = train_overrides(unit)
+    assert {k: given[k] for k in settings} == {k: v for k, (v, _) in settings.items()}
+    assert given["seed"] == 0 and given["data"] == "tokens" and given["out"] == "run"
+    settings = {
+        "seeds": [0],
+        "tokens": 10,
+        "steps": 5,
+        "tokens_per_step": 2,
+        "heldout": {"source": "s", "bytes": 1},
+        "overrides": changes,
+    }
+    report = {"settings": settings, "reference": "a", "test": "t", "variants": []}
+    assert (
+        f"training settings overridden: max_steps {cfg.max_steps} -> 5, checkpoint_every" in notes(report)[-1]
+    )

@@ -101,3 +101,36 @@ def test_train_command_line_values_are_used_even_when_zero(tmp_path):
     result = run_cli("train", "--data", str(tmp_path), "--max-steps", "0")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'max_steps' must be positive, got 0" in result.stderr
+
+
+def test_a_typo_in_set_is_named_as_sets_not_the_files(tmp_path):
+    config = tmp_path / "t.yaml"
+    config.write_text("max_steps: 5\n")
+    with pytest.raises(FinemillError) as error:
+        load_config(config, {"model.n_layers": "6"})
+    message = str(error.value)
+    assert message.startswith("--set: unknown key 'model.n_layers' (did you mean 'model.n_layer'?)")
+    assert str(config) not in message
+    with pytest.raises(FinemillError, match=r"^--set: unknown key 'max_step' \(did you mean 'max_steps'\?\)"):
+        load_config(config, {"max_step": "6"})
+    with pytest.raises(FinemillError, match=r"^--set: unknown key 'optim.lr'"):
+        load_config(config, {"optim.lr": "1"})
+    with pytest.raises(FinemillError, match=r"^--set max_steps: expected int, got 'ten'$"):
+        load_config(config, {"max_steps": "ten"})
+    assert load_config(config, {"model.n_layer": "6"}).model.n_layer == 6  # a right one still applies
+    # on the command line: the same words, after the command's name
+    result = run_cli("train", "--config", str(config), "--set", "model.n_layers=6")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "finemill train: error: --set: unknown key 'model.n_layers' (did you mean"
+    )
+
+
+def test_invalid_yaml_in_a_training_config_keeps_the_parsers_pointer(tmp_path):
+    config = tmp_path / "t.yaml"
+    config.write_text("lr: 1e-3\nmodel:\n\tn_layer: 2\n")
+    with pytest.raises(FinemillError) as error:
+        load_config(config)
+    first, quoted, pointer = str(error.value).splitlines()
+    assert first == f"{config}:3:1: invalid YAML: found character '\\t' that cannot start any token"
+    assert quoted == "    \tn_layer: 2" and pointer == "    ^"

@@ -111,3 +111,29 @@ def test_dependency_check_answers_as_datatrove(name):
 
     original = dependency_check.datatrove_is_distribution_available.__wrapped__  # past its lru_cache
     assert dependency_check.is_distribution_available(name) == original(name)
+
+
+def test_an_unknown_step_names_the_closest_one():
+    raw = raw_default()
+    raw["steps"].append({"gopher_qualty": {}})
+    with pytest.raises(FinemillError) as error:
+        parse_recipe(raw, {}, source="r.yaml")
+    assert "unknown step 'gopher_qualty' (did you mean 'gopher_quality'?); known steps: [" in str(error.value)
+    raw["steps"][-1] = {"zzzz": {}}  # nothing close: no guess, the list only
+    with pytest.raises(FinemillError) as error:
+        parse_recipe(raw, {}, source="r.yaml")
+    assert "unknown step 'zzzz'; known steps: [" in str(error.value)
+
+
+def test_cli_invalid_yaml_names_line_and_column_and_keeps_the_pointer(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps:\n  - extract: {timeout: 60\n  - language: {}\n")
+    result = run_cli("run", str(bad), "--output", str(tmp_path / "o"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.rstrip("\n").splitlines()
+    assert lines[0].startswith(f"finemill run: error: {bad}:4:13: invalid YAML: expected ',' or '}}'")
+    assert "flow mapping that starts at line 3, column 14" in lines[0]
+    # the parser's excerpt, whitespace intact: the ^ stands under column 13 of the line it quotes
+    quoted, pointer = lines[1], lines[2]
+    assert quoted.strip() == "- language: {}" and pointer.strip() == "^"
+    assert pointer.index("^") - quoted.index("-") == 13 - 3

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from finemill import run_folder
+from finemill.ablate import runs
 from finemill.ablate.spec import AblationSpec
 from finemill.errors import FinemillError
 
@@ -30,16 +31,21 @@ def run_ablation(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the ablation into `out` and return the report (also written as OUT/ablation.json, .png, .html)."""
-    from finemill.ablate import data, report, runs
+    from finemill.ablate import data, report
     from finemill.ablate.variants import resolve
+    from finemill.train.config import load_config
 
     if parallel < 1 or nproc < 1:
         raise FinemillError("--parallel and --nproc-per-run must be at least 1")
     plan = resolve(spec, inputs or spec.input or None)
-    steps, per_step = runs.budget_steps(spec.train, spec.tokens, nproc)
+    train_cfg = load_config(spec.train)  # the one read of it here; each run applies run_settings on top
+    steps, per_step = runs.budget_steps(train_cfg, spec.tokens, nproc)
+    every = max(1, math.ceil(steps / spec.eval.curve_points))
+    overrides = runs.overridden(train_cfg, runs.run_settings(steps, every, device))
+    for line in runs.describe_overrides(overrides, spec.train):
+        log(line)
     out = run_folder.make_output_folder(Path(out))
-    settings = _settings(spec, plan, tokenizer, bpb_texts, nproc)
-    _check_resumable(out, settings)
+    _check_resumable(out, _settings(spec, plan, tokenizer, bpb_texts, nproc))
 
     variants, shared = data.run_variants(plan, out, progress, log)
     heldout = data.heldout_texts(spec, plan, out, shared, bpb_texts)
@@ -48,12 +54,61 @@ def run_ablation(
     if usable:
         tok = data.prepare_tokenizer(spec, variants, out, Path(tokenizer) if tokenizer else None, log)
         data.tokenize_variants(usable, tok, log)
-    block = _block_size(spec.train)
+    _reject_short(usable, train_cfg.model.block_size)
+    units = _units(spec, variants, out, steps, every, device, nproc)
+    results = runs.run_units(units, parallel, log, progress) if units else []
+    budget = {"steps": steps, "tokens_per_step": per_step, "checkpoint_every": every, "overrides": overrides}
+    meta = _meta(spec, plan, out, shared, heldout, tokenizer, budget)
+    result = report.build_report(_described(variants, plan, out), results, meta)
+    result["written"] = [str(p) for p in report.write_outputs(result, out, Path(html) if html else None)]
+    return result
+
+
+def _meta(
+    spec: AblationSpec,
+    plan,
+    out: Path,
+    shared: Path | None,
+    heldout,
+    tokenizer: str | Path | None,
+    budget: dict[str, Any],
+) -> dict[str, Any]:
+    """ablation.json's `settings`: what was compared, on what budget (and which training settings the
+    ablation overrode), measured how."""
+    return {
+        "ablation_file": spec.source,
+        "base": str(spec.base),
+        "train": str(spec.train),
+        "tokens": spec.tokens,
+        "seeds": spec.seeds,
+        **budget,
+        "shared_steps": [s.name for s in plan.shared_steps],
+        "shared_run": str(shared.relative_to(out)) if shared else None,
+        "heldout": {
+            "source": heldout.source,
+            "texts": heldout.texts,
+            "bytes": heldout.bytes,
+            "fraction": spec.eval.heldout_fraction,
+        },
+        "tokenizer": str(tokenizer)
+        if tokenizer
+        else str(run_folder.ablation_tokenizer(out).relative_to(out)),
+        "eval": {"tasks": spec.eval.tasks, "limit": spec.eval.limit},
+    }
+
+
+def _reject_short(usable: list, block: int) -> None:
+    """A variant with no more training tokens than one context cannot be trained: an error, not a run."""
     for v in usable:
         if v.train_tokens <= block:
             v.error = f"{v.train_tokens:,} training tokens, fewer than one context of {block + 1}"
-    every = max(1, math.ceil(steps / spec.eval.curve_points))
-    units = [
+
+
+def _units(
+    spec: AblationSpec, variants: list, out: Path, steps: int, every: int, device: str, nproc: int
+) -> list[runs.Unit]:
+    """One training run per usable variant and seed, in the ablation's order."""
+    return [
         runs.Unit(
             variant=v.name,
             seed=seed,
@@ -74,8 +129,11 @@ def run_ablation(
         if not v.error
         for seed in spec.seeds
     ]
-    results = runs.run_units(units, parallel, log, progress) if units else []
-    described = [
+
+
+def _described(variants: list, plan, out: Path) -> list[dict[str, Any]]:
+    """Each variant's row of ablation.json before its runs' numbers: steps, documents, tokens, error."""
+    return [
         {
             "name": v.name,
             "steps": [s.name for s in p.own_steps],
@@ -87,37 +145,6 @@ def run_ablation(
         }
         for v, p in zip(variants, plan.variants, strict=True)
     ]
-    meta = {
-        "ablation_file": spec.source,
-        "base": str(spec.base),
-        "train": str(spec.train),
-        "tokens": spec.tokens,
-        "seeds": spec.seeds,
-        "steps": steps,
-        "tokens_per_step": per_step,
-        "checkpoint_every": every,
-        "shared_steps": [s.name for s in plan.shared_steps],
-        "shared_run": str(shared.relative_to(out)) if shared else None,
-        "heldout": {
-            "source": heldout.source,
-            "texts": heldout.texts,
-            "bytes": heldout.bytes,
-            "fraction": spec.eval.heldout_fraction,
-        },
-        "tokenizer": str(tokenizer)
-        if tokenizer
-        else str(run_folder.ablation_tokenizer(out).relative_to(out)),
-        "eval": {"tasks": spec.eval.tasks, "limit": spec.eval.limit},
-    }
-    result = report.build_report(described, results, meta)
-    result["written"] = [str(p) for p in report.write_outputs(result, out, Path(html) if html else None)]
-    return result
-
-
-def _block_size(train_config: Path) -> int:
-    from finemill.train.config import load_config
-
-    return load_config(train_config).model.block_size
 
 
 def _settings(spec: AblationSpec, plan, tokenizer, bpb_texts, nproc: int) -> dict[str, Any]:

@@ -187,6 +187,11 @@ def notes(report: dict) -> list[str]:
         "for every variant and seed",
         f"bits per byte on {s['heldout']['source']} ({s['heldout']['bytes']:,} bytes)",
     ]
+    if s.get("overrides"):  # the user's training settings the runs did not follow
+        lines.append(
+            "training settings overridden: "
+            + ", ".join(f"{o['key']} {o['config']} -> {o['ablate']}" for o in s["overrides"])
+        )
     repeated = [r for r in report["variants"] if r["epochs"] and r["epochs"] > 1.0]
     if repeated:
         lines.append(

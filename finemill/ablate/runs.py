@@ -19,10 +19,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from finemill.common import set_cpu_threads
 from finemill.errors import FinemillError
+
+if TYPE_CHECKING:
+    from finemill.train.config import TrainConfig
 
 RESULT = "result.json"
 CURVE = "curve.jsonl"
@@ -48,27 +51,60 @@ class Unit:
     nproc: int = 1  # > 1: train under torchrun with this many processes
 
 
-def budget_steps(train_config: str | Path, tokens: int, nproc: int = 1) -> tuple[int, int]:
-    """(optimizer steps, tokens per step) that reach `tokens`: the same for every variant."""
-    from finemill.train.config import load_config
+KEEP_ALL = 1_000_000  # keep_checkpoints: every checkpoint stays until the curve is scored
 
-    cfg = load_config(train_config)
-    per_step = cfg.tokens_per_step or cfg.micro_batch_size * cfg.model.block_size * nproc
+
+def tokens_per_step(cfg: TrainConfig, nproc: int = 1) -> int:
+    """Tokens one optimizer step sees, all processes together: the config's `tokens_per_step`, else one
+    micro-batch per process (as the training loop does)."""
+    return cfg.tokens_per_step or cfg.micro_batch_size * cfg.model.block_size * nproc
+
+
+def budget_steps(cfg: TrainConfig, tokens: int, nproc: int = 1) -> tuple[int, int]:
+    """(optimizer steps, tokens per step) that reach `tokens`: the same for every variant."""
+    per_step = tokens_per_step(cfg, nproc)
     return max(1, math.ceil(tokens / per_step)), per_step
+
+
+def run_settings(max_steps: int, checkpoint_every: int, device: str) -> dict[str, tuple[Any, str]]:
+    """The training settings every run of an ablation gets whatever its training config says: key ->
+    (value, why). One list for what the runs are given and for what the ablation says it changed."""
+    return {
+        "max_steps": (max_steps, "the token budget: ablation tokens / tokens per step"),
+        "checkpoint_every": (checkpoint_every, "one checkpoint per point of the bits-per-byte curve"),
+        "keep_checkpoints": (KEEP_ALL, "every checkpoint is scored once training ends"),
+        "eval_every": (0, "scored on the common held-out texts after training instead"),
+        "sample_every": (0, "no samples: scored on the held-out texts instead"),
+        "device": (device, "--device"),
+    }
+
+
+def overridden(cfg: TrainConfig, settings: dict[str, tuple[Any, str]]) -> list[dict[str, Any]]:
+    """The settings that differ from the training config's: [{key, config, ablate, why}]."""
+    return [
+        {"key": key, "config": getattr(cfg, key), "ablate": value, "why": why}
+        for key, (value, why) in settings.items()
+        if getattr(cfg, key) != value
+    ]
+
+
+def describe_overrides(changes: list[dict[str, Any]], config: str | Path) -> list[str]:
+    """The lines that tell the user which of their training settings the ablation replaces."""
+    if not changes:
+        return [f"training settings: {config} as written (but seed, data and out, per run)"]
+    return [f"training settings the ablation overrides in {config}:"] + [
+        f"  {c['key']}: {c['config']} -> {c['ablate']} ({c['why']})" for c in changes
+    ]
 
 
 def train_overrides(unit: Unit) -> dict[str, Any]:
     """What the ablation sets on top of the training config: the same for every variant but seed and data."""
+    fixed = run_settings(unit.max_steps, unit.checkpoint_every, unit.device)
     return {
         "seed": unit.seed,
         "data": unit.tokens_dir,
         "out": unit.run_dir,
-        "max_steps": unit.max_steps,
-        "checkpoint_every": unit.checkpoint_every,
-        "keep_checkpoints": 1_000_000,
-        "eval_every": 0,
-        "sample_every": 0,  # scored on the common held-out texts instead, after training
-        "device": unit.device,
+        **{key: value for key, (value, _) in fixed.items()},
     }
 
 
@@ -121,47 +157,69 @@ def _score(unit: Unit) -> dict[str, Any]:
     """Bits per byte on the held-out texts at every checkpoint (cached in curve.jsonl), benchmarks at the last."""
     import torch
 
-    from finemill.ablate.data import read_heldout_file
     from finemill.common import resolve_device
-    from finemill.eval.bpb import bpb_totals
-    from finemill.eval.evaluate import evaluate_tasks
-    from finemill.eval.tasks import resolve_tasks
     from finemill.model.checkpoint import checkpoint_dir, list_checkpoints
-    from finemill.model.loading import load_model
 
     device = resolve_device(unit.device)
     run_dir = Path(unit.run_dir)
-    texts = read_heldout_file(unit.heldout)
-    curve_path = run_dir / CURVE
-    curve = {p["step"]: p for p in _read_jsonl(curve_path)}
     checkpoints = list_checkpoints(checkpoint_dir(run_dir))
     if not checkpoints:
         raise FinemillError(f"{run_dir}: training left no checkpoint")
-    model = encoder = state = None
     with torch.inference_mode():
-        for step, path in checkpoints:
-            if step in curve:
-                continue
-            loaded = load_model(path, device)
-            model, encoder, state = loaded.model, loaded.encoder, loaded.state
-            totals = bpb_totals(model, texts, encoder, device=device, batch_tokens=unit.batch_tokens)
-            point = {"step": step, "tokens": int(state.get("tokens", 0)), "bpb": totals.bits_per_byte}
-            curve[step] = point
-            with open(curve_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(point) + "\n")
-        last_step, last_path = checkpoints[-1]
-        if state is None or state.get("step") != last_step:
-            loaded = load_model(last_path, device)
-            model, encoder, state = loaded.model, loaded.encoder, loaded.state
-        suite = (
-            evaluate_tasks(
-                model, encoder, resolve_tasks(",".join(unit.tasks)), unit.limit, device, unit.batch_tokens
-            )
-            if unit.tasks
-            else {"tasks": {}, "items": {}, "aggregate": None}
+        curve, loaded = _score_curve(unit, checkpoints, device)
+        last_step, suite, state = _benchmarks(unit, checkpoints[-1], loaded, device)
+    return _result(unit, last_step, int(state.get("tokens", 0)), [curve[s] for s in sorted(curve)], suite)
+
+
+def _score_curve(unit: Unit, checkpoints: list[tuple[int, Path]], device) -> tuple[dict[int, dict], tuple]:
+    """The held-out bits per byte at each checkpoint not yet in curve.jsonl, appended to it as scored (a
+    kill loses one point at most); returns the whole curve by step and the last (model, encoder, state)
+    loaded, or Nones."""
+    from finemill.ablate.data import read_heldout_file
+    from finemill.eval.bpb import bpb_totals
+    from finemill.model.loading import load_model
+
+    texts = read_heldout_file(unit.heldout)
+    curve_path = Path(unit.run_dir) / CURVE
+    curve = {p["step"]: p for p in _read_jsonl(curve_path)}
+    model = encoder = state = None
+    for step, path in checkpoints:
+        if step in curve:
+            continue
+        loaded = load_model(path, device)
+        model, encoder, state = loaded.model, loaded.encoder, loaded.state
+        totals = bpb_totals(model, texts, encoder, device=device, batch_tokens=unit.batch_tokens)
+        point = {"step": step, "tokens": int(state.get("tokens", 0)), "bpb": totals.bits_per_byte}
+        curve[step] = point
+        with open(curve_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(point) + "\n")
+    return curve, (model, encoder, state)
+
+
+def _benchmarks(unit: Unit, last: tuple[int, Path], loaded: tuple, device) -> tuple[int, dict, dict]:
+    """(last step, benchmark suite, checkpoint state) of the last checkpoint, reusing `loaded` when it is
+    that checkpoint's model."""
+    from finemill.eval.evaluate import evaluate_tasks
+    from finemill.eval.tasks import resolve_tasks
+    from finemill.model.loading import load_model
+
+    model, encoder, state = loaded
+    last_step, last_path = last
+    if state is None or state.get("step") != last_step:
+        fresh = load_model(last_path, device)
+        model, encoder, state = fresh.model, fresh.encoder, fresh.state
+    suite = (
+        evaluate_tasks(
+            model, encoder, resolve_tasks(",".join(unit.tasks)), unit.limit, device, unit.batch_tokens
         )
-    tokens_seen = int(state.get("tokens", 0))
-    points = [curve[s] for s in sorted(curve)]
+        if unit.tasks
+        else {"tasks": {}, "items": {}, "aggregate": None}
+    )
+    return last_step, suite, state
+
+
+def _result(unit: Unit, last_step: int, tokens_seen: int, points: list[dict], suite: dict) -> dict[str, Any]:
+    """result.json's content for one run."""
     return {
         "variant": unit.variant,
         "seed": unit.seed,

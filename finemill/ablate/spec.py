@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from finemill.config_check import check_settings, check_value, unknown_key
+from finemill.config_check import check_settings, check_value, read_yaml, unknown_key
 from finemill.config_files import resolve_config
 from finemill.errors import FinemillError
 
@@ -91,10 +89,7 @@ def load_spec(path: str | Path) -> AblationSpec:
     path = resolve_config(path)
     if not path.is_file():
         raise FinemillError(f"ablation file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise FinemillError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise FinemillError(
             f"{path}: an ablation file is a mapping (base, variants, train, tokens, seeds, eval)"

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from finemill.ablate.heldout import STEP as HOLDOUT_STEP
 from finemill.ablate.spec import AblationSpec, VariantSpec
-from finemill.config_check import unknown_key
+from finemill.config_check import did_you_mean, read_yaml, unknown_key
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import Recipe, StepSpec, parse_recipe
 from finemill.pipeline.registry import EXTRACT_STEPS, STEPS
@@ -86,10 +84,7 @@ def resolve(
 
 
 def _read_base(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise FinemillError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list):
         raise FinemillError(f"{path}: the base is a recipe (a mapping with a list of steps)")
     return raw
@@ -151,7 +146,8 @@ def apply_overrides(steps: list[tuple[str, dict]], variant: VariantSpec, source:
         new_name = _item_name(item, f"{source}: replace.{old}")
         if "class" not in item and new_name not in STEPS:
             raise FinemillError(
-                f"{source}: replace.{old}: unknown step {new_name!r}; known steps: {sorted(STEPS)}"
+                f"{source}: replace.{old}: unknown step {new_name!r}{did_you_mean(new_name, list(STEPS))}; "
+                f"known steps: {sorted(STEPS)}"
             )
         steps[names.index(old)] = (new_name, item)
         names = [name for name, _ in steps]

@@ -1,2 +1,2 @@
-"""The Common Crawl client: `download.py` lists a snapshot's WARC/WET paths and downloads files
-(`finemill download`), resumable and checked."""
+"""The Common Crawl client: `download.py` lists a snapshot's WARC paths and downloads files, resumable and
+checked; `cli.py` is `finemill download` (and the --snapshot options `finemill run` shares)."""

@@ -1,11 +1,12 @@
 """Common Crawl over HTTP: a snapshot's WARC files into a local cache, robustly.
 
-`finemill download --snapshot CC-MAIN-2024-33 --files 4` reads the snapshot's `warc.paths.gz`, picks
-`--files` entries from `--offset`, and downloads them into `CACHE/<snapshot>/<path in the crawl>` (Common
-Crawl's own layout). Each file is streamed into `<name>.part` and renamed only once its size matches the
-server's Content-Length, so a file under its final name is always complete. A dropped connection, a
-timeout, 429 or 5xx is retried with exponential backoff, resuming where it stopped (HTTP Range). A rerun
-skips the files already there and resumes the `.part` files an interrupted run left behind.
+`download_snapshot` (behind `finemill download --snapshot CC-MAIN-2024-33 --files 4`: cli.py) reads the
+snapshot's `warc.paths.gz`, picks `files` entries from `offset`, and downloads them into
+`CACHE/<snapshot>/<path in the crawl>` (Common Crawl's own layout). Each file is streamed into
+`<name>.part` and renamed only once its size matches the server's Content-Length, so a file under its
+final name is always complete. A dropped connection, a timeout, 429 or 5xx is retried with exponential
+backoff, resuming where it stopped (HTTP Range). A rerun skips the files already there and resumes the
+`.part` files an interrupted run left behind.
 
 Only the standard library speaks HTTP here (urllib): no third-party HTTP client to install. urllib and
 tqdm are imported inside the functions, so `finemill --help` does not pay for them.
@@ -13,7 +14,6 @@ tqdm are imported inside the functions, so `finemill --help` does not pay for th
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import re
@@ -314,114 +314,3 @@ def _download_all(
                 for future in futures:
                     future.cancel()
                 raise
-
-
-# --------------------------------------------------------------------------------------- command line
-
-HELP = """Download WARC files of a Common Crawl snapshot into a local cache.
-
-Reads crawl-data/SNAPSHOT/warc.paths.gz from the base URL, takes --files entries starting at --offset,
-and downloads them into CACHE/SNAPSHOT/crawl-data/SNAPSHOT/segments/.../warc/*.warc.gz (Common Crawl's
-layout). Dropped connections, timeouts, 429 and 5xx are retried with exponential backoff, resuming
-partial files (HTTP Range); a file appears under its final name only when its size is verified.
-A rerun skips finished files and resumes interrupted ones. Snapshots: https://commoncrawl.org/overview
-Then: finemill run --input CACHE/SNAPSHOT  (or finemill run --snapshot SNAPSHOT --files N)"""
-
-
-def add_snapshot_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    """--snapshot, --files, --offset, --base-url, --cache: shared by `finemill download` and `finemill run`."""
-    parser.add_argument(
-        "--snapshot",
-        required=required,
-        metavar="CC-MAIN-YYYY-WW",
-        help="Common Crawl snapshot, e.g. CC-MAIN-2024-33",
-    )
-    parser.add_argument(
-        "--files",
-        type=int,
-        required=required,
-        metavar="N",
-        help="how many WARC files of the snapshot (about 1 GB each on Common Crawl)",
-    )
-    parser.add_argument(
-        "--offset",
-        type=int,
-        default=0,
-        metavar="K",
-        help="skip the first K files of the snapshot's paths list (default: 0)",
-    )
-    parser.add_argument(
-        "--base-url",
-        default=DEFAULT_BASE_URL,
-        metavar="URL",
-        help=f"where crawl-data/ lives (default: {DEFAULT_BASE_URL})",
-    )
-    parser.add_argument(
-        "--cache",
-        metavar="DIR",
-        help="download folder (default: $FINEMILL_CACHE or ~/.cache/finemill/commoncrawl)",
-    )
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "download",
-        help="download Common Crawl WARC files into a local cache",
-        description=HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_snapshot_arguments(parser, required=True)
-    parser.add_argument(
-        "-w",
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="parallel downloads (default: 1; 2-4 is plenty for one machine)",
-    )
-    parser.add_argument(
-        "--retries",
-        type=int,
-        default=5,
-        metavar="N",
-        help="retries per file after a transient failure, with backoff 1, 2, 4, ... s (default: 5)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=handle_download)
-
-
-def handle_download(args: argparse.Namespace) -> int:
-    if args.retries < 0 or args.workers < 1:
-        raise FinemillError("--retries must be >= 0 and --workers >= 1")
-    paths = download_snapshot(
-        args.snapshot,
-        args.files,
-        args.offset,
-        base_url=args.base_url,
-        cache_dir=args.cache,
-        workers=args.workers,
-        progress=not args.quiet,
-        retries=args.retries,
-    )
-    root = (Path(args.cache).expanduser() if args.cache else default_cache_dir()) / args.snapshot
-    print(f"{len(paths)} WARC file(s) of {args.snapshot} in {root}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m finemill.commoncrawl.download ARGS` = `finemill download ARGS` (same errors, same exit codes)."""
-    parser = argparse.ArgumentParser(prog="finemill")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["download", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return int(args.func(args) or 0)
-    except FinemillError as e:
-        print(f"finemill download: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("finemill download: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

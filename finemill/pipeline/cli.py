@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from finemill.commoncrawl.download import add_snapshot_arguments
+from finemill.commoncrawl.cli import add_snapshot_arguments
 from finemill.errors import FinemillError
 
 HELP = """Run a recipe (default: configs/fineweb.yaml, FineWeb's steps and parameters) over crawl files.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster
-from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 
 from finemill import run_folder
@@ -84,7 +84,6 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
     inputs = files if isinstance(files, Inputs) else Inputs(files={"crawl": list(files)})
     tasks = max(1, len(inputs.all_files))
     readers = _readers(recipe, inputs, out, progress)
-    reader_names = ["reader"] * len(readers)
     steps, _ = planned_steps(recipe, inputs)
     split = next((i for i, s in enumerate(steps) if s.name == "minhash"), None)
     if split is None:
@@ -93,30 +92,64 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
             Stage(
                 "filter",
                 [*readers, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
-                [*reader_names, *[s.name for s in steps], WRITER],
+                [*["reader"] * len(readers), *[s.name for s in steps], WRITER],
                 tasks,
             )
         ]
+    return _minhash_stages(readers, steps[:split], steps[split], steps[split + 1 :], out, tasks)
 
-    before, minhash_spec, after = steps[:split], steps[split], steps[split + 1 :]
+
+def _minhash_stages(
+    readers: list[PipelineStep],
+    before: list[StepSpec],
+    minhash_spec: StepSpec,
+    after: list[StepSpec],
+    out: Path,
+    tasks: int,
+) -> list[Stage]:
+    """filter (up to the signatures), buckets, clusters, finalize (drop duplicates, the steps after)."""
     config = MinhashDedup(**minhash_spec.params).config()
     filtered = _inside(out, run_folder.filtered(out))
     signatures, buckets, remove_ids = (
         _inside(out, run_folder.minhash(out, part)) for part in run_folder.MINHASH_PARTS
     )
+    filter_stage = Stage(
+        "filter",
+        [
+            *readers,
+            *[_build_step(s, out) for s in before],
+            FilteredJsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),  # gzip level 1
+            # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
+            MinhashSignature(output_folder=signatures, config=config),
+        ],
+        [*["reader"] * len(readers), *[s.name for s in before], None, MINHASH_SIGNATURE],
+        tasks,
+    )
     return [
+        filter_stage,
+        *_dedup_stages(config, signatures, buckets, remove_ids),
         Stage(
-            "filter",
+            "finalize",
             [
-                *readers,
-                *[_build_step(s, out) for s in before],
-                FilteredJsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),  # gzip level 1
-                # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
-                MinhashSignature(output_folder=signatures, config=config),
+                RankFileReader(filtered),
+                MinhashDuplicateFilter(
+                    input_folder=remove_ids,
+                    exclusion_writer=_removed_writer("minhash", out),
+                    load_cluster_ids=True,
+                    load_cluster_sizes=True,
+                ),
+                *[_build_step(s, out) for s in after],
+                DocumentWriter(_inside(out, run_folder.documents(out))),
             ],
-            [*reader_names, *[s.name for s in before], None, MINHASH_SIGNATURE],
+            [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
         ),
+    ]
+
+
+def _dedup_stages(config: MinhashConfig, signatures: str, buckets: str, remove_ids: str) -> list[Stage]:
+    """Signatures -> matching pairs (one task per bucket) -> the ids to remove (one task)."""
+    return [
         Stage(
             "buckets",
             [MinhashDedupBuckets(input_folder=signatures, output_folder=buckets, config=config)],
@@ -137,22 +170,6 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
             ],
             [MINHASH_CLUSTERS],
             1,
-        ),
-        Stage(
-            "finalize",
-            [
-                RankFileReader(filtered),
-                MinhashDuplicateFilter(
-                    input_folder=remove_ids,
-                    exclusion_writer=_removed_writer("minhash", out),
-                    load_cluster_ids=True,
-                    load_cluster_sizes=True,
-                ),
-                *[_build_step(s, out) for s in after],
-                DocumentWriter(_inside(out, run_folder.documents(out))),
-            ],
-            [None, "minhash", *[s.name for s in after], WRITER],
-            tasks,
         ),
     ]
 

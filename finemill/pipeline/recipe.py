@@ -27,9 +27,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from finemill.config_check import check_settings, check_value, field_hints, given, keyword_hints, unknown_key
+from finemill.config_check import (
+    check_settings,
+    check_value,
+    did_you_mean,
+    field_hints,
+    given,
+    keyword_hints,
+    read_yaml,
+    unknown_key,
+)
 from finemill.config_files import PACKAGED_CONFIGS, resolve_config
 from finemill.errors import FinemillError
 from finemill.pipeline.registry import EXTRACT_STEPS, STEPS, custom_step, snake_case
@@ -123,10 +130,7 @@ def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None
     path = resolve_config(path) if path else DEFAULT_RECIPE  # a bare name: a bundled recipe
     if not path.is_file():
         raise FinemillError(f"recipe not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise FinemillError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise FinemillError(f"{path}: a recipe is a mapping of keys (name, input, output, steps, ...)")
     return parse_recipe(raw, overrides or {}, source=str(path))
@@ -216,7 +220,10 @@ def _parse_steps(raw_steps: Any, source: str) -> list[StepSpec]:
             raise FinemillError(f"{source}: steps[{i}] must be one step name mapping to its settings")
         name, params = next(iter(item.items()))
         if name not in STEPS:
-            raise FinemillError(f"{source}: steps[{i}]: unknown step {name!r}; known steps: {sorted(STEPS)}")
+            raise FinemillError(
+                f"{source}: steps[{i}]: unknown step {name!r}{did_you_mean(str(name), list(STEPS))}; "
+                f"known steps: {sorted(STEPS)}"
+            )
         params = params or {}
         if not isinstance(params, dict):
             raise FinemillError(f"{source}: steps[{i}].{name} must be a mapping of settings")

@@ -55,8 +55,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "out", nargs="?", metavar="OUT", help="run folder from `finemill run` (reads OUT/documents)"
     )
+    _tokenizer_arguments(p.add_argument_group("tokenizer"))
+    _shard_arguments(p.add_argument_group("shards"))
+    _inspect_arguments(p.add_argument_group("inspect"))
+    p.set_defaults(func=handle)
 
-    t = p.add_argument_group("tokenizer")
+
+def _tokenizer_arguments(t: argparse._ArgumentGroup) -> None:
+    """Which tokenizer: trained here (vocabulary, sample, end-of-text token) or given."""
     t.add_argument(
         "--vocab-size",
         type=int,
@@ -84,7 +90,9 @@ def register(subparsers) -> None:
         help="the end-of-text token that separates documents (default: %(default)s)",
     )
 
-    s = p.add_argument_group("shards")
+
+def _shard_arguments(s: argparse._ArgumentGroup) -> None:
+    """How the documents become train/val shards."""
     s.add_argument(
         "--shard-tokens",
         type=parse_size,
@@ -114,7 +122,9 @@ def register(subparsers) -> None:
     )
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
 
-    i = p.add_argument_group("inspect")
+
+def _inspect_arguments(i: argparse._ArgumentGroup) -> None:
+    """--inspect SHARD: a row of a shard shown as text with its token boundaries."""
     i.add_argument(
         "--inspect",
         type=Path,
@@ -129,7 +139,6 @@ def register(subparsers) -> None:
         metavar="N",
         help="show at most N tokens with --inspect; 0 = all (default: %(default)s)",
     )
-    p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

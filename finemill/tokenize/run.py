@@ -61,26 +61,10 @@ def prepare_tokenizer(
     log: Callable[[str], None],
 ) -> Path:
     """Put the tokenizer for this run at tokens_dir/tokenizer.json and return that path."""
-    from finemill.tokenize.encoder import Encoder
-    from finemill.tokenize.train_bpe import save_tokenizer, train_tokenizer
-
     tokens_dir.mkdir(parents=True, exist_ok=True)
     target = tokens_dir / TOKENIZER_NAME
-    changing = "pass --overwrite to start over with it"
     if tokenizer is not None:
-        tokenizer = Path(tokenizer)
-        Encoder.from_file(tokenizer, eot_token=eot_token)  # a clear error for a missing or broken file
-        if target.is_file() and sha256_file(target) == sha256_file(tokenizer):
-            return target
-        if _has_output(tokens_dir):
-            raise FinemillError(f"{tokens_dir} holds shards made with another tokenizer; {changing}")
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(tokenizer, tmp)
-        tmp.replace(target)
-        (tokens_dir / TRAIN_META_NAME).unlink(missing_ok=True)
-        log(f"tokenizer: {tokenizer} copied to {target}")
-        return target
-
+        return _copy_tokenizer(Path(tokenizer), tokens_dir, target, eot_token, log)
     meta = {
         "vocab_size": vocab_size,
         "sample_bytes": sample_bytes,
@@ -98,20 +82,52 @@ def prepare_tokenizer(
             log(f"tokenizer: reusing {target} (trained earlier with these settings)")
             return target
     if _has_output(tokens_dir):
-        raise FinemillError(f"{tokens_dir} holds shards made with another tokenizer or settings; {changing}")
+        raise FinemillError(f"{tokens_dir} holds shards made with another tokenizer or settings; {_CHANGING}")
+    _train_tokenizer(units, target, meta, show_progress, log)
+    write_json_atomic(meta_path, meta)
+    return target
+
+
+_CHANGING = "pass --overwrite to start over with it"
+
+
+def _copy_tokenizer(
+    tokenizer: Path, tokens_dir: Path, target: Path, eot_token: str, log: Callable[[str], None]
+) -> Path:
+    """The user's tokenizer.json as the run's (unless it is already): only into a folder with no shards."""
+    from finemill.tokenize.encoder import Encoder
+
+    Encoder.from_file(tokenizer, eot_token=eot_token)  # a clear error for a missing or broken file
+    if target.is_file() and sha256_file(target) == sha256_file(tokenizer):
+        return target
+    if _has_output(tokens_dir):
+        raise FinemillError(f"{tokens_dir} holds shards made with another tokenizer; {_CHANGING}")
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(tokenizer, tmp)
+    tmp.replace(target)
+    (tokens_dir / TRAIN_META_NAME).unlink(missing_ok=True)
+    log(f"tokenizer: {tokenizer} copied to {target}")
+    return target
+
+
+def _train_tokenizer(
+    units: list, target: Path, meta: dict, show_progress: bool, log: Callable[[str], None]
+) -> None:
+    """Train a byte-level BPE with `meta`'s settings on the train split's documents and save it to `target`."""
+    from finemill.tokenize.train_bpe import save_tokenizer, train_tokenizer
+
+    vocab_size, sample_bytes = meta["vocab_size"], meta["sample_bytes"]
     what = "all documents" if not sample_bytes else f"up to {sample_bytes / 1e6:,.0f} MB of documents"
     log(f"tokenizer: training byte-level BPE, vocab {vocab_size}, on {what} (train split only)")
     # Val documents are left out of tokenizer training so validation text stays unseen.
-    texts = iter_texts(units, max_bytes=sample_bytes, skip_val=settings.val_fraction)
-    tok = train_tokenizer(texts, vocab_size, eot_token=eot_token, show_progress=show_progress)
+    texts = iter_texts(units, max_bytes=sample_bytes, skip_val=meta["val_fraction"])
+    tok = train_tokenizer(texts, vocab_size, eot_token=meta["eot_token"], show_progress=show_progress)
     save_tokenizer(tok, target)
-    write_json_atomic(meta_path, meta)
     if tok.get_vocab_size(with_added_tokens=True) < vocab_size:
         log(
             f"note: the sample only supports {tok.get_vocab_size(with_added_tokens=True)} tokens, "
             f"fewer than {vocab_size}; the manifest has the real vocab_size"
         )
-    return target
 
 
 def tokenize_run(

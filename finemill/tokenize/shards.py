@@ -327,18 +327,9 @@ def write_shards(
     tokenizer_sha = sha256_file(tokenizer_path)
     fingerprint = fingerprint_of(tokenizer_sha, settings, files, encoder.dtype)
 
-    done = read_manifest(tokens_dir)
+    done = _complete_manifest(tokens_dir, fingerprint, log)
     if done is not None:
-        if done.get("fingerprint") != fingerprint:  # checked before anything is touched
-            raise FinemillError(
-                f"{tokens_dir} holds shards written with other settings, tokenizer or input; "
-                "pass --overwrite to replace them"
-            )
-        if all((tokens_dir / s["path"]).is_file() for b in done["splits"].values() for s in b["shards"]):
-            log(f"{tokens_dir / MANIFEST_NAME} is complete for these settings: nothing to do")
-            return done
-        (tokens_dir / MANIFEST_NAME).unlink()  # shards went missing: resume, then write it again
-
+        return done
     finished = _finished_shards(tokens_dir, fingerprint)
     resume = {s: tuple(finished[s][-1]["end"]) if finished[s] else (0, 0) for s in SPLITS}
     if any(finished.values()):
@@ -346,24 +337,7 @@ def write_shards(
     writers = {
         s: _SplitWriter(tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint) for s in SPLITS
     }
-    tasks = list(_tasks(units, resume))
-    for_bar = sum(t[1].rows for t in tasks)
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=for_bar, unit="doc", desc="tokenize", disable=not progress, smoothing=0.1)
-    started, nbytes, ntokens = time.perf_counter(), 0, 0
-    for u, rows, out in _run_tasks(tasks, encoder, settings, tokenizer_path):
-        for split, (ids, doc_rows, lengths, doc_bytes, values) in out.items():
-            writers[split].add(u, ids, doc_rows, lengths, doc_bytes, values)
-            nbytes += int(doc_bytes.sum())
-            ntokens += int(lengths.sum())
-        elapsed = max(time.perf_counter() - started, 1e-9)
-        bar.set_postfix_str(
-            f"{nbytes / elapsed / 1e6:.1f} MB/s, {ntokens / elapsed / 1e6:.2f}M tok/s", refresh=False
-        )
-        bar.update(rows)
-    bar.close()
+    _encode_into(writers, list(_tasks(units, resume)), encoder, settings, tokenizer_path, progress)
     for split in SPLITS:
         writers[split].close(end=(len(units), 0))
 
@@ -383,6 +357,53 @@ def write_shards(
         raise FinemillError(f"the documents in {documents_dir} hold no text: nothing to tokenize")
     write_json_atomic(tokens_dir / MANIFEST_NAME, manifest)
     return manifest
+
+
+def _complete_manifest(tokens_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict | None:
+    """The manifest of an earlier run with these settings whose shards are all there (nothing to do), or
+    None (none, or shards went missing: its manifest is removed and the run resumes, then writes it again).
+    A manifest of other settings fails before anything is touched."""
+    done = read_manifest(tokens_dir)
+    if done is None:
+        return None
+    if done.get("fingerprint") != fingerprint:
+        raise FinemillError(
+            f"{tokens_dir} holds shards written with other settings, tokenizer or input; "
+            "pass --overwrite to replace them"
+        )
+    if all((tokens_dir / s["path"]).is_file() for b in done["splits"].values() for s in b["shards"]):
+        log(f"{tokens_dir / MANIFEST_NAME} is complete for these settings: nothing to do")
+        return done
+    (tokens_dir / MANIFEST_NAME).unlink()
+    return None
+
+
+def _encode_into(
+    writers: dict[str, _SplitWriter],
+    tasks: list,
+    encoder: Encoder,
+    settings: ShardSettings,
+    tokenizer_path: Path,
+    progress: bool,
+) -> None:
+    """Encode the tasks' documents and hand each split's rows to its writer, in task order, with a bar."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=sum(t[1].rows for t in tasks), unit="doc", desc="tokenize", disable=not progress, smoothing=0.1
+    )
+    started, nbytes, ntokens = time.perf_counter(), 0, 0
+    for u, rows, out in _run_tasks(tasks, encoder, settings, tokenizer_path):
+        for split, (ids, doc_rows, lengths, doc_bytes, values) in out.items():
+            writers[split].add(u, ids, doc_rows, lengths, doc_bytes, values)
+            nbytes += int(doc_bytes.sum())
+            ntokens += int(lengths.sum())
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        bar.set_postfix_str(
+            f"{nbytes / elapsed / 1e6:.1f} MB/s, {ntokens / elapsed / 1e6:.2f}M tok/s", refresh=False
+        )
+        bar.update(rows)
+    bar.close()
 
 
 def _run_tasks(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
-from finemill.config_check import check_settings, field_hints
+from finemill.config_check import check_overrides, check_settings, dotted_hints, field_hints, read_yaml
 from finemill.errors import FinemillError
 from finemill.model.config import ModelConfig
 
@@ -109,21 +109,16 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         p = Path(path)
         if not p.is_file():
             raise FinemillError(f"config file not found: {p}")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise FinemillError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        raw = read_yaml(p) or {}
         if not isinstance(raw, dict):
             raise FinemillError(f"{p}: expected a mapping of config keys at the top level")
         source = str(p)
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for key, value in (overrides or {}).items():
-        if isinstance(value, str):
-            value = _parse_scalar(value)
+    overrides = {k: _parse_scalar(v) if isinstance(v, str) else v for k, v in (overrides or {}).items()}
+    check_overrides(overrides, dotted_hints(TrainConfig))  # a typo in --set is named as --set's
+    for key, value in overrides.items():
         section, _, sub = key.partition(".")
-        if sub:
-            if section != "model":
-                raise FinemillError(f"{source}: unknown key {key!r}: only model.* keys are nested")
+        if sub:  # model.<key>: the only section (check_overrides let no other through)
             model = raw.setdefault("model", {})
             if not isinstance(model, dict):
                 raise FinemillError(f"{source}: model: expected a mapping, got {model!r}")

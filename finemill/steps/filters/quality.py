@@ -62,19 +62,36 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
     """Gopher's quality rules (word counts and lengths, symbols, bullets, stop words), datatrove's defaults."""
 
     def checks(self, doc: Document) -> Iterator[Check]:
-        """datatrove's rules in datatrove's order; a setting of None or 0 switches its rule off."""
+        """datatrove's rules in datatrove's order; a setting of None or 0 switches its rule off. Lazy, as
+        the decision takes the first check that removes: a later rule is not measured (a ratio per word is
+        not divided by no words once too few words removed the document)."""
         text = doc.text
         words = split_into_words(text, self.language)
         # datatrove tests every word's characters; the same counts come from each distinct word once
         counts = Counter(words)
-        non_symbol = with_letter = non_symbol_chars = 0
-        for word, count in counts.items():
-            is_non_symbol, has_letter = word_kinds(word)
-            if is_non_symbol:
-                non_symbol += count
-                non_symbol_chars += len(word) * count
-            if has_letter:
-                with_letter += count
+        non_symbol, non_symbol_chars, with_letter = word_tallies(counts)
+        yield from self._length_checks(non_symbol, non_symbol_chars)
+        yield from self._symbol_checks(text, len(words))
+        yield from self._line_checks(text)
+        if self.max_non_alpha_words_ratio:  # despite its name, the least share of words with a letter
+            yield Check(
+                "gopher_below_alpha_threshold",
+                "share of words with a letter",
+                with_letter / len(words),
+                self.max_non_alpha_words_ratio,
+                "<",
+            )
+        if self.min_stop_words:
+            yield Check(
+                "gopher_enough_stop_words",
+                "distinct stop words (the, be, to, of, ...)",
+                len(self.stop_words.intersection(counts)),
+                self.min_stop_words,
+                "<",
+            )
+
+    def _length_checks(self, non_symbol: int, non_symbol_chars: int) -> Iterator[Check]:
+        """How many words, how long on average."""
         counted = "words (not only punctuation)"
         if self.min_doc_words:
             yield Check("gopher_short_doc", counted, non_symbol, self.min_doc_words, "<")
@@ -91,21 +108,27 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
             yield Check(
                 "gopher_above_avg_threshold", "mean word length", mean_length, self.max_avg_word_length, ">"
             )
+
+    def _symbol_checks(self, text: str, words: int) -> Iterator[Check]:
+        """Hashes and ellipses per word."""
         if self.max_symbol_word_ratio:
             yield Check(
                 "gopher_too_many_hashes",
                 "'#' per word",
-                text.count("#") / len(words),
+                text.count("#") / words,
                 self.max_symbol_word_ratio,
                 ">",
             )
             yield Check(
                 "gopher_too_many_ellipsis",
                 "ellipses per word",
-                (text.count("...") + text.count("…")) / len(words),
+                (text.count("...") + text.count("…")) / words,
                 self.max_symbol_word_ratio,
                 ">",
             )
+
+    def _line_checks(self, text: str) -> Iterator[Check]:
+        """Lines starting with a bullet, lines ending with an ellipsis."""
         lines = text.splitlines()
         if self.max_bullet_lines_ratio:
             bullets = sum(s.lstrip().startswith("•") or s.lstrip().startswith("-") for s in lines)
@@ -125,22 +148,19 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
                 self.max_ellipsis_lines_ratio,
                 ">",
             )
-        if self.max_non_alpha_words_ratio:  # despite its name, the least share of words with a letter
-            yield Check(
-                "gopher_below_alpha_threshold",
-                "share of words with a letter",
-                with_letter / len(words),
-                self.max_non_alpha_words_ratio,
-                "<",
-            )
-        if self.min_stop_words:
-            yield Check(
-                "gopher_enough_stop_words",
-                "distinct stop words (the, be, to, of, ...)",
-                len(self.stop_words.intersection(counts)),
-                self.min_stop_words,
-                "<",
-            )
+
+
+def word_tallies(counts: Counter) -> tuple[int, int, int]:
+    """(words not only punctuation, their characters, words with a letter) of a word count."""
+    non_symbol = with_letter = non_symbol_chars = 0
+    for word, count in counts.items():
+        is_non_symbol, has_letter = word_kinds(word)
+        if is_non_symbol:
+            non_symbol += count
+            non_symbol_chars += len(word) * count
+        if has_letter:
+            with_letter += count
+    return non_symbol, non_symbol_chars, with_letter
 
 
 _WORD_KINDS: dict[str, tuple[bool, bool]] = {}  # word -> word_kinds(word), per process
