@@ -159,12 +159,15 @@ def test_patch_skipped_where_datatrove_changed(monkeypatch):
         assert not datatrove_progress_bars.install()
 
 
+# "ready" is printed inside the `try`: under load the test's SIGINT can land before the next statement
+# runs, and had that been outside the `try` nothing would stall: the KeyboardInterrupt would end the script
+# at once (Python exits by SIGINT, status -2) and the grace timer would go untested.
 STALLING = """
 import time
 from finemill.pipeline.interrupt import exit_if_interrupt_stalls
 with exit_if_interrupt_stalls(grace_s=0.5):
-    print("ready", flush=True)
     try:
+        print("ready", flush=True)
         time.sleep(60)
     finally:
         time.sleep(60)  # the unwinding stalls, as a pool whose worker died holding its lock would
