@@ -10,8 +10,7 @@ from finemill.config_files import PACKAGED_CONFIGS, packaged_names, resolve_conf
 from finemill.errors import FinemillError
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe
 from finemill.train.config import load_config
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO
 
 
 def test_checkout_configs_folder_is_the_packaged_one():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO
 
 
 def clean_env() -> dict[str, str]:
@@ -57,6 +58,34 @@ def build_wheel(dest: Path, work: Path) -> Path:
     return wheel
 
 
+def dependency_dirs() -> list[str]:
+    """The site-packages folders this interpreter imports the dependencies from: a virtual environment's own
+    (and its base's, when created with --system-site-packages), or the base interpreter's, plus the user's
+    site when it is on."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
+def venv_reaching_these_dependencies(env_dir: Path) -> Path:
+    """A fresh venv whose site-packages has a .pth file naming `dependency_dirs()`: it imports the
+    dependencies this test runs with, wherever they are installed. `system_site_packages=True` would reach the
+    base interpreter's folder only, not the virtual environment a user installed into. The .pth lists plain
+    folders, so the .pth files inside them (this checkout's editable install among them) are not run, and the
+    venv's own site-packages, where the wheel goes, comes first on the path. Returns the venv's site-packages."""
+    venv.create(env_dir, with_pip=False)
+    site_dir = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (Path(site_dir) / "test_dependencies.pth").write_text("".join(f"{d}\n" for d in dependency_dirs()))
+    return Path(site_dir)
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
     assert not tmp_path.is_relative_to(REPO)
@@ -64,7 +93,7 @@ def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
     # The dependencies come from this environment's site-packages (nothing downloaded); finemill itself
     # only from the wheel. --ignore-installed: the checkout's editable install has the same version.
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    site_dir = venv_reaching_these_dependencies(env_dir)
     python = env_dir / "bin" / "python"
     subprocess.run(
         [
@@ -98,9 +127,9 @@ def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
         text=True,
     )
     module, configs, names = json.loads(where.stdout)
-    site = env_dir / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    assert Path(module).is_relative_to(site), module  # the wheel's copy, not the checkout's
-    assert Path(configs).is_relative_to(site)
+    assert site_dir.is_relative_to(env_dir)
+    assert Path(module).is_relative_to(site_dir), module  # the wheel's copy, not the checkout's
+    assert Path(configs).is_relative_to(site_dir)
     assert {"fineweb", "fineweb-fast", "train-tiny", "train-gpt2-124m"} <= set(names)
 
     out = tmp_path / "out"
