@@ -30,7 +30,6 @@ from finemill.tokenize.run import tokenize_run  # noqa: E402
 from finemill.tokenize.shards import ShardSettings  # noqa: E402
 from finemill.train.config import load_config  # noqa: E402
 from finemill.train.loop import train  # noqa: E402
-
 from tests.conftest import shared_file  # noqa: E402
 
 transformers = pytest.importorskip("transformers")
