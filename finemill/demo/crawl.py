@@ -6,7 +6,7 @@ bytes on every run), from hand-written banks of sentence templates (`banks.json`
 `banks.py`) combined with a seeded RNG.
 
 The pages are chosen so that every step of the FineWeb recipe has something to remove
-(tests/test_sample_crawl.py runs datatrove's own blocks over the file and checks it):
+(tests/demo/test_sample_crawl.py runs datatrove's own blocks over the file and checks it):
 
 ======================================  ============================================================
 category                                first removed by

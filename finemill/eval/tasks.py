@@ -1,7 +1,7 @@
 """The benchmark registry, as data: each task's data files, how an item is turned into text, its chance level.
 
 Every item becomes lm-evaluation-harness' zero-shot requests, character for character (the formats below
-are written from its task configs; `tests/test_eval_agreement.py` compares them with lm-eval's own on every
+are written from its task configs; `tests/benchmarks/test_eval_agreement.py` compares them with lm-eval's own on every
 item): one (context, continuation) pair per choice, the continuation starting with lm-eval's target
 delimiter, a space. `norm_chars` are the lengths lm-eval divides by for acc_norm: characters of each choice
 as its `doc_to_choice` gives it, without the delimiter. WinoGrande is lm-eval's "partial" scoring: the

@@ -293,7 +293,7 @@ class GPT(nn.Module):
         6 per weight of a matmul (2 forward, 4 backward): every linear layer, the output projection included
         even when tied; the embedding lookup and the norm gains do no matmul and are left out. Plus
         12 x layers x context x width for the attention scores and weighted sum (counted over the full
-        context, as is the convention). tests/test_mfu.py checks it against torch.utils.flop_counter.
+        context, as is the convention). tests/train/test_mfu.py checks it against torch.utils.flop_counter.
         """
         c = self.config
         weights = {id(m.weight): m.weight.numel() for m in self.modules() if isinstance(m, nn.Linear)}

@@ -5,7 +5,7 @@ CLI prints one line. Should that unwinding ever stall (a pool worker killed whil
 queue lock), the user would be left at a frozen terminal. `exit_if_interrupt_stalls()` starts a timer at
 the first Ctrl-C; if the process is still there after `grace_s`, it kills its own worker processes and
 exits with the same line and status 130. Nothing is lost: unfinished tasks have no completion marker and
-rerun, as after `kill -9` (tests/test_kill.py).
+rerun, as after `kill -9` (tests/pipeline/test_kill.py).
 """
 
 from __future__ import annotations

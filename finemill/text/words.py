@@ -15,7 +15,7 @@ sees them.
 
 Whitespace becomes tokens by spaCy's rule, rebuilt here: one space after a token is that token's trailing
 space; any other whitespace (or what is left of it) is a token of its own. Word lists drop those, as datatrove's
-`strip_strings` does; the sentencizer counts them. `tests/test_words.py` checks the splits are identical to
+`strip_strings` does; the sentencizer counts them. `tests/text/test_words.py` checks the splits are identical to
 datatrove's on real documents, whole and line by line.
 """
 

@@ -1,7 +1,7 @@
 """The one mechanism of finemill's scoped patches (`finemill.patches.swap`): swapped once and restored once
 however the blocks nest or the threads interleave, restored on an exception, in the reverse order, and the
 four trafilatura patches built on it. Each patch's own tests show that its replacements give the library's
-results (tests/test_fast_xpath.py, tests/test_extraction_speedups.py)."""
+results (tests/steps/extract/test_fast_xpath.py, tests/steps/extract/test_extraction_speedups.py)."""
 
 from __future__ import annotations
 

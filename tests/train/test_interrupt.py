@@ -3,7 +3,7 @@ process exits 130 or 143 with one line, and rerunning the same command resumes f
 uninterrupted run's losses and weights, appending to metrics.jsonl.
 
 The signal goes to the command's whole process group, as a terminal's Ctrl-C or a job scheduler's
-SIGTERM does. Tiny model on CPU, token shards built as in test_train.py.
+SIGTERM does. Tiny model on CPU, token shards built as in tests/train/test_train.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What `finemill train` prints and logs around its steps: plain progress lines when stderr is not a
-terminal (a log file), and the metrics line of a step stopped by Ctrl-C. Tiny CPU runs as in test_train.py."""
+terminal (a log file), and the metrics line of a step stopped by Ctrl-C. Tiny CPU runs as in tests/train/test_train.py."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from finemill.patches.check import outside_series, parameters_differ, skip
 
 TESTED_SERIES = ("0.10.",)  # datatrove releases whose _is_distribution_available this answers as
 
-# datatrove's own, kept for comparison (tests/test_recipe.py, benchmarks/speed/startup.py)
+# datatrove's own, kept for comparison (tests/pipeline/test_recipe.py, benchmarks/speed/startup.py)
 datatrove_is_distribution_available = getattr(datatrove_import_utils, "_is_distribution_available", None)
 
 

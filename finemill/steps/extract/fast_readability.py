@@ -18,7 +18,7 @@ a profiler). Two of its steps take over half of that:
 
 `finemill.steps.extract.patches.fast_readability()` puts both in place of readability's for one `extract`
 call;
-`tests/test_extraction_speedups.py` checks the same trees and the same extracted text on real pages.
+`tests/steps/extract/test_extraction_speedups.py` checks the same trees and the same extracted text on real pages.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ Any other expression (positional predicates, unions, other axes or functions) ke
 an expression is either compiled exactly or left alone. `finemill.steps.extract.patches.compiled_xpaths()`
 swaps the compiled expressions into trafilatura's lists for the length of a block (its modules share those
 lists);
-`tests/test_fast_xpath.py` checks element-for-element equality on real pages and identical
+`tests/steps/extract/test_fast_xpath.py` checks element-for-element equality on real pages and identical
 `trafilatura.extract` output.
 """
 

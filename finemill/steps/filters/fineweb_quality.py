@@ -3,7 +3,7 @@
 datatrove's FineWebQualityFilter changed after FineWeb was produced (datatrove <= 0.3, spring 2024):
 it now drops empty lines before the line ratios, compares with strict `<`/`>` instead of `<=`/`>=`,
 and counts a wider set of terminal punctuation. `rules: fineweb` (the default of our recipe)
-reproduces the rules FineWeb used; `rules: datatrove` applies datatrove's current rules (`tests/test_quality.py`
+reproduces the rules FineWeb used; `rules: datatrove` applies datatrove's current rules (`tests/steps/filters/test_quality.py`
 checks it decides as datatrove's class does).
 """
 

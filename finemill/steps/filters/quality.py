@@ -1,7 +1,7 @@
 """datatrove's Gopher and C4 quality filters with finemill's word splitter, and a vectorized Gopher repetition.
 
 The rules and thresholds are datatrove's (= the papers'); only how words are split and n-grams counted
-changes, with identical results (`tests/test_quality.py` checks keep/drop, reasons and texts on real pages).
+changes, with identical results (`tests/steps/filters/test_quality.py` checks keep/drop, reasons and texts on real pages).
 `words: spacy` in a recipe step brings back datatrove's own splitter.
 
 Each filter states its rules once, as `checks(doc)` (see `finemill.steps.filters.checks`): the decision is

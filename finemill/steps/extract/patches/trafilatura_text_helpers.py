@@ -13,7 +13,7 @@
 them up) and puts trafilatura's back at the end (`finemill.patches.swap`). It checks that the functions
 are the code the equivalents were written for; where not, trafilatura runs as installed, with a
 `PatchSkipped` warning.
-`tests/test_extraction_speedups.py` checks both against trafilatura's on real pages.
+`tests/steps/extract/test_extraction_speedups.py` checks both against trafilatura's on real pages.
 """
 
 from __future__ import annotations

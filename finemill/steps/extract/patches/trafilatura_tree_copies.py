@@ -23,7 +23,7 @@ tree then), as the extract step calls it. The names `copy` and `deepcopy` of `tr
 only in the thread that entered it (other threads get real copies, and their own `justext_rescue`). The
 patch checks that those functions are the code it was written for; where not, trafilatura runs as
 installed, with a `PatchSkipped` warning.
-`tests/test_extraction_speedups.py` checks identical `extract` output on real pages.
+`tests/steps/extract/test_extraction_speedups.py` checks identical `extract` output on real pages.
 """
 
 from __future__ import annotations
