@@ -8,6 +8,7 @@ Modules, in the order a run uses them:
   split         train/val assignment and the seeded document order
   shards        the streaming, parallel, resumable shard writer
   manifest      OUT/tokens/manifest.json, the contract with the training loop
+  formats/      the same shards for other trainers: Megatron (.bin/.idx), llm.c (.bin), datatrove (.ds)
   run           the whole command as a function: tokenizer (train, copy or reuse), then shards
   inspect_shard shows a shard row with its token boundaries
   cli           `finemill tokenize`

@@ -22,6 +22,8 @@ examples:
   finemill tokenize out/ --tokenizer tokenizer.json   use an existing tokenizer instead of training
   finemill tokenize --inspect out/tokens/val/shard_00000.parquet --row 3
 
+  finemill tokenize out/ --format megatron,llmc,datatrove   also the shards Megatron, llm.c, nanotron read
+
 writes out/tokens/: tokenizer.json, train/ and val/shard_NNNNN.parquet (columns id, input_ids,
 num_tokens; no end-of-text inside a row) and manifest.json (what the training loop reads).
 Rerun the same command to resume: finished shards are kept, an interrupted one is rewritten."""
@@ -33,6 +35,16 @@ def parse_size(text: str) -> int:
     if not m:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (examples: 500000, 100M, 1G)")
     return int(float(m.group(1)) * _SUFFIXES[m.group(2).lower()])
+
+
+def format_names(given: list[str] | None) -> tuple[str, ...]:
+    """`--format a,b --format c` as ('parquet', 'a', 'b', 'c'): parquet first and always, no repeats."""
+    names = ["parquet"]
+    for chunk in given or []:
+        for name in (part.strip().lower() for part in chunk.split(",")):
+            if name and name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 def _cpus() -> int:
@@ -107,6 +119,15 @@ def _shard_arguments(s: argparse._ArgumentGroup) -> None:
         metavar="F",
         help="share of documents in val, chosen by a hash of the id (default: %(default)s)",
     )
+    s.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        metavar="NAMES",
+        help="also write the shards as megatron (.bin + .idx), llmc (llm.c .bin) and/or datatrove (.ds + "
+        ".index), from the same encoding pass; comma-separated or repeated; parquet is always written "
+        "(default: parquet)",
+    )
     s.add_argument("--seed", type=int, default=0, help="seed of the document order (default: %(default)s)")
     s.add_argument(
         "--workers",
@@ -159,7 +180,11 @@ def handle(args: argparse.Namespace) -> int:
             print(message, file=sys.stderr)
 
     settings = ShardSettings(
-        shard_tokens=args.shard_tokens, val_fraction=args.val_fraction, seed=args.seed, workers=args.workers
+        shard_tokens=args.shard_tokens,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        workers=args.workers,
+        formats=format_names(args.formats),
     )
     manifest = tokenize_run(
         Path(args.out),

@@ -64,14 +64,18 @@ def build_manifest(
     documents_dir: Path,
     source_documents: int,
     fingerprint: str,
+    formats: tuple[str, ...] = ("parquet",),
 ) -> dict:
-    """The manifest dict; `splits` maps split name -> shard records (path, documents, tokens, bytes)."""
+    """The manifest dict; `splits` maps split name -> shard records (path, documents, tokens, bytes, and
+    `files`: format name -> the paths of that shard in the other formats, when any were written)."""
     split_block = {}
     for name, shards in splits.items():
         split_block[name] = {
             "documents": sum(s["documents"] for s in shards),
             "tokens": sum(s["tokens"] for s in shards),
-            "shards": [{k: s[k] for k in ("path", "documents", "tokens", "bytes")} for s in shards],
+            "shards": [
+                {k: s[k] for k in ("path", "documents", "tokens", "bytes", "files") if k in s} for s in shards
+            ],
         }
     tokens = sum(b["tokens"] for b in split_block.values())
     nbytes = sum(s["bytes"] for shards in splits.values() for s in shards)
@@ -87,6 +91,7 @@ def build_manifest(
             "special_tokens": dict(encoder.special_tokens),
         },
         "dtype": encoder.dtype,
+        "formats": list(formats),
         "seed": seed,
         "val_fraction": val_fraction,
         "splits": split_block,
@@ -101,6 +106,18 @@ def build_manifest(
         "shard_tokens": shard_tokens,
         "fingerprint": fingerprint,
     }
+
+
+def listed_files(manifest: dict) -> list[str]:
+    """Every file a manifest names, relative to its tokens folder: the parquet shards and, from manifests
+    that have them (older ones do not), each shard's files in the other formats."""
+    paths = []
+    for split in manifest["splits"].values():
+        for shard in split["shards"]:
+            paths.append(shard["path"])
+            for files in (shard.get("files") or {}).values():
+                paths.extend(files)
+    return paths
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from finemill.tokenize.documents import (
     ordered_units,
     sources_signature,
 )
+from finemill.tokenize.formats import FORMATS
 from finemill.tokenize.hf_tokenizer import CONFIG_NAME as HF_CONFIG_NAME
 from finemill.tokenize.hf_tokenizer import write_tokenizer_config
 from finemill.tokenize.manifest import (
@@ -33,8 +34,8 @@ _VERIFY_BYTES = 256 * 1024  # real text the tiktoken path is checked on before a
 
 def clear_tokens_dir(tokens_dir: Path, keep_tokenizer: bool = False) -> None:
     """Remove what a previous `finemill tokenize` wrote (only that)."""
-    for split in SPLITS:
-        shutil.rmtree(tokens_dir / split, ignore_errors=True)
+    for folder in (*SPLITS, *FORMATS):
+        shutil.rmtree(tokens_dir / folder, ignore_errors=True)
     for name in (MANIFEST_NAME, TRAIN_META_NAME) + (
         () if keep_tokenizer else (TOKENIZER_NAME, HF_CONFIG_NAME)
     ):

@@ -41,11 +41,13 @@ from finemill.tokenize.documents import (
     read_unit,
     sources_signature,
 )
+from finemill.tokenize.formats import FORMATS, PARQUET, FormatWriter
 from finemill.tokenize.manifest import (
     FORMAT,
     MANIFEST_NAME,
     TOKENIZER_NAME,
     build_manifest,
+    listed_files,
     read_manifest,
     sha256_file,
     write_json_atomic,
@@ -68,8 +70,18 @@ class ShardSettings:
     seed: int = 0
     workers: int = 1
     group_tokens: int = 1 << 20  # tokens per parquet row group inside a shard (bounds the writer's memory)
+    formats: tuple[str, ...] = (PARQUET,)  # parquet is always written; the others beside it (formats/)
+
+    @property
+    def extra_formats(self) -> tuple[type[FormatWriter], ...]:
+        return tuple(FORMATS[name] for name in self.formats if name != PARQUET)
 
     def check(self) -> None:
+        unknown = [name for name in self.formats if name != PARQUET and name not in FORMATS]
+        if unknown:
+            raise FinemillError(
+                f"unknown --format {', '.join(unknown)}; choose from {', '.join((PARQUET, *FORMATS))}"
+            )
         if self.shard_tokens < 1:
             raise FinemillError("--shard-tokens must be at least 1")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -144,6 +156,7 @@ class _SplitWriter:
         settings: ShardSettings,
         dtype: str,
         fingerprint: str,
+        encoder: Encoder,
     ):
         import pyarrow as pa
 
@@ -155,10 +168,12 @@ class _SplitWriter:
             [("id", pa.string()), ("input_ids", pa.list_(self.value_type)), ("num_tokens", pa.int64())]
         )
         self.finished: list[dict] = []
+        self.vocab_size, self.eot_id = encoder.vocab_size, encoder.eot_id
         self._reset()
 
     def _reset(self) -> None:
         self.writer = None
+        self.extras: list[FormatWriter] | None = None  # opened with the shard's first row group
         self.documents = self.tokens = self.bytes = 0
         self._ids: list[str] = []
         self._arrays: list[np.ndarray] = []
@@ -212,7 +227,13 @@ class _SplitWriter:
         )
         if self.writer is None:
             self.writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd", use_dictionary=False)
+            self.extras = [
+                cls(self.dir.parent, self.split, self.index, self.vocab_size, self.eot_id)
+                for cls in self.settings.extra_formats
+            ]
         self.writer.write_table(table)
+        for extra in self.extras:
+            extra.write(self._arrays)
         self._ids, self._arrays, self._buffered = [], [], 0
 
     def _finish(self, end: tuple[int, int]) -> None:
@@ -225,6 +246,10 @@ class _SplitWriter:
             "end": list(end),
             "fingerprint": self.fingerprint,
         }
+        # The other formats are complete before the parquet shard appears: a finished shard implies them.
+        files = {extra.name: extra.finish() for extra in self.extras}
+        if files:
+            record["files"] = files
         self.writer.add_key_value_metadata({_META_KEY: json.dumps(record)})
         self.writer.close()
         with open(
@@ -302,6 +327,8 @@ def fingerprint_of(tokenizer_sha: str, settings: ShardSettings, files: list[Path
         "dtype": dtype,
         "sources": sources_signature(files),
     }
+    if settings.extra_formats:  # absent for parquet alone, so earlier parquet-only shards still resume
+        key["formats"] = sorted(settings.formats)
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -326,6 +353,8 @@ def write_shards(
     units = ordered_units(list_units(files), settings.seed)
     tokenizer_sha = sha256_file(tokenizer_path)
     fingerprint = fingerprint_of(tokenizer_sha, settings, files, encoder.dtype)
+    for fmt in settings.extra_formats:
+        fmt.dtype_for(encoder.vocab_size)  # a format that cannot hold the vocabulary fails before any work
 
     done = _complete_manifest(tokens_dir, fingerprint, log)
     if done is not None:
@@ -335,7 +364,8 @@ def write_shards(
     if any(finished.values()):
         log("resuming: " + ", ".join(f"{len(finished[s])} {s} shard(s) already written" for s in SPLITS))
     writers = {
-        s: _SplitWriter(tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint) for s in SPLITS
+        s: _SplitWriter(tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint, encoder)
+        for s in SPLITS
     }
     _encode_into(writers, list(_tasks(units, resume)), encoder, settings, tokenizer_path, progress)
     for split in SPLITS:
@@ -352,6 +382,7 @@ def write_shards(
         documents_dir=documents_dir,
         source_documents=sum(unit.rows for unit in units),
         fingerprint=fingerprint,
+        formats=settings.formats,
     )
     if not any(manifest["splits"][s]["tokens"] for s in SPLITS):
         raise FinemillError(f"the documents in {documents_dir} hold no text: nothing to tokenize")
@@ -371,7 +402,7 @@ def _complete_manifest(tokens_dir: Path, fingerprint: str, log: Callable[[str], 
             f"{tokens_dir} holds shards written with other settings, tokenizer or input; "
             "pass --overwrite to replace them"
         )
-    if all((tokens_dir / s["path"]).is_file() for b in done["splits"].values() for s in b["shards"]):
+    if all((tokens_dir / path).is_file() for path in listed_files(done)):
         log(f"{tokens_dir / MANIFEST_NAME} is complete for these settings: nothing to do")
         return done
     (tokens_dir / MANIFEST_NAME).unlink()
