@@ -99,3 +99,22 @@ class TokenData:
                 raise FinemillError(f"{path}: holds {tokens} tokens but the manifest says {shard['tokens']}")
             units.extend(u for u in shard_units if u.documents)
         return units
+
+    def documents(self, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
+        """(token count of each document, all their ids back to back) of one row group, end-of-text left out."""
+        col = (
+            pq.ParquetFile(unit.path)
+            .read_row_group(unit.row_group, columns=["input_ids"])
+            .column("input_ids")
+        )
+        col = col.combine_chunks()
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        return lengths, col.flatten().to_numpy(zero_copy_only=False)
+
+
+def open_tokens(path: str | Path):
+    """What `--data` names: a tokens folder with its manifest (`TokenData`), or llm.c `.bin` shards: a
+    file, a folder of them or a glob (`LlmcData`, same interface)."""
+    from finemill.tokenize.llmc_data import LlmcData, is_llmc
+
+    return LlmcData(path) if is_llmc(path) else TokenData(path)

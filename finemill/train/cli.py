@@ -43,7 +43,11 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
         metavar="YAML",
         help="training config (e.g. configs/train-tiny.yaml; bare train-tiny: the bundled one)",
     )
-    p.add_argument("--data", metavar="DIR", help="tokens folder with manifest.json (e.g. OUT/tokens)")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="tokens folder with manifest.json (e.g. OUT/tokens), or llm.c .bin shards: a folder or a glob",
+    )
     p.add_argument("--out", metavar="DIR", help="run folder (default: <tokens>/../train-<config name>)")
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps in the whole run")
     p.add_argument("--device", metavar="DEV", help="auto (default), cpu, cuda, cuda:N or mps")

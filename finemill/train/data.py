@@ -1,7 +1,8 @@
 """Token shards -> batches of packed (context + 1)-token windows, shuffled, split across ranks, resumable.
 
 The input is a tokens folder written by `finemill tokenize`: manifest.json plus parquet shards with one
-row per document (`id`, `input_ids`, `num_tokens`), ids without end-of-text.
+row per document (`id`, `input_ids`, `num_tokens`), ids without end-of-text; or llm.c `.bin` shards
+(`tokenize/llmc_data.py`), whose units are ~1M-token pieces of each file, cut at end-of-text ids.
 
 How the stream is built, per epoch e of a split:
 1. The unit of reading is one parquet row group. The row groups are put in a random order drawn from
@@ -29,8 +30,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
@@ -79,14 +78,7 @@ class PackedStream:
     def pack_unit(self, index: int, epoch: int) -> np.ndarray:
         """Decode one row group and lay out its documents, shuffled, each after an end-of-text id."""
         unit = self.units[index]
-        col = (
-            pq.ParquetFile(unit.path)
-            .read_row_group(unit.row_group, columns=["input_ids"])
-            .column("input_ids")
-        )
-        col = col.combine_chunks()
-        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
-        values = col.flatten().to_numpy(zero_copy_only=False)
+        lengths, values = self.data.documents(unit)
         if len(values) != unit.tokens:
             raise FinemillError(
                 f"{unit.path} row group {unit.row_group}: input_ids hold {len(values)} tokens, "

@@ -25,7 +25,7 @@ from finemill.model import cpu_linear
 from finemill.model.checkpoint import load_checkpoint
 from finemill.model.generate import prompt_tokenizer
 from finemill.model.gpt import GPT
-from finemill.tokenize.tokens_folder import TokenData
+from finemill.tokenize.tokens_folder import TokenData, open_tokens
 from finemill.train.config import TrainConfig
 from finemill.train.data import TokenLoader
 from finemill.train.distributed import Dist, from_rank0, wrap_ddp
@@ -110,9 +110,9 @@ def setup(
     say = progress.say
     if cfg.eval_tasks and cfg.eval_every:
         check_tasks_available(cfg.eval_tasks)  # a missing benchmark package fails now, not after training
-    data = TokenData(cfg.data)
+    data = open_tokens(cfg.data)  # a tokens folder, or llm.c .bin shards
     cfg = with_vocab(cfg, data)
-    out = Path(cfg.out) if cfg.out else default_out(cfg, config_name)
+    out = Path(cfg.out) if cfg.out else default_out(data, config_name)
     ckpt_path = resume_checkpoint(resume, out)
     ckpt = load_checkpoint(ckpt_path) if ckpt_path else None
     if ckpt is not None:
@@ -154,9 +154,9 @@ def with_vocab(cfg: TrainConfig, data: TokenData) -> TrainConfig:
     return replace(cfg, model=replace(cfg.model, vocab_size=data.vocab_size))
 
 
-def default_out(cfg: TrainConfig, config_name: str) -> Path:
+def default_out(data: TokenData, config_name: str) -> Path:
     """<tokens folder>/../train-<config name without 'train-'>: next to the tokens of the same run."""
-    return run_folder.train(Path(cfg.data).resolve().parent, config_name)
+    return run_folder.train(data.dir.resolve().parent, config_name)
 
 
 def build_net(cfg: TrainConfig, device: torch.device) -> Net:
