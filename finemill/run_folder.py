@@ -4,6 +4,7 @@
     OUT/documents/<rank>.parquet        kept documents, FineWeb's columns
     OUT/removed/<step>/<rank>.parquet   every removed document, with its step and reason
     OUT/stats.json                      per-step counts, reasons, characters, time
+    OUT/README.md                       the dataset card: Hub header, recipe, funnel, licences, columns
     OUT/work/                           the run's plan, its resume marker and intermediate files
                                         (filtered documents, MinHash signatures, buckets, remove lists)
     OUT/logs/<stage>/                   datatrove's per-task logs, stats and completion markers, and
@@ -26,13 +27,14 @@ INPUT = "input"
 DOCUMENTS = "documents"
 REMOVED = "removed"
 STATS_FILE = "stats.json"
+CARD_FILE = "README.md"  # the dataset card (pipeline/card.py)
 WORK = "work"
 LOGS = "logs"
 TOKENS = "tokens"
 TRAIN_PREFIX = "train-"
 
 # What `finemill run --force` deletes: the run's own parts (tokens and train-* are later commands' outputs).
-RUN_PARTS = (DOCUMENTS, REMOVED, WORK, LOGS, STATS_FILE, INPUT)
+RUN_PARTS = (DOCUMENTS, REMOVED, WORK, LOGS, STATS_FILE, CARD_FILE, INPUT)
 
 # The MinHash stages' intermediate folders under work/minhash/.
 MINHASH_PARTS = ("signatures", "buckets", "remove_ids")
@@ -85,6 +87,10 @@ def removed(out: Path, step: str) -> Path:
 
 def stats_file(out: Path) -> Path:
     return out / STATS_FILE
+
+
+def card_file(out: Path) -> Path:
+    return out / CARD_FILE
 
 
 def work(out: Path, *parts: str) -> Path:

@@ -72,6 +72,7 @@ def test_a_run_writes_only_beneath_its_resolved_output(tmp_path, monkeypatch):
         run_folder.removed(out, "extract"),
         run_folder.removed(out, "minhash"),
         run_folder.stats_file(out),
+        run_folder.card_file(out),
         run_folder.run_marker(out),
         run_folder.plan_file(out),
         run_folder.input_list(out),

@@ -7,40 +7,55 @@ from rich.table import Table
 
 from finemill.common import human_chars, share, top_reasons
 
+COLUMNS = ("step", "docs in", "docs out", "removed", "chars out", "time", "docs/s", "top reasons")
+
 
 def funnel_table(stats: dict) -> Table:
     reader = stats["reader"]
     table = Table(
         title=f"finemill run: {stats['recipe']} ({reader['files']} file(s), {stats['wall_time_s']:.1f} s wall)"
     )
-    table.add_column("step", no_wrap=True)
-    for column in ("docs in", "docs out", "removed", "chars out", "time", "docs/s"):
+    table.add_column(COLUMNS[0], no_wrap=True)
+    for column in COLUMNS[1:-1]:
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("top reasons", ratio=1)
+    table.add_column(COLUMNS[-1], ratio=1)
+    for row in funnel_rows(stats):
+        table.add_row(*row)
+    return table
+
+
+def funnel_rows(stats: dict) -> list[tuple[str, ...]]:
+    """The funnel's rows as text, one per step after the reader's, in `COLUMNS` order (the terminal table
+    and the dataset card both show these)."""
+    reader = stats["reader"]
     skipped = reader["skipped"]
-    table.add_row(
-        "read",
-        f"{reader['documents'] + sum(skipped.values()):,}",
-        f"{reader['documents']:,}",
-        share(sum(skipped.values()), reader["documents"] + sum(skipped.values())),
-        human_chars(reader["chars"]),
-        f"{reader['time_s']:.1f}s",
-        "",
-        top_reasons(skipped),
-    )
+    rows = [
+        (
+            "read",
+            f"{reader['documents'] + sum(skipped.values()):,}",
+            f"{reader['documents']:,}",
+            share(sum(skipped.values()), reader["documents"] + sum(skipped.values())),
+            human_chars(reader["chars"]),
+            f"{reader['time_s']:.1f}s",
+            "",
+            top_reasons(skipped),
+        )
+    ]
     for step in stats["steps"]:
         removed = step["docs_in"] - step["docs_out"]
-        table.add_row(
-            step["name"],
-            f"{step['docs_in']:,}",
-            f"{step['docs_out']:,}",
-            share(removed, step["docs_in"]),
-            human_chars(step["chars_out"]),
-            f"{step['time_s']:.1f}s",
-            f"{step['docs_per_s']:,.0f}" if step["docs_per_s"] else "",
-            top_reasons(step["removed"]),
+        rows.append(
+            (
+                step["name"],
+                f"{step['docs_in']:,}",
+                f"{step['docs_out']:,}",
+                share(removed, step["docs_in"]),
+                human_chars(step["chars_out"]),
+                f"{step['time_s']:.1f}s",
+                f"{step['docs_per_s']:,.0f}" if step["docs_per_s"] else "",
+                top_reasons(step["removed"]),
+            )
         )
-    return table
+    return rows
 
 
 def print_funnel(stats: dict, console: Console | None = None) -> None:

@@ -69,6 +69,9 @@ def write_stats(out: Path, wall_time_s: float | None = None) -> dict:
         stages, out, plan["step_order"], {**plan["meta"], "wall_time_s": round(wall_time_s, 3)}
     )
     run_folder.write_stats(out, stats)
+    from finemill.pipeline.card import write_card
+
+    write_card(out, stats)  # the dataset card says what stats.json says, so it is written with it
     return stats
 
 

@@ -81,7 +81,10 @@ def handle_stats(args: argparse.Namespace) -> int:
         raise FinemillError("--html reports on one run; compare two runs in the terminal")
     if args.examples < 0:
         raise FinemillError("--examples must be >= 0")
-    summaries = [summarize(open_run(path)) for path in args.runs]
+    runs = [open_run(path) for path in args.runs]
+    for run in runs:
+        _update_card(run)
+    summaries = [summarize(run) for run in runs]
     if len(summaries) == 2:
         print_compare(*summaries)
         return 0
@@ -92,6 +95,18 @@ def handle_stats(args: argparse.Namespace) -> int:
         written = write_report(summaries[0], args.html, examples=args.examples, seed=args.seed)
         print(f"report: {written[0]}  charts: {', '.join(str(p.name) for p in written[1:])}")
     return 0
+
+
+def _update_card(run) -> None:
+    """Rewrite the run's dataset card (README.md) from its stats.json; a read-only run folder keeps its own."""
+    import sys
+
+    from finemill.pipeline.card import write_card
+
+    try:
+        write_card(run.path, run.stats, log=lambda line: print(line, file=sys.stderr))
+    except OSError as e:
+        print(f"note: the dataset card in {run.path} was not updated: {e.strerror or e}", file=sys.stderr)
 
 
 def handle_inspect(args: argparse.Namespace) -> int:
