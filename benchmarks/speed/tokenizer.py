@@ -2,6 +2,11 @@
 
     python -m benchmarks.speed.tokenizer                     # real docs from ../shared/data, vocab 32768
     python -m benchmarks.speed.tokenizer --train-mb 100 --repeats 5
+    python -m benchmarks.speed.tokenizer --formats --copies 8 --repeats 5   # the cost of --format
+
+--formats: `finemill tokenize` (tokenize_run, --workers 1) on the real documents repeated --copies times
+(distinct ids), parquet alone against parquet + megatron + llmc + datatrove, alternating the two, the same
+trained tokenizer for both; prints each side's median wall time and their ratio.
 
 Encoding (same tokenizer, same text, same run, ids checked equal):
   finemill        Encoder.encode_flat: the tiktoken Encoding built from the BPE merges (what shard workers run)
@@ -93,6 +98,63 @@ def encode_phase(args) -> dict:
     }
 
 
+def write_documents(texts: list[str], copies: int, folder: Path) -> int:
+    """OUT/documents/00000.parquet: the texts `copies` times, each copy with its own ids; returns bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    docs = [(f"<doc-{c}-{i}>", t) for c in range(copies) for i, t in enumerate(texts)]
+    table = pa.table({"text": [t for _, t in docs], "id": [i for i, _ in docs]})
+    pq.write_table(table, folder / "00000.parquet", row_group_size=1000)
+    return sum(len(t.encode()) for _, t in docs)
+
+
+def formats_comparison(args) -> int:
+    """Wall time of tokenize with every --format over parquet alone, alternating runs on the same input."""
+    import statistics
+
+    from finemill.tokenize.formats import NAMES
+    from finemill.tokenize.run import tokenize_run
+    from finemill.tokenize.shards import ShardSettings
+
+    texts = load_texts(Path(args.docs))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        nbytes = write_documents(texts, args.copies, out / "documents")
+        tokenizer = out / "tokens" / "tokenizer.json"
+        sides = {"parquet": ("parquet",), "all formats": NAMES}
+        times: dict[str, list[float]] = {side: [] for side in sides}
+        for k in range(args.repeats + 1):  # the first round warms the caches and trains the tokenizer
+            for side, formats in sides.items():
+                settings = ShardSettings(shard_tokens=args.shard_tokens, workers=1, formats=formats)
+                given = tokenizer if tokenizer.is_file() else None
+                start = time.perf_counter()
+                manifest = tokenize_run(
+                    out,
+                    tokenizer=given,
+                    vocab_size=args.vocab_size,
+                    settings=settings,
+                    overwrite=True,
+                    log=lambda _: None,
+                )
+                if k:
+                    times[side].append(time.perf_counter() - start)
+    tokens = sum(b["tokens"] for b in manifest["splits"].values())
+    shards = sum(len(b["shards"]) for b in manifest["splits"].values())
+    print(
+        f"tokenize --workers 1: {nbytes / 1e6:.1f} MB -> {tokens:,} tokens, {shards} shards, vocab {args.vocab_size}"
+    )
+    medians = {side: statistics.median(t) for side, t in times.items()}
+    for side, t in times.items():
+        print(f"  {side:12s} median {medians[side]:.2f} s  ({', '.join(f'{x:.2f}' for x in t)})")
+    ratio = medians["all formats"] / medians["parquet"]
+    print(
+        f"all formats / parquet alone: {ratio:.3f}x (target <= 1.10: {'met' if ratio <= 1.10 else 'NOT met'})"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -103,8 +165,14 @@ def main() -> int:
     parser.add_argument("--copies", type=int, default=2, help="encode the documents this many times per run")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--train-mb", type=float, default=100.0, help="MB of text for the training benchmark")
+    parser.add_argument(
+        "--formats", action="store_true", help="time tokenize with all --format against parquet"
+    )
+    parser.add_argument("--shard-tokens", type=int, default=2_000_000, help="tokens per shard with --formats")
     parser.add_argument("--phase", choices=["encode"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.formats:
+        return formats_comparison(args)
 
     if args.phase == "encode":
         print(json.dumps(encode_phase(args)))

@@ -210,5 +210,8 @@ def handle(args: argparse.Namespace) -> int:
             f"{manifest['bytes_per_token']} bytes/token; "
             f"{manifest['source']['empty_documents']} empty document(s) skipped"
         )
+        others = [name for name in manifest.get("formats", []) if name != "parquet"]
+        if others:
+            print(f"also as {', '.join(others)}: {', '.join(str(tokens_dir / name) for name in others)}")
         print(f"manifest: {tokens_dir / MANIFEST_NAME}")
     return 0

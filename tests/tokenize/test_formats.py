@@ -237,3 +237,18 @@ def test_real_documents_formats(tmp_path: Path):
     manifest = run(out, vocab_size=1024, sample_bytes=300_000, settings=settings)
     assert len(manifest["splits"]["train"]["shards"]) >= 2 and manifest["splits"]["val"]["documents"]
     check_all(out / "tokens", manifest)
+
+
+def test_cli_names_the_formats_written_and_rejects_unknown_ones(generated_formats, tmp_path: Path, capsys):
+    from finemill.cli import main
+
+    out, _ = generated_formats
+    run_dir = tmp_path / "cli"
+    shutil.copytree(out / "documents", run_dir / "documents")
+    tokenizer = str(out / "tokens" / "tokenizer.json")
+    assert (
+        main(["tokenize", str(run_dir), "--tokenizer", tokenizer, "--format", "llmc", "--workers", "1"]) == 0
+    )
+    assert f"also as llmc: {run_dir / 'tokens' / 'llmc'}" in capsys.readouterr().out
+    assert main(["tokenize", str(run_dir), "--tokenizer", tokenizer, "--format", "llmc,nope"]) != 0
+    assert "unknown --format nope; choose from parquet, megatron, llmc, datatrove" in capsys.readouterr().err
