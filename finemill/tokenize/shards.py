@@ -82,6 +82,8 @@ class ShardSettings:
             raise FinemillError(
                 f"unknown --format {', '.join(unknown)}; choose from {', '.join((PARQUET, *FORMATS))}"
             )
+        for fmt in self.extra_formats:
+            fmt.check_shard_tokens(self.shard_tokens)
         if self.shard_tokens < 1:
             raise FinemillError("--shard-tokens must be at least 1")
         if not 0.0 <= self.val_fraction < 1.0:

@@ -193,6 +193,9 @@ def test_wide_vocab_formats(generated_formats, tmp_path: Path):
 def test_a_format_that_cannot_hold_the_vocabulary_is_one_line():
     with pytest.raises(FinemillError, match="--format megatron cannot hold a vocabulary of 3000000000"):
         FORMATS["megatron"].dtype_for(3_000_000_000)
+    with pytest.raises(FinemillError, match="--format llmc takes --shard-tokens up to 1,073,741,824"):
+        ShardSettings(shard_tokens=2_000_000_000, formats=("parquet", "llmc")).check()
+    ShardSettings(shard_tokens=2_000_000_000).check()  # parquet alone has no such limit
 
 
 def test_bundled_sample_through_the_cli(sample_run, sample_tokens, tmp_path: Path):

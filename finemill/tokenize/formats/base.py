@@ -39,6 +39,10 @@ class FormatWriter:
             raise FinemillError(f"--format {cls.name} cannot hold a vocabulary of {vocab_size} tokens")
         return cls.large_dtype
 
+    @classmethod
+    def check_shard_tokens(cls, shard_tokens: int) -> None:
+        """A one-line error when shards of this size cannot be written in this format (none by default)."""
+
     def relative(self, path: Path) -> str:
         return path.relative_to(self.tokens_dir).as_posix()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from finemill.errors import FinemillError
 from finemill.tokenize.formats.base import FormatWriter, publish, tmp_path, with_eot
 
 HEADER_INTS = 256
@@ -30,8 +31,21 @@ def shard_file_name(split: str, index: int) -> str:
     return f"finemill_{split}_{index:06d}.bin"
 
 
+MAX_SHARD_TOKENS = (
+    1 << 30
+)  # the header's int32 count, with room for the end-of-text ids and the last document
+
+
 class Llmc(FormatWriter):
     name = "llmc"
+
+    @classmethod
+    def check_shard_tokens(cls, shard_tokens: int) -> None:
+        if shard_tokens > MAX_SHARD_TOKENS:
+            raise FinemillError(
+                f"--format llmc takes --shard-tokens up to {MAX_SHARD_TOKENS:,}: llm.c's header counts a "
+                "shard's tokens in an int32"
+            )
 
     def _open(self) -> None:
         folder = self.tokens_dir / "llmc"
@@ -48,7 +62,7 @@ class Llmc(FormatWriter):
 
     def finish(self) -> list[str]:
         if self.tokens >= 1 << 31:
-            raise ValueError(f"{self.path.name}: {self.tokens} tokens do not fit llm.c's int32 header")
+            raise FinemillError(f"{self.path.name}: {self.tokens} tokens do not fit llm.c's int32 header")
         self.file.seek(0)
         self.file.write(header(self.dtype, self.tokens).tobytes())
         self.file.close()
