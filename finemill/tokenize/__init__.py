@@ -9,6 +9,8 @@ Modules, in the order a run uses them:
   shards        the streaming, parallel, resumable shard writer
   manifest      OUT/tokens/manifest.json, the contract with the training loop
   formats/      the same shards for other trainers: Megatron (.bin/.idx), llm.c (.bin), datatrove (.ds)
+  llmc_data     llm.c .bin shards read back with a tokens folder's interface (`finemill train --data`)
+  token_source  what --data names: a tokens folder or llm.c shards
   run           the whole command as a function: tokenizer (train, copy or reuse), then shards
   inspect_shard shows a shard row with its token boundaries
   cli           `finemill tokenize`

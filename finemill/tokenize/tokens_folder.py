@@ -110,11 +110,3 @@ class TokenData:
         col = col.combine_chunks()
         lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
         return lengths, col.flatten().to_numpy(zero_copy_only=False)
-
-
-def open_tokens(path: str | Path):
-    """What `--data` names: a tokens folder with its manifest (`TokenData`), or llm.c `.bin` shards: a
-    file, a folder of them or a glob (`LlmcData`, same interface)."""
-    from finemill.tokenize.llmc_data import LlmcData, is_llmc
-
-    return LlmcData(path) if is_llmc(path) else TokenData(path)

@@ -25,7 +25,8 @@ from finemill.model import cpu_linear
 from finemill.model.checkpoint import load_checkpoint
 from finemill.model.generate import prompt_tokenizer
 from finemill.model.gpt import GPT
-from finemill.tokenize.tokens_folder import TokenData, open_tokens
+from finemill.tokenize.token_source import open_tokens
+from finemill.tokenize.tokens_folder import TokenData
 from finemill.train.config import TrainConfig
 from finemill.train.data import TokenLoader
 from finemill.train.distributed import Dist, from_rank0, wrap_ddp

@@ -10,7 +10,8 @@ from finemill.errors import FinemillError
 from finemill.model.checkpoint import load_checkpoint
 from finemill.tokenize.formats.llmc import header
 from finemill.tokenize.llmc_data import LlmcData, is_llmc
-from finemill.tokenize.tokens_folder import TokenData, open_tokens
+from finemill.tokenize.token_source import open_tokens
+from finemill.tokenize.tokens_folder import TokenData
 from finemill.train.data import TokenLoader
 from finemill.train.loop import train
 from tests.tokenize.test_formats import generated_formats  # noqa: F401  (the fixture)
