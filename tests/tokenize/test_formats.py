@@ -255,3 +255,15 @@ def test_cli_names_the_formats_written_and_rejects_unknown_ones(generated_format
     assert f"also as llmc: {run_dir / 'tokens' / 'llmc'}" in capsys.readouterr().out
     assert main(["tokenize", str(run_dir), "--tokenizer", tokenizer, "--format", "llmc,nope"]) != 0
     assert "unknown --format nope; choose from parquet, megatron, llmc, datatrove" in capsys.readouterr().err
+
+
+def test_a_manifest_from_before_formats_still_loads(generated_formats, tmp_path: Path):
+    out, manifest = generated_formats
+    old = json.loads(json.dumps(manifest))
+    del old["formats"]
+    for block in old["splits"].values():
+        for shard in block["shards"]:
+            del shard["files"]
+    (tmp_path / "manifest.json").write_text(json.dumps(old))
+    assert load_manifest(tmp_path).splits == old["splits"]
+    assert listed_files(old) == [s["path"] for b in old["splits"].values() for s in b["shards"]]
