@@ -12,6 +12,10 @@ its counts and the stream position just after its last document. A rerun reads t
 split, starts that split right after the last one, and encodes only the documents it still has to write
 (documents of finished shards are neither encoded nor kept).
 
+Other formats (`--format`, `formats/`). Each split writer hands every parquet row group it flushes to one
+writer per extra format, opened with the shard and finished (moved into place) just before the parquet
+shard is renamed, so a finished parquet shard implies its other files and resuming needs nothing more.
+
 Memory. Workers hold one row group each, at most two per worker are in flight, and the writers flush a
 parquet row group every `group_tokens` tokens: memory does not grow with the corpus or the shard size.
 """
