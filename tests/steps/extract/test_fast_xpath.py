@@ -11,7 +11,7 @@ from lxml import etree, html
 from finemill.patches import compiled_xpaths
 from finemill.steps.extract import fast_xpath
 from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
-from tests.conftest import shared_file
+from tests.conftest import QUICK_AND_REST, part_of, shared_file
 
 # The expressions trafilatura spends its time on: losing any of them loses the speed-up.
 PRUNING_LISTS = [
@@ -241,12 +241,14 @@ def test_same_extraction_on_bundled_sample(tmp_path):
     same_extraction(pages)
 
 
-def test_same_extraction_on_real_pages():
+@pytest.mark.parametrize("part", QUICK_AND_REST)
+def test_same_extraction_on_real_pages(part):
     from datatrove.pipeline.readers import WarcReader
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
     pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
-    same_extraction(pages[::6])  # a sixth of the 1,165 pages; benchmarks/pipeline_bench.py runs them all
+    # a sixth of the 1,165 pages, in two parts; benchmarks/pipeline_bench.py runs them all
+    same_extraction(part_of(pages[::6], part, every=4))
 
 
 def test_same_elements_on_real_pages():
