@@ -114,6 +114,34 @@ def sample_tokens(sample_run) -> Path:
     return sample_run / "tokens"
 
 
+# `finemill run` of the bundled sample with 2 workers, FineWeb's recipe with a 60 s extraction timeout instead
+# of 1 s: a page that timed out under machine load in one run only (it happened, in a resumed run) would
+# change the output for a reason that has nothing to do with resuming. Killed, interrupted and rerun by
+# tests/pipeline/test_kill.py and test_interrupt.py.
+RESUMABLE_RECIPE = "recipe.yaml"  # the bundled sample (no input paths), output out/fineweb, in the cwd
+RESUMABLE_RUN = [sys.executable, "-m", "finemill.cli", "run", RESUMABLE_RECIPE, "--workers", "2", "--quiet"]
+
+
+def write_resumable_recipe(cwd: Path) -> None:
+    from finemill.pipeline.recipe import DEFAULT_RECIPE
+
+    raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
+    for step in raw["steps"]:
+        step.get("extract", {}).update(timeout=60.0)
+    (cwd / RESUMABLE_RECIPE).write_text(yaml.safe_dump(raw))
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory) -> Path:
+    """OUT of RESUMABLE_RUN run through once: what a killed or interrupted run must resume to. One per
+    session, shared by the kill and the interrupt tests."""
+    cwd = tmp_path_factory.mktemp("uninterrupted")
+    write_resumable_recipe(cwd)
+    result = subprocess.run(RESUMABLE_RUN, cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "out" / "fineweb"
+
+
 @dataclass
 class SmallRun:
     """A short run of the full recipe over several files, the reference for other executors' runs."""
