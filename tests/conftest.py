@@ -80,12 +80,18 @@ def shared_file(relative: str) -> Path:
 def sample_run(tmp_path_factory) -> Path:
     """OUT folder of `finemill run` with no arguments (the bundled sample, default recipe), run once per
     test session through the real command line in an empty working directory. Its terminal output is
-    saved beside it as `cli_output.txt`."""
+    saved beside it as `cli_output.txt`, and its stderr alone as `cli_stderr.txt`: off a terminal, the
+    progress lines, one every FINEMILL_PROGRESS_INTERVAL = 0.5 s here (tests/pipeline/test_progress.py)."""
     cwd = tmp_path_factory.mktemp("sample_run")
     result = subprocess.run(
-        [sys.executable, "-m", "finemill.cli", "run"], cwd=cwd, capture_output=True, text=True
+        [sys.executable, "-m", "finemill.cli", "run"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FINEMILL_PROGRESS_INTERVAL": "0.5"},
     )
     (cwd / "cli_output.txt").write_text(result.stdout + result.stderr)
+    (cwd / "cli_stderr.txt").write_text(result.stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd / "out" / "fineweb"
 
