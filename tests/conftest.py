@@ -51,9 +51,9 @@ def torchrun_cli(*args: str, ranks: int = 2, timeout: float = 300) -> subprocess
     )
 
 
-# Comparisons with a reference on real data, run as two parts: every QUICK_EVERY-th item in the quick subset,
-# the others marked slow. The whole suite still compares every item once; `-m "not slow"` compares a spread-out
-# share of them, so a change that breaks the comparison is usually caught there too.
+# Comparisons with a reference on real data, run as two parts: every QUICK_EVERY-th item in the quick
+# subset, the others marked slow. The whole suite still compares every item once; `-m "not slow"` compares
+# a spread-out share of them, so a change that breaks the comparison is usually caught there too.
 QUICK_EVERY = 8
 QUICK_AND_REST = [
     pytest.param("quick", id="quick-part"),
@@ -62,7 +62,7 @@ QUICK_AND_REST = [
 
 
 def part_of(items: list, part: str, every: int = QUICK_EVERY) -> list:
-    """`part` ("quick" or "rest", from QUICK_AND_REST) of `items`: every `every`-th item, or all the others."""
+    """`part` of `items` ("quick" or "rest", from QUICK_AND_REST): every `every`-th item, or the others."""
     if part == "quick":
         return items[::every]
     return [item for i, item in enumerate(items) if i % every]
