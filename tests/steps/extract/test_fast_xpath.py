@@ -251,7 +251,8 @@ def test_same_extraction_on_real_pages(part):
     same_extraction(part_of(pages[::6], part, every=4))
 
 
-def test_same_elements_on_real_pages():
+@pytest.mark.parametrize("part", QUICK_AND_REST)
+def test_same_elements_on_real_pages(part):
     """Every compiled trafilatura expression on the page trees of the real pages, and on each tree as
     trafilatura's cleaning leaves it (what the pruning expressions are applied to)."""
     from datatrove.pipeline.readers import WarcReader
@@ -261,7 +262,9 @@ def test_same_elements_on_real_pages():
     from trafilatura.utils import load_html
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8]
+    pages = part_of(
+        [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8], part, 4
+    )
     pairs = [
         (x, c)
         for name in PRUNING_LISTS + ["BODY_XPATH"]
