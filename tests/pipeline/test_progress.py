@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from finemill import run_folder
 
 RUN = [sys.executable, "-m", "finemill.cli", "run", "--workers", "2", "--quiet", "--output"]
@@ -50,6 +52,7 @@ def task_counts(out: Path, stage: str) -> tuple[int, int]:
     return sum(c["read"] for c in counts), sum(c["kept"] for c in counts)
 
 
+@pytest.mark.slow  # a run of the whole sample of its own, on a pseudo-terminal
 def test_terminal_shows_one_live_line_per_stage(tmp_path):
     out = tmp_path / "out"
     status, shown = run_on_a_terminal(out)
