@@ -73,7 +73,7 @@ def venv_reaching_these_dependencies(env_dir: Path) -> Path:
     dependencies this test runs with, wherever they are installed. `system_site_packages=True` would reach the
     base interpreter's folder only, not the virtual environment a user installed into. The .pth lists plain
     folders, so the .pth files inside them (this checkout's editable install among them) are not run, and the
-    venv's own site-packages, where the wheel goes, comes first on the path. Returns the venv's site-packages."""
+    venv's own site-packages, where the wheel goes, comes first on the path. Returns that site-packages."""
     venv.create(env_dir, with_pip=False)
     site_dir = subprocess.run(
         [str(env_dir / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

@@ -205,16 +205,19 @@ def funnel(sample, tmp_path_factory) -> dict:
     return result
 
 
+@pytest.mark.slow  # the funnel: datatrove's own blocks over the whole sample
 def test_reader_yields_only_the_html_pages(funnel, sample):
     _, summary = sample
     assert Counter(funnel["read"]) == {k: v for k, v in summary.items() if k != "non_html"}
 
 
+@pytest.mark.slow
 def test_every_step_removes_something(funnel):
     removed = {step: len(categories) for step, categories in funnel["removed"].items()}
     assert all(removed.values()), removed
 
 
+@pytest.mark.slow
 def test_pages_are_removed_where_meant(funnel):
     removed = funnel["removed"]
     assert Counter(removed["url"]) == {"blocklisted_url": CATEGORY_COUNTS["blocklisted_url"]}
@@ -227,6 +230,7 @@ def test_pages_are_removed_where_meant(funnel):
     assert len(removed["minhash"]) == CATEGORY_COUNTS["exact_duplicate"] + CATEGORY_COUNTS["near_duplicate"]
 
 
+@pytest.mark.slow
 def test_a_healthy_share_survives(funnel):
     kept = Counter(funnel["category"][url] for url in funnel["kept"])
     assert set(kept) <= GOOD | COPIES
@@ -234,6 +238,7 @@ def test_a_healthy_share_survives(funnel):
     assert 0.35 <= sum(kept.values()) / len(funnel["read"]) <= 0.55
 
 
+@pytest.mark.slow
 def test_pii_formatter_scrubs_emails_and_public_ips_only(funnel):
     changed = [url for url, text in funnel["kept"].items() if text != funnel["before_pii"][url]]
     assert changed
@@ -247,6 +252,7 @@ def test_pii_formatter_scrubs_emails_and_public_ips_only(funnel):
     assert all((ip in after) != is_public for ip, is_public in addresses.items())
 
 
+@pytest.mark.slow
 def test_windows_1252_page_is_decoded_and_kept(funnel):
     texts = [text for url, text in funnel["kept"].items() if funnel["category"][url] == "good_windows_1252"]
     assert len(texts) == 1 and "crème brûlée" in texts[0]

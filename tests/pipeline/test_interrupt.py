@@ -2,8 +2,8 @@
 
 Ctrl-C is SIGINT to the terminal's whole foreground process group: here the group of a `finemill run`
 subprocess (its own session), so finemill, datatrove's pool workers and their extraction processes all
-get it, as they do on a terminal. The runs reuse tests/pipeline/test_kill.py's recipe (60 s extraction
-timeout, so load cannot change the output) and its comparison with an uninterrupted run.
+get it, as they do on a terminal. The runs use the kill tests' recipe (conftest's RESUMABLE_RUN, 60 s
+extraction timeout, so load cannot change the output) and their uninterrupted run, once per session.
 """
 
 from __future__ import annotations
@@ -20,16 +20,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.pipeline.test_kill import RUN, frame, uninterrupted, write_recipe  # noqa: F401 (a fixture)
+from tests.conftest import RESUMABLE_RUN, write_resumable_recipe
+from tests.pipeline.test_kill import frame
 
 INTERRUPTED = "finemill run: interrupted; rerun the same command to resume"
 
 
 def interrupt_when(cwd: Path, ready: Callable[[Path], bool]) -> subprocess.CompletedProcess:
     """Start `finemill run` in `cwd` and send SIGINT to its process group as soon as `ready(out)` holds."""
-    write_recipe(cwd)
+    write_resumable_recipe(cwd)
     process = subprocess.Popen(
-        RUN, cwd=cwd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        RESUMABLE_RUN,
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out = cwd / "out" / "fineweb"
     deadline = time.monotonic() + 300
@@ -39,7 +45,7 @@ def interrupt_when(cwd: Path, ready: Callable[[Path], bool]) -> subprocess.Compl
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    return subprocess.CompletedProcess(RUN, process.returncode, stdout, stderr)
+    return subprocess.CompletedProcess(RESUMABLE_RUN, process.returncode, stdout, stderr)
 
 
 def reading(stage: str) -> Callable[[Path], bool]:
@@ -87,7 +93,7 @@ def group_left(pgid: int) -> list[str]:
     [("filter", reading("filter")), ("finalize", started("finalize", 0.3))],
     ids=["during-extraction", "during-dedup-filter"],
 )
-def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stage, ready):  # noqa: F811
+def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stage, ready):
     result = interrupt_when(tmp_path, ready)
     assert result.returncode == 130, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
@@ -99,7 +105,7 @@ def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stag
         "interrupted before the stage ended"
     )
 
-    rerun = subprocess.run(RUN, cwd=tmp_path, capture_output=True, text=True)
+    rerun = subprocess.run(RESUMABLE_RUN, cwd=tmp_path, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     documents = sorted(out.glob("documents/*.parquet"))
     pd.testing.assert_frame_equal(frame(documents), frame(sorted(uninterrupted.glob("documents/*.parquet"))))
@@ -113,9 +119,13 @@ def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stag
 @pytest.mark.slow
 def test_no_worker_outlives_the_interrupt(tmp_path):
     """The pool's workers and their extraction processes end with the run: none is left waiting."""
-    write_recipe(tmp_path)
+    write_resumable_recipe(tmp_path)
     process = subprocess.Popen(
-        RUN, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        RESUMABLE_RUN,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     ready, deadline = reading("filter"), time.monotonic() + 300
     while not ready(tmp_path / "out" / "fineweb"):

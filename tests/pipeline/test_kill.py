@@ -10,42 +10,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from finemill.pipeline.recipe import DEFAULT_RECIPE
-
-RECIPE = "recipe.yaml"  # the bundled sample (no input paths), output out/fineweb, in the working directory
-RUN = [sys.executable, "-m", "finemill.cli", "run", RECIPE, "--workers", "2", "--quiet"]
-
-
-def write_recipe(cwd: Path) -> None:
-    raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
-    for step in raw["steps"]:
-        step.get("extract", {}).update(timeout=60.0)
-    (cwd / RECIPE).write_text(yaml.safe_dump(raw))
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> Path:
-    cwd = tmp_path_factory.mktemp("uninterrupted")
-    write_recipe(cwd)
-    result = subprocess.run(RUN, cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return cwd / "out" / "fineweb"
+from tests.conftest import RESUMABLE_RUN, write_resumable_recipe
 
 
 def kill_when(cwd: Path, marker: str, delay_s: float) -> None:
     """Start `finemill run` in `cwd`, SIGKILL its whole process group `delay_s` after `marker` appears."""
-    write_recipe(cwd)
+    write_resumable_recipe(cwd)
     process = subprocess.Popen(
-        RUN, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        RESUMABLE_RUN, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 300
     while not (cwd / marker).exists():
@@ -83,7 +62,7 @@ def test_killed_run_resumes_to_the_same_documents(uninterrupted, tmp_path, marke
     out = tmp_path / "out" / "fineweb"
     for path in visible_parquet(out):  # whatever is visible after a kill is a complete parquet file
         pq.read_metadata(path)
-    result = subprocess.run(RUN, cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(RESUMABLE_RUN, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     documents = sorted(out.glob("documents/*.parquet"))
     pd.testing.assert_frame_equal(frame(documents), frame(sorted(uninterrupted.glob("documents/*.parquet"))))

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from finemill import run_folder
 
 RUN = [sys.executable, "-m", "finemill.cli", "run", "--workers", "2", "--quiet", "--output"]
@@ -50,6 +52,7 @@ def task_counts(out: Path, stage: str) -> tuple[int, int]:
     return sum(c["read"] for c in counts), sum(c["kept"] for c in counts)
 
 
+@pytest.mark.slow  # a run of the whole sample of its own, on a pseudo-terminal
 def test_terminal_shows_one_live_line_per_stage(tmp_path):
     out = tmp_path / "out"
     status, shown = run_on_a_terminal(out)
@@ -80,18 +83,14 @@ def _rows(out: Path):
         yield from range(pq.read_metadata(path).num_rows)
 
 
-def test_off_a_terminal_progress_is_plain_periodic_lines(tmp_path):
-    out = tmp_path / "out"
-    result = subprocess.run(
-        [*RUN, str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "FINEMILL_PROGRESS_INTERVAL": "0.5"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "\x1b[" not in result.stderr and "\r" not in result.stderr
-    assert not any(text in result.stderr for text in TQDM_TEXT)
-    lines = result.stderr.splitlines()
+def test_off_a_terminal_progress_is_plain_periodic_lines(sample_run):
+    """The session's `finemill run` of the sample (conftest's `sample_run`: 2 workers, exit status checked
+    there), run off a terminal with FINEMILL_PROGRESS_INTERVAL=0.5: its stderr."""
+    out = sample_run
+    stderr = (out.parents[1] / "cli_stderr.txt").read_text()
+    assert "\x1b[" not in stderr and "\r" not in stderr
+    assert not any(text in stderr for text in TQDM_TEXT)
+    lines = stderr.splitlines()
     assert lines[0] == "[1/4] filter: 2 task(s)"
     running = [
         line
@@ -102,6 +101,6 @@ def test_off_a_terminal_progress_is_plain_periodic_lines(tmp_path):
             line,
         )
     ]
-    assert running, result.stderr[-3000:]
+    assert running, stderr[-3000:]
     read, kept = task_counts(out, "filter")
-    assert f"[1/4] filter: 2 task(s), {read:,} read, {kept:,} kept," in result.stderr
+    assert f"[1/4] filter: 2 task(s), {read:,} read, {kept:,} kept," in stderr

@@ -97,10 +97,12 @@ def signal_after(cmd: list[str], metrics: Path, steps: int, sig: signal.Signals)
 
 
 # SIGTERM also reads batches in DataLoader workers, which get the signal too and must not die of it
-# (the batches are the same with or without workers). Slow, to keep the quick subset quick.
+# (the batches are the same with or without workers). Both slow, as the pipeline's interrupt and kill runs
+# are: two training processes each (interrupted, resumed) and the uninterrupted one they share.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sig, extra",
-    [(signal.SIGINT, []), pytest.param(signal.SIGTERM, ["num_workers=2"], marks=pytest.mark.slow)],
+    [(signal.SIGINT, []), (signal.SIGTERM, ["num_workers=2"])],
     ids=["SIGINT", "SIGTERM-workers"],
 )
 def test_signal_saves_the_step_and_rerun_resumes_exactly(tokens, straight, tmp_path, sig, extra):

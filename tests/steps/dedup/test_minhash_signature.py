@@ -17,7 +17,7 @@ from datatrove.utils.text import simplify_text
 from finemill.steps.dedup.config import MinhashDedup
 from finemill.steps.dedup.minhash import MinhashSignature, min_hashes
 from finemill.steps.dedup.minhash.text import simplify
-from tests.conftest import shared_file
+from tests.conftest import QUICK_AND_REST, part_of, shared_file
 
 CONFIGS = {
     "sha1-64 (FineWeb)": MinhashDedup().config(),
@@ -49,9 +49,10 @@ def _assert_same_files(texts: list[str], tmp_path: Path, config) -> dict[str, by
     return reference
 
 
+@pytest.mark.parametrize("part", QUICK_AND_REST)
 @pytest.mark.parametrize("config_name", list(CONFIGS))
-def test_same_signature_files_as_datatrove_on_real_documents(config_name, tmp_path):
-    texts = _real_texts()
+def test_same_signature_files_as_datatrove_on_real_documents(config_name, part, tmp_path):
+    texts = part_of(_real_texts(), part)
     files = _assert_same_files(texts, tmp_path, CONFIGS[config_name])
     assert all(len(data) > 0 for data in files.values())
 

@@ -11,7 +11,7 @@ from lxml import etree, html
 from finemill.steps.extract import fast_xpath
 from finemill.steps.extract.fast_xpath import CompiledXPath, compile_xpath
 from finemill.steps.extract.patches import compiled_xpaths
-from tests.conftest import shared_file
+from tests.conftest import QUICK_AND_REST, part_of, shared_file
 
 # The expressions trafilatura spends its time on: losing any of them loses the speed-up.
 PRUNING_LISTS = [
@@ -241,15 +241,18 @@ def test_same_extraction_on_bundled_sample(tmp_path):
     same_extraction(pages)
 
 
-def test_same_extraction_on_real_pages():
+@pytest.mark.parametrize("part", QUICK_AND_REST)
+def test_same_extraction_on_real_pages(part):
     from datatrove.pipeline.readers import WarcReader
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
     pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
-    same_extraction(pages[::6])  # a sixth of the 1,165 pages; benchmarks/speed/pipeline.py runs them all
+    # a sixth of the 1,165 pages, in two parts; benchmarks/speed/pipeline.py runs them all
+    same_extraction(part_of(pages[::6], part, every=4))
 
 
-def test_same_elements_on_real_pages():
+@pytest.mark.parametrize("part", QUICK_AND_REST)
+def test_same_elements_on_real_pages(part):
     """Every compiled trafilatura expression on the page trees of the real pages, and on each tree as
     trafilatura's cleaning leaves it (what the pruning expressions are applied to)."""
     from datatrove.pipeline.readers import WarcReader
@@ -259,7 +262,9 @@ def test_same_elements_on_real_pages():
     from trafilatura.utils import load_html
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8]
+    pages = part_of(
+        [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8], part, 4
+    )
     pairs = [
         (x, c)
         for name in PRUNING_LISTS + ["BODY_XPATH"]
