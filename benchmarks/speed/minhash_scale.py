@@ -42,6 +42,7 @@ MERSENNE_PRIME = (
 ) - 1  # MinHash values are below it (datatrove stops reading a file at the first above)
 ANCHOR_SHARE = 0.3  # chance that a cluster member also matches in a bucket other than its anchor
 STAGES = ("buckets", "clusters")
+PAIR_BYTES = 16  # a matching pair in a .dups file: file and document of both sides, 4 bytes each
 
 
 def planted_clusters(documents: int, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -135,7 +136,9 @@ def check_removed(work: Path, cluster_of: np.ndarray, files: int) -> dict[str, i
     in_cluster = cluster_of >= 0
     members = np.bincount(cluster_of[in_cluster])
     removed_per_cluster = np.bincount(cluster_of[in_cluster & removed], minlength=len(members))
+    pair_bytes = sum(path.stat().st_size for path in (work / "buckets").glob("*.dups"))
     return {
+        "pairs": pair_bytes // PAIR_BYTES,
         "expected_removed": int((members - 1).sum()),
         "removed": int(removed.sum()),
         "removed_outside_clusters": int((removed & ~in_cluster).sum()),
@@ -177,7 +180,8 @@ def main() -> int:
             f" {row['disk_mb']:>9.1f}"
         )
     print(
-        f"planted: {check['clusters']:,} clusters, {check['expected_removed']:,} to remove;"
+        f"pairs found: {check['pairs']:,}; planted: {check['clusters']:,} clusters,"
+        f" {check['expected_removed']:,} to remove;"
         f" removed {check['removed']:,} ({check['removed_outside_clusters']:,} outside a cluster,"
         f" {check['clusters_without_one_survivor']:,} clusters without exactly one survivor)"
     )
