@@ -21,8 +21,9 @@ total:
                   duplicates removed)
     slope         log-log slope of CPU seconds against N from the previous size: 1.0 is linear
 
-and the planted near-duplicates against what MinHash removed. How the documents are made, and why the
-figures are per document read: the builder's docstring. Every figure measured: docs/performance.md.
+and the planted near-duplicates against what MinHash removed; from the second size on, the clusters stage's
+peak RSS growth per new duplicate pair (the one stage whose memory must grow with them). How the documents
+are made: speed/scale_inputs.py. Every figure measured: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from benchmarks.process_sampler import OTHER, stage_walls, wait_sampled
 from benchmarks.speed.scale_inputs import PLANTED_FILE, build
 
 STAGES = ("filter", "buckets", "clusters", "finalize")
+PAIR_BYTES = 16  # a matching pair in a buckets .dups file: file and document of both sides
 # What each stage leaves in OUT, relative to it (a folder's name under removed/ is the step that removed).
 STAGE_OUTPUTS = {
     "filter": ("work/filtered", "work/minhash/signatures", "removed/*"),
@@ -69,6 +71,7 @@ class SizeRun:
     files: int
     kept: int
     duplicates: dict[str, int]
+    clusters_rss_bytes_per_pair: float | None = None  # peak RSS growth of the clusters stage per new pair
     stages: dict[str, Row] = field(default_factory=dict)
     total: Row = field(default_factory=Row)
 
@@ -116,6 +119,7 @@ def duplicate_check(out: Path, planted_file: Path) -> dict[str, int]:
         "planted_reaching_minhash": sum(r["id"] in seen and r["original"] in seen for r in pairs),
         "minhash_removed": len(removed),
         "removed_in_planted_pairs": sum(i in in_pairs for i in removed),
+        "pairs": folder_bytes(out / "work" / "minhash" / "buckets") // PAIR_BYTES,
     }
 
 
@@ -156,6 +160,11 @@ def add_slopes(runs: list[SizeRun]) -> None:
         for old, new in pairs:
             if old.cpu_s > 0 and new.cpu_s > 0 and ratio:
                 new.slope = math.log(new.cpu_s / old.cpu_s) / ratio
+        # the one stage whose memory must grow: with the duplicate pairs it holds in its union-find
+        new_pairs = after.duplicates["pairs"] - before.duplicates["pairs"]
+        if new_pairs > 0:
+            grown = after.stages["clusters"].peak_rss_mb - before.stages["clusters"].peak_rss_mb
+            after.clusters_rss_bytes_per_pair = grown * 1e6 / new_pairs
 
 
 def print_run(run: SizeRun) -> None:
@@ -175,6 +184,11 @@ def print_run(run: SizeRun) -> None:
         f" original past the filters; MinHash removed: {dups['minhash_removed']:,}"
         f" ({dups['removed_in_planted_pairs']:,} of them in a planted pair)"
     )
+    if run.clusters_rss_bytes_per_pair is not None:
+        print(
+            f"clusters stage: {dups['pairs']:,} duplicate pairs, peak RSS growth"
+            f" {run.clusters_rss_bytes_per_pair:,.0f} bytes per new pair (its process's resident set)"
+        )
 
 
 def main() -> int:

@@ -84,3 +84,5 @@ def test_a_run_at_300_documents_prints_every_column(tmp_path, pages):
     assert 0 < dups["planted_reaching_minhash"] <= dups["planted"]
     # MinHash finds the planted pairs that reached it (a few may fall under its threshold by chance)
     assert dups["removed_in_planted_pairs"] >= 0.7 * dups["planted_reaching_minhash"]
+    assert dups["pairs"] >= dups["removed_in_planted_pairs"] > 0
+    assert "bytes per new pair" in result.stdout and "clusters_rss_bytes_per_pair" in big
