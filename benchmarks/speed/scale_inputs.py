@@ -1,0 +1,241 @@
+"""Crawl-like inputs of N documents for the cost curve (speed/scale.py), built from the real pages of
+../shared/data and streamed to disk, so building 1M documents takes no more memory than building 1,000.
+
+    python -m benchmarks.speed.scale_inputs OUT_FOLDER --documents 10000 --format jsonl
+
+Sources: the English pages of the extraction set's ground truth (their main text) and of the pre-extracted
+Common Crawl excerpt, cut into paragraphs; only the paragraphs the recipe's language model reads as English
+are used, each once (boilerplate repeated across pages belongs to the first). A page with fewer than two such
+paragraphs is left out, so no document can hold a whole page.
+
+- A unique document joins runs of 1-3 consecutive paragraphs from 3-6 different pages, never all of a
+  page's paragraphs: real sentences, a combination no page has.
+- A planted near-duplicate (a `--duplicates` share of the documents) is a recent unique document after
+  1-3 realistic edits: a few words changed, a paragraph dropped, a paragraph moved, boilerplate added. It
+  has its own record id and URL, as a crawl's mirrored or re-crawled page has.
+- Documents go round-robin into `--files` files, so the tasks of a run spread over them and a duplicate is
+  usually in another file than its original.
+
+Both formats hold the same documents: `jsonl` (pre-extracted: id, url, date, text; gzip JSON lines) and
+`warc` (WARC response records whose HTML carries the paragraphs in an article, with navigation and a footer
+around it, so extraction has real work). Everything comes from `--seed`: the same arguments give the same
+bytes of text. `planted.jsonl` beside the files lists each planted duplicate with its original's id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html
+import io
+import json
+import random
+import sys
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.common import SHARED_DATA
+
+GROUND_TRUTH = SHARED_DATA / "extraction" / "aeb_ground_truth.json"
+EXTRACTED_CRAWL = SHARED_DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.gz"
+PLANTED_FILE = "planted.jsonl"
+MIN_PARAGRAPH, MAX_PARAGRAPH = 60, 3000  # characters: leaves out menus, captions and giant tables
+ENGLISH_SCORE = 0.8  # above the recipe's language threshold (0.65), so a mix of them stays English
+RECENT_ORIGINALS = 2000  # how far back a duplicate's original may be (bounded: memory independent of N)
+BOILERPLATE = (
+    "Share this article on social media and subscribe to our newsletter for more stories like this one.",
+    "We use cookies to improve your experience on our site. By continuing to browse you accept our policy.",
+    "Related articles: see more from this section, or browse the archive for earlier posts on this topic.",
+    "All rights reserved. Reproduction of this material without written permission is prohibited.",
+)
+DATE = "2024-08-10T12:00:00Z"
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass
+class Document:
+    id: str
+    url: str
+    paragraphs: list[str]
+    original: str | None = None  # the id of the unique document a planted duplicate was made from
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def _english(paragraphs: list[str]) -> list[str]:
+    """The paragraphs the recipe's language model reads as English (a document of mixed languages would
+    stop at the language filter, and MinHash would see little)."""
+    from finemill.steps.filters.language import find_lid_model, load_fasttext
+
+    model = load_fasttext(find_lid_model())
+    kept = []
+    for paragraph in paragraphs:
+        labels, scores = model.predict(paragraph.replace("\n", " "))
+        if labels[0] == "__label__en" and scores[0] >= ENGLISH_SCORE:
+            kept.append(paragraph)
+    return kept
+
+
+def _page(url: str, text: str, unused: set[str]) -> Page | None:
+    """The page's paragraphs still in `unused` (taken from it: a paragraph belongs to one page only, so a
+    document holds all of a page's paragraphs only if it copied that page)."""
+    paragraphs = []
+    for paragraph in (p.strip() for p in text.split("\n")):
+        if paragraph in unused:
+            unused.discard(paragraph)
+            paragraphs.append(paragraph)
+    return Page(url, tuple(paragraphs)) if len(paragraphs) >= 2 else None
+
+
+def source_pages() -> list[Page]:
+    """The real pages the documents are cut from, in a fixed order."""
+    texts = [(v.get("url", ""), v["articleBody"]) for v in json.loads(GROUND_TRUTH.read_text()).values()]
+    with gzip.open(EXTRACTED_CRAWL, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record.get("text"):
+                texts.append(((record.get("metadata") or {}).get("url", ""), record["text"]))
+    paragraphs = [p.strip() for _, text in texts for p in text.split("\n")]
+    unused = set(_english([p for p in paragraphs if MIN_PARAGRAPH <= len(p) <= MAX_PARAGRAPH]))
+    pages = [_page(url, text, unused) for url, text in texts]  # in order: `unused` shrinks page by page
+    return [page for page in pages if page is not None]
+
+
+def _host(url: str, rng: random.Random) -> str:
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return host if "." in host else f"site{rng.randrange(10_000)}.example.org"
+
+
+def _unique(pages: list[Page], rng: random.Random, number: int) -> Document:
+    chosen = rng.sample(pages, rng.randint(3, 6))
+    paragraphs: list[str] = []
+    for page in chosen:
+        run = rng.randint(1, min(3, len(page.paragraphs) - 1))  # never the whole page
+        start = rng.randrange(len(page.paragraphs) - run + 1)
+        paragraphs.extend(page.paragraphs[start : start + run])
+    url = f"https://{_host(chosen[0].url, rng)}/articles/{number:08d}-{rng.getrandbits(32):08x}"
+    return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, paragraphs)
+
+
+def _change_words(paragraphs: list[str], rng: random.Random, donor: str) -> None:
+    index = rng.randrange(len(paragraphs))
+    words, spare = paragraphs[index].split(" "), donor.split(" ")
+    for _ in range(rng.randint(2, 5)):
+        words[rng.randrange(len(words))] = rng.choice(spare)
+    paragraphs[index] = " ".join(words)
+
+
+def _near_duplicate(original: Document, rng: random.Random, donor: str, number: int) -> Document:
+    paragraphs = list(original.paragraphs)
+    for edit in rng.sample(("words", "drop", "move", "boilerplate"), rng.randint(1, 3)):
+        if edit == "words":
+            _change_words(paragraphs, rng, donor)
+        elif edit == "drop" and len(paragraphs) >= 4:
+            paragraphs.pop(rng.randrange(len(paragraphs)))
+        elif edit == "move" and len(paragraphs) >= 2:
+            paragraphs.insert(rng.randrange(len(paragraphs)), paragraphs.pop(rng.randrange(len(paragraphs))))
+        elif edit == "boilerplate":
+            paragraphs.append(rng.choice(BOILERPLATE))
+    if paragraphs == original.paragraphs:  # the edits happened to undo themselves (a move to the same place)
+        paragraphs.append(rng.choice(BOILERPLATE))
+    host = original.url.split("/")[2]
+    url = f"https://mirror.{host}/copy/{number:08d}-{rng.getrandbits(32):08x}"
+    return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, paragraphs, original.id)
+
+
+def documents(count: int, duplicate_share: float, seed: int, pages: list[Page]) -> Iterator[Document]:
+    """`count` documents, a `duplicate_share` of them planted near-duplicates of recent unique ones."""
+    rng = random.Random(seed)
+    recent: deque[Document] = deque(maxlen=RECENT_ORIGINALS)
+    for number in range(count):
+        if recent and rng.random() < duplicate_share:
+            donor = rng.choice(rng.choice(pages).paragraphs)
+            yield _near_duplicate(rng.choice(recent), rng, donor, number)
+        else:
+            document = _unique(pages, rng, number)
+            recent.append(document)
+            yield document
+
+
+def warc_record(document: Document) -> bytes:
+    """One WARC response record: the document's paragraphs in a page with navigation and a footer."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    title = html.escape(document.paragraphs[0][:70])
+    body = "".join(f"<p>{html.escape(p)}</p>\n" for p in document.paragraphs)
+    page = (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head><body>"
+        "<header><nav><a href='/'>Home</a> | <a href='/news'>News</a> | <a href='/about'>About</a></nav>"
+        f"</header><main><article><h1>{title}</h1>\n{body}</article></main>"
+        "<footer><p>Contact | Privacy | Terms</p></footer></body></html>"
+    ).encode()
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    headers = {"WARC-Record-ID": f"<urn:uuid:{document.id}>", "WARC-Date": DATE}
+    record = writer.create_warc_record(
+        document.url, "response", payload=io.BytesIO(page), http_headers=http, warc_headers_dict=headers
+    )
+    writer.write_record(record)
+    return buffer.getvalue()
+
+
+def jsonl_line(document: Document) -> bytes:
+    record = {"id": document.id, "url": document.url, "date": DATE, "text": document.text}
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode()
+
+
+def build(folder: Path, count: int, fmt: str, files: int, duplicate_share: float, seed: int) -> dict:
+    """Write the documents into `files` files under folder/input and the planted list beside them;
+    returns what was written (counts and paths)."""
+    if fmt not in ("jsonl", "warc"):
+        raise ValueError(f"format {fmt!r}: jsonl or warc")
+    inputs = folder / "input"
+    inputs.mkdir(parents=True, exist_ok=True)
+    suffix = ".jsonl.gz" if fmt == "jsonl" else ".warc.gz"
+    paths = [inputs / f"scale-{i:05d}{suffix}" for i in range(files)]
+    outputs = [gzip.open(p, "wb") if fmt == "jsonl" else open(p, "wb") for p in paths]  # noqa: SIM115
+    encode = jsonl_line if fmt == "jsonl" else warc_record
+    planted = 0
+    try:
+        with open(folder / PLANTED_FILE, "w", encoding="utf-8") as planted_file:
+            for number, document in enumerate(documents(count, duplicate_share, seed, source_pages())):
+                outputs[number % files].write(encode(document))
+                if document.original is not None:
+                    planted += 1
+                    planted_file.write(json.dumps({"id": document.id, "original": document.original}) + "\n")
+    finally:
+        for output in outputs:
+            output.close()
+    return {"documents": count, "planted": planted, "files": [str(p) for p in paths]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--format", choices=("jsonl", "warc"), default="jsonl")
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--duplicates", type=float, default=0.1, help="planted near-duplicate share")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    built = build(args.folder, args.documents, args.format, args.files, args.duplicates, args.seed)
+    print(f"{built['documents']:,} documents in {len(built['files'])} files, {built['planted']:,} planted")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

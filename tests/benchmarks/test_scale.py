@@ -1,0 +1,88 @@
+"""benchmarks/speed/scale.py and scale_inputs.py: the builder's documents (distinct ids and URLs, the planted
+near-duplicate share, no page copied whole, the same bytes for the same seed) and one full run that prints
+every column."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import child_env, module_command
+from benchmarks.speed import scale_inputs
+from tests.conftest import shared_file
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[scale_inputs.Page]:
+    shared_file("extraction/aeb_ground_truth.json")
+    shared_file("crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz")
+    return scale_inputs.source_pages()
+
+
+def test_documents_are_distinct_recombined_and_planted_at_the_share(pages):
+    documents = list(scale_inputs.documents(200, 0.2, seed=3, pages=pages))
+    assert len({d.id for d in documents}) == len({d.url for d in documents}) == 200
+    planted = [d for d in documents if d.original is not None]
+    assert 0.12 <= len(planted) / 200 <= 0.28  # the share asked for, within chance
+    ids = {d.id for d in documents}
+    assert all(d.original in ids and d.original != d.id for d in planted)
+    for document in documents:
+        held = set(document.paragraphs)
+        assert not any(held.issuperset(page.paragraphs) for page in pages), "a whole page was copied"
+    uniques = [d for d in documents if d.original is None]
+    for document in uniques:  # recombined: paragraphs from three pages or more
+        assert sum(bool(set(page.paragraphs) & set(document.paragraphs)) for page in pages) >= 3
+    originals = {d.id: d for d in uniques}
+    assert all(d.text != originals[d.original].text for d in planted)  # every duplicate was edited
+
+
+def test_build_is_deterministic_and_streams_both_formats(tmp_path, pages):
+    first = scale_inputs.build(tmp_path / "a", 200, "jsonl", 4, 0.1, seed=7)
+    second = scale_inputs.build(tmp_path / "b", 200, "jsonl", 4, 0.1, seed=7)
+    texts = [[gzip.decompress(Path(f).read_bytes()) for f in built["files"]] for built in (first, second)]
+    assert texts[0] == texts[1] and len(first["files"]) == 4
+    lines = [json.loads(line) for f in first["files"] for line in gzip.open(f, "rt")]
+    assert len(lines) == 200 and {"id", "url", "date", "text"} <= set(lines[0])
+    planted = (tmp_path / "a" / scale_inputs.PLANTED_FILE).read_text().splitlines()
+    assert len(planted) == first["planted"] > 0
+    warc = scale_inputs.build(tmp_path / "w", 20, "warc", 2, 0.1, seed=7)
+    from warcio.archiveiterator import ArchiveIterator
+
+    pages_html = []
+    for path in warc["files"]:
+        with open(path, "rb") as stream:
+            records = ArchiveIterator(stream)
+            pages_html += [r.content_stream().read() for r in records if r.rec_type == "response"]
+    assert len(pages_html) == 20 and all(b"<article>" in page for page in pages_html)
+
+
+@pytest.mark.slow
+def test_a_run_at_300_documents_prints_every_column(tmp_path, pages):
+    result = subprocess.run(
+        module_command("benchmarks.speed.scale", "--sizes", "150,300", "--json", str(tmp_path / "s.json")),
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for column in ("wall s", "CPU s", "CPU ms/doc", "peak RSS MB", "disk B/doc", "slope"):
+        assert column in result.stdout
+    for stage in ("filter", "buckets", "clusters", "finalize", "other", "total"):
+        assert f"\n{stage} " in result.stdout
+    assert "planted near-duplicates:" in result.stdout and "MinHash removed:" in result.stdout
+    runs = json.loads((tmp_path / "s.json").read_text())
+    assert [run["documents"] for run in runs] == [150, 300]
+    big = runs[1]
+    assert big["total"]["slope"] is not None and big["total"]["cpu_s"] > 0
+    assert big["stages"]["filter"]["peak_rss_mb"] > 0 and big["total"]["disk_bytes"] > 0
+    dups = big["duplicates"]
+    assert 0 < dups["planted_reaching_minhash"] <= dups["planted"]
+    # MinHash finds the planted pairs that reached it (a few may fall under its threshold by chance)
+    assert dups["removed_in_planted_pairs"] >= 0.7 * dups["planted_reaching_minhash"]
+    assert dups["pairs"] >= dups["removed_in_planted_pairs"] > 0
+    assert "bytes per new pair" in result.stdout and "clusters_rss_bytes_per_pair" in big
