@@ -148,6 +148,24 @@ def uninterrupted(tmp_path_factory) -> Path:
     return cwd / "out" / "fineweb"
 
 
+def assert_same_outputs(out: Path, reference: Path) -> None:
+    """A resumed run's kept documents and every step's removed documents (id and text) equal `reference`'s."""
+    import pandas as pd
+
+    def frame(files: list[Path]) -> pd.DataFrame:
+        tables = [pd.read_parquet(f, columns=["id", "text"]) for f in files]
+        return pd.concat(tables).sort_values("id").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(
+        frame(sorted(out.glob("documents/*.parquet"))), frame(sorted(reference.glob("documents/*.parquet")))
+    )
+    for step in sorted(p.name for p in (reference / "removed").iterdir()):
+        pd.testing.assert_frame_equal(
+            frame(sorted((out / "removed" / step).glob("*.parquet"))),
+            frame(sorted((reference / "removed" / step).glob("*.parquet"))),
+        )
+
+
 @dataclass
 class SmallRun:
     """A short run of the full recipe over several files, the reference for other executors' runs."""

@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from tests.conftest import RESUMABLE_RUN, write_resumable_recipe
-from tests.pipeline.test_kill import frame
+from tests.conftest import RESUMABLE_RUN, assert_same_outputs, write_resumable_recipe
 
 INTERRUPTED = "finemill run: interrupted; rerun the same command to resume"
 
@@ -107,13 +105,7 @@ def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stag
 
     rerun = subprocess.run(RESUMABLE_RUN, cwd=tmp_path, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    documents = sorted(out.glob("documents/*.parquet"))
-    pd.testing.assert_frame_equal(frame(documents), frame(sorted(uninterrupted.glob("documents/*.parquet"))))
-    for step in sorted(p.name for p in (uninterrupted / "removed").iterdir()):
-        resumed = frame(sorted((out / "removed" / step).glob("*.parquet")))
-        pd.testing.assert_frame_equal(
-            resumed, frame(sorted((uninterrupted / "removed" / step).glob("*.parquet")))
-        )
+    assert_same_outputs(out, uninterrupted)
 
 
 @pytest.mark.slow
