@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,53 @@ FINEWEB_STEPS = [
     "minhash",
     "pii",
 ]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scheduling for `-n 2 --dist loadfile` (pytest-xdist, what CI runs): test files go to the processes in
+# collection order, a file at a time. Handing out the longest files first lets the many short ones fill in at
+# the end, so no process is left running one long file alone (longest-first scheduling; xdist's own default
+# orders files by their number of tests). How long each file took is measured, not guessed:
+# `python -m pytest -q -p no:cacheprovider --store-durations` rewrites DURATIONS (run it after adding a long
+# test file; a file it does not list is scheduled last, as if short).
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-durations", action="store_true", help=f"write each file's seconds to {DURATIONS}"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each test process takes its share of the cores: torch's CPU kernels (here and in every subprocess a
+        # test starts) on one thread each, instead of two processes each spinning two threads on two cores.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+FILE_SECONDS: dict[str, float] = {}  # this session's seconds per test file (setup, call and teardown)
+
+
+def file_of(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    items.sort(key=lambda item: -seconds.get(file_of(item.nodeid), 0.0))  # stable: a file keeps its order
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    FILE_SECONDS[file_of(report.nodeid)] = FILE_SECONDS.get(file_of(report.nodeid), 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("store_durations") and not hasattr(session.config, "workerinput"):
+        rounded = {name: round(seconds, 1) for name, seconds in sorted(FILE_SECONDS.items())}
+        DURATIONS.write_text(json.dumps(rounded, indent=1) + "\n")
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
