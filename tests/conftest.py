@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -124,6 +126,23 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills, built once per session: under `-n 2` the first test process to need it builds
+    it while the other waits, and both read the same folder (only for what tests read and never write)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / name  # the session's folder, above each process's own
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
     """OUT folder of `finemill run` with no arguments (the bundled sample, default recipe), run once per
@@ -189,11 +208,13 @@ def write_resumable_recipe(cwd: Path) -> None:
 def uninterrupted(tmp_path_factory) -> Path:
     """OUT of RESUMABLE_RUN run through once: what a killed or interrupted run must resume to. One per
     session, shared by the kill and the interrupt tests."""
-    cwd = tmp_path_factory.mktemp("uninterrupted")
-    write_resumable_recipe(cwd)
-    result = subprocess.run(RESUMABLE_RUN, cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return cwd / "out" / "fineweb"
+
+    def build(cwd: Path) -> None:
+        write_resumable_recipe(cwd)
+        result = subprocess.run(RESUMABLE_RUN, cwd=cwd, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    return built_once(tmp_path_factory, "uninterrupted", build) / "out" / "fineweb"
 
 
 def assert_same_outputs(out: Path, reference: Path) -> None:
@@ -231,11 +252,15 @@ def small_local_run(tmp_path_factory) -> SmallRun:
     """The bundled sample's two files plus a real WARC file when ../shared/data is there (3 tasks), at most
     SMALL_LIMIT documents each, run locally with 2 workers. The recipe is FineWeb's except: a 60 s extraction
     timeout (1 s makes the output depend on the machine's load) and 4 MinHash buckets (fewer tasks)."""
+    root = built_once(tmp_path_factory, "small_run", build_small_run)
+    return SmallRun(root / "small.yaml", root / "local")
+
+
+def build_small_run(root: Path) -> None:
     from finemill.demo.crawl import write_sample_warc
     from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe
     from finemill.pipeline.run import run_recipe
 
-    root = tmp_path_factory.mktemp("small_run")
     (root / "crawl").mkdir()
     files = []
     for part in range(2):
@@ -254,7 +279,6 @@ def small_local_run(tmp_path_factory) -> SmallRun:
     recipe = root / "small.yaml"
     recipe.write_text(yaml.safe_dump(raw))
     run_recipe(load_recipe(recipe, {"output": str(root / "local")}), progress=False)
-    return SmallRun(recipe, root / "local")
 
 
 def kept_documents(out: Path):
