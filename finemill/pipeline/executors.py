@@ -33,6 +33,7 @@ from finemill.pipeline.patches.worker_interrupts import (
 )
 from finemill.pipeline.plan import Stage
 from finemill.pipeline.progress import ProgressReporting
+from finemill.pipeline.ray_nodes import logging_the_ray_node
 from finemill.pipeline.recipe import ExecutorSpec, RaySpec, SlurmSpec
 from finemill.pipeline.task_logging import verbose
 
@@ -54,8 +55,13 @@ class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecut
 
 
 class PatchedRayExecutor(PatchedExecutor, ProgressReporting, RayPipelineExecutor):
-    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.pipeline.patches`) and
-    report their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share)."""
+    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.pipeline.patches`),
+    report their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share), and name the
+    Ray node they ran on in each task's log (`finemill.pipeline.ray_nodes`)."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        with logging_the_ray_node(self.pipeline):
+            return super()._run_for_rank(rank, local_rank, node_rank)
 
 
 class PatchedSlurmExecutor(PatchedExecutor, SlurmPipelineExecutor):
