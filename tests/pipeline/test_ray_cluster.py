@@ -1,6 +1,7 @@
 """The recipe on a Ray cluster of two nodes (a head and a worker, one CPU each, both on this machine's
 loopback, started with Ray's own `ray.cluster_utils.Cluster`), through `finemill run --ray-address`: tasks
-run on both nodes and the documents and counts are the local executor's; a worker node lost mid-stage."""
+run on both nodes, the worker node is lost mid-stage, its task reruns on the head, and the documents and
+counts are the local executor's; the same command again changes nothing."""
 
 from __future__ import annotations
 
@@ -29,10 +30,6 @@ STAGES = ("filter", "buckets", "clusters", "finalize")
 class TwoNodes:
     cluster: object  # ray.cluster_utils.Cluster
     worker: object  # its worker node (ray._private.node.Node)
-
-    @property
-    def node_ids(self) -> set[str]:
-        return {node.node_id for node in self.cluster.list_all_nodes()}
 
 
 @pytest.fixture(scope="module")
@@ -83,25 +80,6 @@ def assert_local_results(out: Path, reference: Path) -> None:
     assert counts == [{k: v for k, v in s.items() if k not in TIMING} for s in local["steps"]]
 
 
-@pytest.mark.slow
-def test_two_node_ray_run_uses_both_nodes_and_gives_the_local_documents(two_nodes, small_local_run, tmp_path):
-    out = tmp_path / "ray2"
-    result = subprocess.run(
-        ray_run(small_local_run.recipe, out, two_nodes.cluster.address),
-        capture_output=True,
-        text=True,
-        env=LOOPBACK_DRIVER,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert_local_results(out, small_local_run.out)
-    assert_same_outputs(out, small_local_run.out)
-    nodes = {stage: task_nodes(out, stage) for stage in STAGES}
-    assert all(None not in n.values() for n in nodes.values()), nodes
-    # filter: 3 tasks, 2 at once, one CPU per node: the first two ran on different nodes
-    assert set(nodes["filter"].values()) == two_nodes.node_ids, nodes
-
-
 def wait_until(condition, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -127,30 +105,36 @@ def lose_node(cluster, node) -> None:
 
 
 @pytest.mark.slow
-def test_a_worker_node_lost_mid_stage_its_task_reruns_on_the_head(two_nodes, small_local_run, tmp_path):
-    out = tmp_path / "ray_lost"
+def test_two_node_ray_run_uses_both_nodes_and_survives_losing_one(two_nodes, small_local_run, tmp_path):
+    out = tmp_path / "ray2"
     command = ray_run(small_local_run.recipe, out, two_nodes.cluster.address)
+    head, worker = two_nodes.cluster.head_node.node_id, two_nodes.worker.node_id
     run = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=LOOPBACK_DRIVER
     )
     try:
-        # Two filter tasks reporting progress at once, on nodes of one CPU each: one runs on the worker node.
-        progress, done = out / "logs" / "filter" / "progress", out / "logs" / "filter" / "completions"
+        # The last stage with two tasks reporting progress at once, on nodes of one CPU each: one runs on
+        # the worker node. Then the worker node is lost.
+        progress = out / "logs" / "finalize" / "progress"
+        done = out / "logs" / "finalize" / "completions"
         wait_until(
-            lambda: len(list(progress.glob("*.json"))) >= 2 or run.poll() is not None, 300, "two filter tasks"
+            lambda: len(list(progress.glob("*.json"))) >= 2 or run.poll() is not None,
+            500,
+            "two finalize tasks",
         )
-        assert run.poll() is None and not list(done.glob("*")), "the filter stage is still running"
+        assert run.poll() is None and not list(done.glob("*")), "the finalize stage is still running"
         lose_node(two_nodes.cluster, two_nodes.worker)
         stdout, stderr = run.communicate(timeout=600)
     finally:
         run.kill()
     assert run.returncode == 0, stderr[-3000:]
+    assert all(None not in task_nodes(out, stage).values() for stage in STAGES), "each log names its node"
+    # filter: 3 tasks, 2 at once, one CPU per node: the first two ran on different nodes
+    assert set(task_nodes(out, "filter").values()) == {head, worker}
     assert "RayActorError" in stderr  # datatrove's warning: the lost task is run again
+    assert set(task_nodes(out, "finalize").values()) == {head}, "the lost task reran on the head"
     assert_local_results(out, small_local_run.out)
     assert_same_outputs(out, small_local_run.out)
-    (head,) = two_nodes.node_ids
-    for stage in STAGES:  # every task finished on the head, the lost filter task included
-        assert set(task_nodes(out, stage).values()) == {head}, stage
 
     # The rerun (the same command) finds every task done: the same documents, nothing lost or doubled.
     rerun = subprocess.run(command, capture_output=True, text=True, env=LOOPBACK_DRIVER, timeout=300)
