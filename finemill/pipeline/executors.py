@@ -35,6 +35,7 @@ from finemill.pipeline.plan import Stage
 from finemill.pipeline.progress import ProgressReporting
 from finemill.pipeline.recipe import ExecutorSpec, RaySpec, SlurmSpec
 from finemill.pipeline.task_logging import verbose
+from finemill.pipeline.task_nodes import logging_the_node, ray_node_line, slurm_node_line
 
 
 class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecutor):
@@ -54,12 +55,22 @@ class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecut
 
 
 class PatchedRayExecutor(PatchedExecutor, ProgressReporting, RayPipelineExecutor):
-    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.pipeline.patches`) and
-    report their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share)."""
+    """datatrove's Ray executor; its Ray workers install finemill's patches (`finemill.pipeline.patches`),
+    report their progress (`finemill.pipeline.progress`: OUT is on a filesystem they share), and name the
+    Ray node they ran on in each task's log (`finemill.pipeline.task_nodes`)."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        with logging_the_node(self.pipeline, ray_node_line):
+            return super()._run_for_rank(rank, local_rank, node_rank)
 
 
 class PatchedSlurmExecutor(PatchedExecutor, SlurmPipelineExecutor):
-    """datatrove's Slurm executor; its jobs install finemill's patches (`finemill.pipeline.patches`)."""
+    """datatrove's Slurm executor; its jobs install finemill's patches (`finemill.pipeline.patches`) and
+    name the Slurm node they ran on in each task's log (`finemill.pipeline.task_nodes`)."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        with logging_the_node(self.pipeline, slurm_node_line):
+            return super()._run_for_rank(rank, local_rank, node_rank)
 
 
 class Backend(Protocol):

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -140,26 +141,32 @@ def wait_for_jobs(job_ids: list[str], timeout_s: float) -> None:
     pytest.fail(f"Slurm jobs {job_ids} still queued after {timeout_s} s")
 
 
-@pytest.mark.slow
-def test_real_slurm_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
+def partition_nodes(partition: str) -> dict[str, int]:
+    """{node name: CPUs} of a Slurm partition."""
+    listing = subprocess.run(
+        ["sinfo", "-h", "-N", "-p", partition, "-o", "%N %c"], capture_output=True, text=True, timeout=20
+    ).stdout
+    return {name: int(cpus.rstrip("+")) for name, cpus in (line.split() for line in listing.splitlines())}
+
+
+@dataclass
+class SlurmRun:
+    out: Path
+    nodes: dict[str, int]  # the partition's nodes and their CPUs
+
+
+@pytest.fixture(scope="module")
+def real_slurm_run(small_local_run, tmp_path_factory) -> SlurmRun:
+    """The small run submitted to a real Slurm's default partition, waited for, and its stats built. With
+    two or more nodes, each task asks for a whole node's CPUs, so tasks running at once run on different
+    nodes."""
     partition = slurm_partition()
-    out = tmp_path / "slurm"
+    nodes = partition_nodes(partition)
+    cpus = ["--cpus-per-task", str(min(nodes.values()))] if len(nodes) > 1 else []
+    out = tmp_path_factory.mktemp("slurm") / "out"
     result = subprocess.run(
-        [
-            *FINEMILL,
-            "run",
-            str(small_local_run.recipe),
-            "-o",
-            str(out),
-            "--executor",
-            "slurm",
-            "--partition",
-            partition,
-            "--time",
-            "00:20:00",
-            "--mem-per-cpu-gb",
-            "1",
-        ],
+        [*FINEMILL, "run", str(small_local_run.recipe), "-o", str(out), "--executor", "slurm"]
+        + ["--partition", partition, "--time", "00:20:00", "--mem-per-cpu-gb", "1", *cpus],
         capture_output=True,
         text=True,
         timeout=120,
@@ -172,9 +179,29 @@ def test_real_slurm_run_gives_the_local_documents_and_stats(small_local_run, tmp
 
     stats_cli = subprocess.run([*FINEMILL, "stats", str(out)], capture_output=True, text=True, timeout=120)
     assert stats_cli.returncode == 0, (stats_cli.stderr, sorted(out.glob("logs/*/slurm_logs/*")))
+    return SlurmRun(out, nodes)
+
+
+@pytest.mark.slow
+def test_real_slurm_run_gives_the_local_documents_and_stats(real_slurm_run, small_local_run):
+    out = real_slurm_run.out
     stats = json.loads((out / "stats.json").read_text())
     local = json.loads((small_local_run.out / "stats.json").read_text())
     pd.testing.assert_frame_equal(kept_documents(out), kept_documents(small_local_run.out))
     assert stats["executor"] == "slurm" and stats["documents"] == local["documents"]
     assert [s["docs_out"] for s in stats["steps"]] == [s["docs_out"] for s in local["steps"]]
     assert stats["wall_time_s"] > 0
+
+
+@pytest.mark.slow
+def test_real_slurm_run_on_two_nodes_runs_tasks_on_each(real_slurm_run):
+    if len(real_slurm_run.nodes) < 2:
+        pytest.skip("a one-node Slurm (`source .ci/slurm-up DIR 2` starts two node daemons)")
+    ran_on = {}  # task log -> the Slurm node it names
+    for log in sorted((real_slurm_run.out / "logs").glob("*/logs/task_*.log")):
+        names = re.findall(r"Slurm node (\S+)", log.read_text())
+        ran_on[str(log.relative_to(real_slurm_run.out / "logs"))] = names[-1] if names else None
+    assert ran_on and None not in ran_on.values(), ran_on  # every task names its node
+    # filter: 3 tasks, 2 at once, each taking a whole node's CPUs: the first two ran on different nodes
+    filter_nodes = {node for log, node in ran_on.items() if log.startswith("filter/")}
+    assert len(filter_nodes) == 2 and filter_nodes <= set(real_slurm_run.nodes), ran_on
