@@ -147,3 +147,43 @@ def local_cache(url: str, kind: str) -> Path:
         folder = Path(tempfile.gettempdir()) / "finemill-remote" / f"{kind}-{digest}"
         folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def download_folder(url: str, local: Path, keep=lambda relative: True) -> int:
+    """Copy the objects under `url` (those whose relative path `keep` accepts) into `local`, skipping files
+    already there with the same size; returns how many were copied. Nothing under `url`: nothing copied."""
+    fs, inner = filesystem(url)
+    inner = inner.rstrip("/")
+    copied = 0
+    for key, info in sorted(fs.find(inner, detail=True).items()):
+        relative = key[len(inner) + 1 :]
+        if not relative or not keep(relative):
+            continue
+        target = local / relative
+        if target.is_file() and target.stat().st_size == info.get("size"):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.download")  # torchrun ranks fetch at once
+        fs.get_file(key, str(partial))
+        partial.replace(target)  # a local file appears whole or not at all
+        copied += 1
+    return copied
+
+
+def upload_folder(local: Path, url: str) -> int:
+    """Copy the files under `local` (hidden ones, temporary by finemill's convention, left out) to `url`,
+    skipping objects already there with the same size; returns how many were copied. An object appears
+    whole when its upload ends, so a reader never sees half a file."""
+    fs, inner = filesystem(url)
+    inner = inner.rstrip("/")
+    present = {key[len(inner) + 1 :]: info.get("size") for key, info in fs.find(inner, detail=True).items()}
+    copied = 0
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        relative = path.relative_to(local).as_posix()
+        if any(part.startswith(".") for part in relative.split("/")):
+            continue
+        if present.get(relative) == path.stat().st_size and not relative.endswith(".json"):
+            continue  # a finished shard never changes; the JSON files (manifest) may
+        fs.put_file(str(path), f"{inner}/{relative}")
+        copied += 1
+    return copied
