@@ -51,8 +51,14 @@ def as_path(path: str | Path | Any) -> Any:
         return Path(path).expanduser()
     if not isinstance(path, str):
         return path
+    _require_backend(path)
     _no_listings_cache()
-    from upath import UPath
+    try:
+        from upath import UPath
+    except ImportError:
+        raise FinemillError(
+            f"{path}: object storage needs universal-pathlib (pip install 'finemill[s3]')"
+        ) from None
 
     return UPath(str(path).rstrip("/"))
 
