@@ -98,18 +98,23 @@ def check_reachable(url: str) -> None:
     """A one-line error, before any work starts, when the bucket of `url` is missing, access to it is denied,
     the endpoint cannot be reached or there are no credentials. Says nothing of the credentials themselves."""
     fs, inner = filesystem(url)
-    bucket = inner.split("/", 1)[0]
+    bucket, _, key = inner.partition("/")
     try:
-        if protocol(url) == "s3":
-            fs.call_s3("head_bucket", Bucket=bucket)
-        else:
+        if protocol(url) != "s3":
             fs.ls(bucket, detail=False)
+            return
+        try:
+            fs.call_s3("head_bucket", Bucket=bucket)
+        except PermissionError:  # a policy may grant a prefix without the bucket: try listing the prefix
+            prefix = re.split(r"[*?\[]", key, maxsplit=1)[0]
+            fs.call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix, MaxKeys=1)
     except Exception as e:  # every failure becomes the one line below
         raise FinemillError(f"{url}: {describe_error(e, bucket)}") from None
 
 
 def describe_error(error: BaseException, bucket: str) -> str:
-    """What went wrong with object storage, in words, without the request's details (which may hold keys)."""
+    """What went wrong with object storage, in words: a known case, else the error's type and the first line
+    of its message (botocore's name the operation and the error code, never the credentials)."""
     name = type(error).__name__
     text = str(error)
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -127,7 +132,8 @@ def describe_error(error: BaseException, bucket: str) -> str:
         return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or ~/.aws/credentials"
     if "Connect" in name or "Could not connect" in text or isinstance(error, (ConnectionError, TimeoutError)):
         return f"cannot reach the storage endpoint{where or ' (AWS_ENDPOINT_URL unset: AWS itself)'}"
-    return f"object storage error ({name})"
+    first = text.splitlines()[0][:200] if text else ""  # botocore's messages name the operation, never keys
+    return f"object storage error ({name}{': ' + first if first else ''})"
 
 
 def parquet_file(path: Any):

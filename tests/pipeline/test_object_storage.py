@@ -40,7 +40,7 @@ def write_sample_crawl(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def s3_crawl(s3_server, tmp_path_factory) -> str:
-    """s3://finemill-run/crawl/: the sample crawl, plus a file no run reads."""
+    """s3://finemill-run/crawl/: the sample crawl, plus a file no run reads (a glob of *.warc.gz skips it)."""
     bucket = s3_server.bucket(BUCKET)
     local = write_sample_crawl(tmp_path_factory.mktemp("crawl"))
     (local / "notes.txt").write_text("not a crawl file")
@@ -87,9 +87,9 @@ def test_a_run_on_object_storage_gives_the_local_documents_and_counts(s3_run, un
         for run in (stats, local)
     ]
     assert counts[0] == counts[1]
-    assert stats["reader"]["documents"] == local["reader"]["documents"] == 339
+    reader = [{k: v for k, v in run["reader"].items() if k != "time_s"} for run in (stats, local)]
+    assert reader[0] == reader[1] and reader[0]["files"] == 2  # documents, characters, skipped records
     assert stats["inputs"] == [f"s3://{BUCKET}/crawl/sample-{part}.warc.gz" for part in range(2)]
-    assert stats["inputs_skipped"] == {"notes.txt": "not a crawl or text file (.txt)"}
     assert (s3_run.copy / "README.md").read_text().count("sample-0.warc.gz") == 1  # the dataset card
     for stage in ("filter", "buckets", "clusters", "finalize"):  # datatrove's resume markers, on s3
         assert list((s3_run.copy / "logs" / stage / "completions").iterdir())
@@ -103,7 +103,8 @@ def test_stats_and_inspect_read_the_run_on_object_storage(s3_run, s3_env, capsys
     for where in (s3_run.url, str(s3_run.copy)):
         assert cli_main(["stats", where]) == 0
         assert cli_main(["inspect", where, "--step", "gopher_quality", "-n", "2"]) == 0
-        shown[where] = capsys.readouterr().out.replace(where, "OUT")
+        # the tables wrap where the folder's name is longer: compared without line breaks and padding
+        shown[where] = "".join(capsys.readouterr().out.split()).replace(where, "OUT")
     assert shown[s3_run.url] == shown[str(s3_run.copy)]  # the same tables and the same examples
     assert "gopher_quality" in shown[s3_run.url] and "measure" in shown[s3_run.url]
 
@@ -165,6 +166,7 @@ def test_inputs_on_object_storage_are_listed_like_local_ones(s3_env, s3_crawl):
         find_inputs([f"s3://{BUCKET}/no-such-prefix/*.warc.gz"])
 
 
+@pytest.mark.slow
 def test_every_planned_writer_is_beneath_out_on_object_storage(s3_env, s3_crawl):
     from finemill import run_folder
     from finemill.pipeline.inputs import find_inputs

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 
 from finemill.cli import main as cli_main
 from tests.s3_server import assert_no_secret
@@ -14,6 +15,7 @@ from tests.s3_server import assert_no_secret
 TOKENIZE = ["--vocab-size", "2048", "--val-fraction", "0.05", "--quiet"]  # as the sample_tokens fixture
 
 
+@pytest.mark.slow
 def test_tokenize_on_object_storage_writes_the_local_shards(
     sample_run, sample_tokens, s3_env, tmp_path, capsys
 ):

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from finemill.cli import main as cli_main
 from finemill.train.loop import train
 from finemill.train.setup import default_out
 from tests.train.test_train import losses, one_thread, tiny_config  # noqa: F401 (fixture)
 
 
+@pytest.mark.slow
 def test_training_reads_shards_from_object_storage(sample_tokens, s3_env, tmp_path, capsys):
     url = f"{s3_env.bucket('finemill-train')}/out/tokens"
     s3_env.upload(sample_tokens, url)
