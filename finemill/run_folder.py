@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from finemill import storage
 from finemill.errors import FinemillError
 
 INPUT = "input"
@@ -43,7 +44,10 @@ MINHASH_PARTS = ("signatures", "buckets", "remove_ids")
 def beneath(out: Path, *parts: str | Path) -> Path:
     """OUT/<parts...>, resolved, refusing any path that would leave OUT (`..`, an absolute part, a symlink
     out of it). Every folder a run writes to is built through here, so nothing a recipe says can write
-    elsewhere. A part may be a path an accessor built from `out` itself."""
+    elsewhere. A part may be a path an accessor built from `out` itself. On object storage the same holds
+    for the key prefix: no `..`, absolute part or other URL leads out of it."""
+    if storage.is_remote(out):
+        return _beneath_remote(out, parts)
     root = out.resolve()
     path = root.joinpath(*parts).resolve()
     if not path.is_relative_to(root) or path == root:
@@ -52,9 +56,30 @@ def beneath(out: Path, *parts: str | Path) -> Path:
     return path
 
 
+def _beneath_remote(out, parts: tuple) -> Path:
+    root = out.resolve()
+    relative = []
+    for part in parts:
+        text = str(part)
+        if storage.is_remote(part) and text.startswith(f"{root}/"):  # an accessor's path, built from out
+            text = text[len(str(root)) + 1 :]
+        relative.append(text)
+    shown = "/".join(str(p) for p in parts)
+    if any(storage.is_remote(t) or t.startswith("/") or "://" in t for t in relative):
+        raise FinemillError(f"output path {shown!r} is not inside the output folder {root}")
+    path = root.joinpath(*relative).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise FinemillError(f"output path {shown!r} is not inside the output folder {root}")
+    return path
+
+
 def make_output_folder(out: Path) -> Path:
     """Create OUT (and its parents) and return it resolved; a one-line error when it cannot be a folder: it,
-    or a path above it, is a file, or the parent is not writable."""
+    or a path above it, is a file, or the parent is not writable. On object storage: a one-line error when
+    the bucket is missing, denied or unreachable (there are no folders to create there)."""
+    if storage.is_remote(out):
+        storage.check_reachable(str(out))
+        return storage.as_path(str(out)).resolve()
     out = Path(out).expanduser()
     for path in (out, *out.parents):
         if path.exists() and not path.is_dir():

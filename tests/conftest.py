@@ -286,3 +286,7 @@ def kept_documents(out: Path):
     import pandas as pd
 
     return pd.read_parquet(out / "documents", columns=["id", "text"]).sort_values("id").reset_index(drop=True)
+
+
+# The local S3 server of the object-storage tests (moto), and its environment in this process.
+from tests.s3_server import s3_env, s3_server  # noqa: E402, F401

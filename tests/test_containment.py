@@ -22,6 +22,38 @@ def test_paths_that_leave_out_are_refused(tmp_path, parts):
         beneath(tmp_path / "out", *parts)
 
 
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("..", "elsewhere"),
+        ("removed", "..", "..", "x"),
+        ("/tmp/abs",),
+        ("",),
+        ("s3://other/x",),
+        ("s3://bucket/out2/x",),
+    ],
+)
+def test_paths_that_leave_an_object_storage_prefix_are_refused(parts):
+    """On object storage OUT is a key prefix: the same refusals, and no other URL (a sibling prefix included)."""
+    for module in ("s3fs", "upath"):
+        pytest.importorskip(module)
+    from finemill import storage
+
+    with pytest.raises(FinemillError, match="not inside the output folder"):
+        beneath(storage.as_path("s3://bucket/out"), *parts)
+
+
+def test_object_storage_accessor_paths_stay_beneath_out():
+    for module in ("s3fs", "upath"):
+        pytest.importorskip(module)
+    from finemill import storage
+
+    out = storage.as_path("s3://bucket/out/")
+    assert str(beneath(out, run_folder.documents(out))) == "s3://bucket/out/documents"
+    assert str(beneath(out, run_folder.minhash(out, "buckets"))) == "s3://bucket/out/work/minhash/buckets"
+    assert str(beneath(out, "removed", "extract")) == "s3://bucket/out/removed/extract"
+
+
 def test_a_symlink_out_of_out_is_refused(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "elsewhere").mkdir()

@@ -17,6 +17,7 @@ LAYERS = [
     "patches",
     "config_files",
     "config_check",
+    "storage",
     "run_folder",
     "demo",
     "commoncrawl",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from finemill import run_folder
+from finemill import run_folder, storage
 from finemill.pipeline.funnel import COLUMNS, funnel_rows
 
 MARKER = "<!-- written by finemill: `finemill stats OUT` rewrites this card from stats.json -->"
@@ -87,7 +87,7 @@ def _recipe(stats: dict) -> list[str]:
 
 
 def _input(stats: dict) -> list[str]:
-    files = [Path(f).name for f in stats.get("inputs") or []]
+    files = [str(f).rstrip("/").rsplit("/", 1)[-1] for f in stats.get("inputs") or []]
     shown = ", ".join(f"`{f}`" for f in files[:10]) + (
         f" and {len(files) - 10:,} more" if len(files) > 10 else ""
     )
@@ -126,7 +126,9 @@ def _columns(out: Path) -> list[str]:
         first = next(iter(sorted(folder.glob(pattern))), None)
         if first is None:
             continue
-        schema = pq.read_schema(first)
+        schema = (
+            storage.parquet_file(first).schema_arrow if storage.is_remote(first) else pq.read_schema(first)
+        )
         rows = [(f"`{f.name}`", f"`{f.type}`", described.get(f.name, "")) for f in schema]
         lines += [
             "",
@@ -139,7 +141,7 @@ def _columns(out: Path) -> list[str]:
 
 def card_text(out: Path, stats: dict) -> str:
     """The whole card for the run in `out` whose stats.json holds `stats`."""
-    name = Path(out).name
+    name = storage.as_path(out).name
     body = [
         "---",
         yaml.safe_dump(header(stats), sort_keys=False, allow_unicode=True).rstrip(),
@@ -190,11 +192,15 @@ def card_text(out: Path, stats: dict) -> str:
 
 def write_card(out: Path, stats: dict, log: Callable[[str], None] = print) -> Path | None:
     """Write OUT/README.md (unless it is a README.md finemill did not write); returns its path, or None."""
-    path = run_folder.card_file(Path(out))
+    out = storage.as_path(out)
+    path = run_folder.card_file(out)
     if path.is_file() and MARKER not in path.read_text(encoding="utf-8", errors="replace"):
         log(f"note: {path} was not written by finemill; the dataset card was not written over it")
         return None
+    if storage.is_remote(out):  # an object appears whole when its upload ends
+        path.write_text(card_text(out, stats), encoding="utf-8")
+        return path
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(card_text(Path(out), stats), encoding="utf-8")
+    tmp.write_text(card_text(out, stats), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from finemill import storage
 from finemill.errors import FinemillError
 
 CRAWL_FILE = re.compile(r"\.(warc|wet|arc)(\.gz)?$", re.IGNORECASE)
@@ -99,16 +100,17 @@ def find_inputs(paths: list[str]) -> Inputs:
     and text files together, a text file without a text field."""
     inputs = Inputs()
     for pattern in paths:
-        path = Path(pattern).expanduser()
-        if path.is_file():
-            _add_named_file(inputs, path)
-            continue
-        if path.is_dir():
-            candidates = [(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*")) if p.is_file()]
+        if storage.is_remote(pattern):
+            named, candidates = _remote_candidates(pattern)
+            if named:
+                _add_named_file(inputs, named)
+                continue
         else:
-            candidates = [
-                (Path(m), m) for m in sorted(glob.glob(str(path), recursive=True)) if Path(m).is_file()
-            ]
+            path = Path(pattern).expanduser()
+            if path.is_file():
+                _add_named_file(inputs, path)
+                continue
+            candidates = _local_candidates(path)
         if not candidates:
             raise FinemillError(f"input not found: {pattern}")
         found = 0
@@ -117,8 +119,9 @@ def find_inputs(paths: list[str]) -> Inputs:
             if kind is None:
                 inputs.skipped[shown] = "hidden file" if _hidden(shown) else skip_reason(candidate.name)
                 continue
-            inputs.files.setdefault(kind, []).append(str(candidate.resolve()))
-            inputs.listed[str(candidate.resolve())] = shown
+            absolute = _absolute(candidate)
+            inputs.files.setdefault(kind, []).append(absolute)
+            inputs.listed[absolute] = shown
             found += 1
         if not found:
             seen = Counter(extension(c.name) for c, _ in candidates)
@@ -134,6 +137,36 @@ def find_inputs(paths: list[str]) -> Inputs:
     return inputs
 
 
+def _absolute(path) -> str:
+    return str(path) if storage.is_remote(path) else str(path.resolve())
+
+
+def _local_candidates(path: Path) -> list[tuple[Path, str]]:
+    """The files of a local folder (each with its path relative to it) or glob (as matched)."""
+    if path.is_dir():
+        return [(p, p.relative_to(path).as_posix()) for p in sorted(path.rglob("*")) if p.is_file()]
+    return [(Path(m), m) for m in sorted(glob.glob(str(path), recursive=True)) if Path(m).is_file()]
+
+
+def _remote_candidates(pattern: str) -> tuple[object | None, list]:
+    """On object storage: (the file itself, []) when `pattern` names one object, else (None, the files of the
+    prefix or glob, each with its path as shown). The bucket is checked first: missing, denied or unreachable
+    is a one-line error."""
+    storage.check_reachable(pattern)
+    fs, inner = storage.filesystem(pattern)
+    inner = inner.rstrip("/")
+    if not glob.has_magic(inner):
+        if fs.isfile(inner):
+            return storage.as_path(fs.unstrip_protocol(inner)), []
+        found = fs.find(inner, detail=True)
+        named = [(key, key[len(inner) + 1 :]) for key in sorted(found)]
+    else:
+        found = fs.glob(inner, detail=True)
+        named = [(key, fs.unstrip_protocol(key)) for key in sorted(found)]
+    files = [(key, shown) for key, shown in named if found[key].get("type") == "file"]
+    return None, [(storage.as_path(fs.unstrip_protocol(key)), shown) for key, shown in files]
+
+
 def _hidden(shown: str) -> bool:
     """A file or folder whose name starts with a dot (temporary files, .DS_Store, .git)."""
     return any(part.startswith(".") and part not in (".", "..") for part in Path(shown).parts)
@@ -145,7 +178,7 @@ def _add_named_file(inputs: Inputs, path: Path) -> None:
         raise FinemillError(
             f"{path}: finemill does not read this file ({skip_reason(path.name)}); it reads {READS}"
         )
-    inputs.files.setdefault(kind, []).append(str(path.resolve()))
+    inputs.files.setdefault(kind, []).append(_absolute(path))
 
 
 def _check_one_kind(inputs: Inputs) -> None:
@@ -174,7 +207,11 @@ def check_text_file(path: str, kind: str) -> None:
         import pyarrow.parquet as pq
 
         try:
-            names = pq.read_schema(path).names
+            names = (
+                storage.parquet_file(path).schema_arrow.names
+                if storage.is_remote(path)
+                else pq.read_schema(path).names
+            )
         except Exception as e:  # not parquet at all, or truncated
             raise FinemillError(f"{path}: not a readable parquet file ({e})") from None
         if "text" not in names:
@@ -202,7 +239,11 @@ def check_text_file(path: str, kind: str) -> None:
 
 def _first_line(path: str) -> str | None:
     lower = path.lower()
-    if lower.endswith(".gz"):
+    if storage.is_remote(path):
+        import fsspec
+
+        opener = fsspec.open(path, "rt", encoding="utf-8", compression="infer").open()
+    elif lower.endswith(".gz"):
         opener = gzip.open(path, "rt", encoding="utf-8")
     elif lower.endswith(".zst"):
         import io

@@ -14,6 +14,7 @@ MinHash's remove-lists index documents by their position in that rank's stream.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 
-from finemill import run_folder
+from finemill import run_folder, storage
+from finemill.errors import FinemillError
 from finemill.pipeline.inputs import Inputs
 from finemill.pipeline.recipe import Recipe, StepSpec
 from finemill.pipeline.registry import EXTRACT_STEPS, STEPS, custom_step
@@ -192,7 +194,7 @@ def _readers(recipe: Recipe, inputs: Inputs, out: Path, progress: bool) -> list[
 
 def _reader(cls: type, recipe: Recipe, files: list[str], paths_list: Path, out: Path, progress: bool):
     """A reader over exactly `files`: a paths file relative to their common folder, one file per task."""
-    root = os.path.commonpath([os.path.dirname(f) for f in files]) if files else "."
+    root = _common_folder(files)
     paths_file = run_folder.beneath(out, paths_list)
     paths_file.parent.mkdir(parents=True, exist_ok=True)
     paths_file.write_text("".join(os.path.relpath(f, root) + "\n" for f in files), encoding="utf-8")
@@ -204,6 +206,22 @@ def _reader(cls: type, recipe: Recipe, files: list[str], paths_list: Path, out: 
         dump_from_input=recipe.dump_from_input,
         doc_progress=progress,
     )
+
+
+def _common_folder(files: list[str]) -> str:
+    """The folder all `files` are in: a local path, or a URL when they are on object storage."""
+    if not files:
+        return "."
+    remote = {storage.protocol(f) for f in files}
+    if len(remote) > 1:
+        raise FinemillError(
+            "the inputs mix local files and object storage (or two kinds of it): run them apart"
+        )
+    scheme = remote.pop()
+    if scheme is None:
+        return os.path.commonpath([os.path.dirname(f) for f in files])
+    keys = [f.split("://", 1)[1] for f in files]
+    return f"{scheme}://" + posixpath.commonpath([posixpath.dirname(k) for k in keys])
 
 
 def _build_step(spec: StepSpec, out: Path) -> PipelineStep:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from finemill import __version__, run_folder
+from finemill import __version__, run_folder, storage
 from finemill.errors import FinemillError
 from finemill.pipeline.inputs import Inputs, find_inputs
 from finemill.pipeline.interrupt import exit_if_interrupt_stalls
@@ -45,8 +45,14 @@ def bundled_sample(out: Path) -> list[Path]:
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".partial")
+            if storage.is_remote(path):  # an object appears whole when its upload ends: no rename needed
+                partial = storage.local_cache(str(path), "sample") / path.name
             write_sample_warc(partial, part=part, parts=SAMPLE_FILES)
-            partial.rename(path)
+            if storage.is_remote(path):
+                path.fs.put_file(str(partial), str(path))
+                partial.unlink()
+            else:
+                partial.rename(path)
     return paths
 
 
@@ -57,16 +63,25 @@ def run_fingerprint(recipe: Recipe, files: list[str], out: Path) -> dict:
         "steps": [s.identity() for s in recipe.steps],
         "dump": recipe.dump,
         "limit": recipe.input.limit,
-        "files": [os.path.relpath(f, out) if Path(f).is_relative_to(out) else f for f in files],
+        "files": [_relative_to(f, out) for f in files],
     }
     if not recipe.dump_from_input:  # only when forced, so run folders of earlier versions still resume
         fingerprint["dump_from_input"] = False
     return fingerprint
 
 
+def _relative_to(file: str, out: Path) -> str:
+    """An input file inside OUT (the bundled sample) relative to OUT, any other as it is."""
+    if storage.is_remote(out):
+        return file[len(str(out)) + 1 :] if file.startswith(f"{out}/") else file
+    return os.path.relpath(file, out) if Path(file).is_relative_to(out) else file
+
+
 def clear_run(out: Path) -> None:
     """Delete what a previous run wrote into `out`, and nothing else: only finemill's own output parts, and
     never in a folder that holds anything else (a wrong --output must not cost a home folder)."""
+    if storage.is_remote(out):
+        return _clear_remote_run(out)
     if out == Path(out.anchor) or out == Path.home().resolve() or out in Path.home().resolve().parents:
         raise FinemillError(f"--force refuses to clear {out}: give the run its own output folder")
     foreign = sorted(p.name for p in out.iterdir() if not run_folder.is_finemill_part(p.name))
@@ -81,6 +96,23 @@ def clear_run(out: Path) -> None:
             target.unlink()  # a link is removed, never followed out of OUT
         elif target.is_dir():
             shutil.rmtree(target)
+
+
+def _clear_remote_run(out: Path) -> None:
+    """clear_run on object storage: the same refusal of a prefix holding anything else, then each part's keys."""
+    if out.parent == out:  # a bucket's root
+        raise FinemillError(f"--force refuses to clear {out}: give the run its own prefix in the bucket")
+    foreign = sorted(p.name for p in out.iterdir() if not run_folder.is_finemill_part(p.name))
+    if foreign:
+        raise FinemillError(
+            f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
+            "finemill run; give the run its own output folder"
+        )
+    for part in run_folder.RUN_PARTS:
+        target = out / part
+        if target.exists():
+            target.fs.rm(target.path, recursive=target.is_dir())
+    shutil.rmtree(storage.local_cache(str(out), "progress"), ignore_errors=True)
 
 
 def check_resumable(out: Path, fingerprint: dict) -> None:
@@ -123,10 +155,10 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
 
     patches.install()  # before any step is built; workers install them too (patches.PatchedExecutor)
     quiet_parent_logging()
-    out = run_folder.make_output_folder(Path(recipe.output))  # a file in the way: a one-line error
+    out = run_folder.make_output_folder(recipe.output)  # a file in the way, a missing bucket: one line
     if force:
         clear_run(out)
-    inputs = run_inputs(recipe.input.paths, out)
+    inputs = run_inputs(recipe.input.paths, out)  # remote inputs: their buckets checked first
     files = inputs.all_files
     check_resumable(out, run_fingerprint(recipe, files, out))
     live = sys.stderr.isatty() if progress is None else progress  # else plain progress lines
@@ -147,14 +179,14 @@ def start_run(recipe: Recipe, force: bool = False, progress: bool | None = None)
                     beneath(out, run_folder.logs(out, stage.name)),
                     recipe.workers,
                     previous,
-                    beneath(out, run_folder.progress(out, stage.name)),
+                    _progress_folder(out, stage.name),
                 )
             )
         if backend.submits:
             executors[-1].run()  # submits every stage: each waits for the one before (depends=)
             return RunOutcome(jobs=submitted_job_ids(executors))
         # the ETA of the stage that reads the crawl files comes from their bytes (not with --limit: it stops early)
-        input_bytes = None if recipe.input.limit not in (None, -1) else sum(os.path.getsize(f) for f in files)
+        input_bytes = None if recipe.input.limit not in (None, -1) else _total_size(files)
         with exit_if_interrupt_stalls():  # Ctrl-C ends the run even if stopping the workers hangs
             _run_stages(stages, executors, out, live, input_bytes)
     return RunOutcome(stats=write_stats(out, time.perf_counter() - started + previous_wall_time))
@@ -167,7 +199,7 @@ def _run_stages(stages: list, executors: list, out: Path, live: bool, input_byte
     from finemill.steps.read.warc import CrawlReader
 
     for number, (stage, executor) in enumerate(zip(stages, executors, strict=True), 1):
-        progress = run_folder.progress(out, stage.name)
+        progress = _progress_folder(out, stage.name)
         forget_unfinished(progress, executor.get_incomplete_ranks(range(executor.world_size)))
         reads_crawl = bool(stage.pipeline) and isinstance(stage.pipeline[0], CrawlReader)
         with StageProgress(
@@ -179,6 +211,24 @@ def _run_stages(stages: list, executors: list, out: Path, live: bool, input_byte
             live,
         ):
             _run_stage(executor, stage.name, out)
+
+
+def _progress_folder(out: Path, stage: str) -> Path:
+    """Where the tasks write their progress counters: OUT/logs/<stage>/progress, or for a run folder on
+    object storage a local folder standing for it (counters rewritten every second are no objects to PUT)."""
+    if storage.is_remote(out):
+        return storage.local_cache(str(out), "progress") / stage
+    return beneath(out, run_folder.progress(out, stage))
+
+
+def _total_size(files: list[str]) -> int:
+    """The bytes of the input files, local or remote."""
+    remote = [f for f in files if storage.is_remote(f)]
+    local = sum(os.path.getsize(f) for f in files if not storage.is_remote(f))
+    if not remote:
+        return local
+    fs, _ = storage.filesystem(remote[0])
+    return local + sum(fs.sizes(remote))  # concurrent requests on s3fs: a snapshot has ~90,000 files
 
 
 def _run_meta(recipe: Recipe, inputs: Inputs, out: Path) -> dict:

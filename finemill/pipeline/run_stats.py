@@ -140,9 +140,9 @@ def build_run_stats(stages: list[Stage], out: Path, step_order: list[str], meta:
 def _sample_label_warning(stats: dict, reader_counters: dict, out: Path) -> str | None:
     """Documents of a real input (not the bundled sample) that got the bundled sample's `dump` label, because
     their input names no snapshot and nobody set one: their provenance would be wrong without a word."""
-    sample_folder = run_folder.input_folder(out).resolve()
+    sample_folder = str(run_folder.input_folder(out).resolve())
     inputs = stats.get("inputs", [])
-    if stats.get("dump") != SAMPLE_DUMP or all(Path(f).is_relative_to(sample_folder) for f in inputs):
+    if stats.get("dump") != SAMPLE_DUMP or all(f.startswith(f"{sample_folder}/") for f in inputs):
         return None
     read = reader_counters.get("documents", 0)
     from_input = reader_counters.get("dump_from_input", 0) if stats.get("dump_from_input", True) else 0

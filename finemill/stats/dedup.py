@@ -96,7 +96,7 @@ def clusters_from_pairs(out: Path) -> Clusters | None:
 
     for path in dups:
         # Each record is (file, doc, file, doc) as four little-endian uint32: one matching pair.
-        pairs = np.fromfile(path, dtype="<u4").reshape(-1, 4)
+        pairs = np.frombuffer(path.read_bytes(), dtype="<u4").reshape(-1, 4)  # local or object storage
         for f1, d1, f2, d2 in pairs.tolist():
             a, b = root((f1, d1)), root((f2, d2))
             if a != b:

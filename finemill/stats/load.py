@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from finemill import run_folder
+from finemill import run_folder, storage
 from finemill.errors import FinemillError
 
 BATCH_ROWS = 65_536  # rows per record batch: a few MB of short strings, and few Python round trips
@@ -54,7 +53,9 @@ class Run:
 
 def open_run(path: str | Path) -> Run:
     """The run in `path`, or a one-line error saying why it is not one."""
-    path = Path(path).expanduser()
+    if storage.is_remote(path):
+        storage.check_reachable(str(path))  # a missing bucket, denied access, no endpoint: one line
+    path = storage.as_path(path)
     if not path.is_dir():
         raise FinemillError(f"not a folder: {path}")
     stats_file = run_folder.stats_file(path)
@@ -95,7 +96,7 @@ def parquet_files(folder: Path) -> list[Path]:
 
 def count_rows(files: Iterable[Path]) -> int:
     """Rows in parquet files, from their footers: no data read."""
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return sum(storage.parquet_file(f).metadata.num_rows for f in files)
 
 
 def iter_batches(
@@ -103,7 +104,7 @@ def iter_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of `columns` over all `files`, one batch in memory at a time."""
     for f in files:
-        parquet = pq.ParquetFile(f)
+        parquet = storage.parquet_file(f)
         missing = set(columns) - set(parquet.schema_arrow.names)
         if missing:
             raise FinemillError(f"{f}: no column {sorted(missing)[0]!r}: not a finemill output file")

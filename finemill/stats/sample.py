@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from finemill import storage
 from finemill.pipeline.registry import HTML_STEPS
 from finemill.stats.load import BATCH_ROWS
 
@@ -69,7 +69,7 @@ def sample_by_reason(
     rng = np.random.default_rng(seed)
     reservoirs: dict[str, _Reservoir] = defaultdict(_Reservoir)
     for file_index, path in enumerate(files):
-        parquet = pq.ParquetFile(path)
+        parquet = storage.parquet_file(path)
         names = parquet.schema_arrow.names
         offset = 0
         for batch in parquet.iter_batches(
@@ -112,7 +112,7 @@ def _read_rows(files: list[Path], reservoir: _Reservoir, group: str) -> list[Exa
     found: dict[tuple[int, int], Example] = {}
     for file_index in sorted({f for f, _ in wanted}):
         rows = sorted(r for f, r in wanted if f == file_index)
-        parquet = pq.ParquetFile(files[file_index])
+        parquet = storage.parquet_file(files[file_index])
         columns = [
             c
             for c in ("text", "url", "id", "language", "language_score", "metadata", "reason")

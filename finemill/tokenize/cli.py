@@ -170,7 +170,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.out is None:
         raise FinemillError("give the run folder OUT, or --inspect SHARD (see `finemill tokenize --help`)")
 
-    from finemill import run_folder
+    from finemill import run_folder, storage
     from finemill.tokenize.manifest import MANIFEST_NAME
     from finemill.tokenize.run import tokenize_run
     from finemill.tokenize.shards import ShardSettings
@@ -187,7 +187,7 @@ def handle(args: argparse.Namespace) -> int:
         formats=format_names(args.formats),
     )
     manifest = tokenize_run(
-        Path(args.out),
+        args.out,
         tokenizer=args.tokenizer,
         vocab_size=args.vocab_size,
         sample_bytes=args.sample_bytes,
@@ -198,7 +198,7 @@ def handle(args: argparse.Namespace) -> int:
         log=log,
     )
     if not args.quiet:
-        tokens_dir = run_folder.tokens(Path(args.out))
+        tokens_dir = run_folder.tokens(storage.as_path(args.out))
         for name, split in manifest["splits"].items():
             print(
                 f"{name:5s}: {split['documents']:,} documents, {split['tokens']:,} tokens, "

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from finemill import storage
 from finemill.errors import FinemillError
 
 REQUIRED_COLUMNS = ("id", "text")
@@ -27,7 +28,7 @@ class Unit:
 
 def find_document_files(documents_dir: Path) -> list[Path]:
     """The run's parquet files, sorted by name; a clear error when there are none."""
-    documents_dir = Path(documents_dir)
+    documents_dir = storage.as_path(documents_dir)  # a local folder, or a prefix on object storage
     if not documents_dir.is_dir():
         raise FinemillError(f"no documents folder at {documents_dir} (run `finemill run` first)")
     files = sorted(p for p in documents_dir.glob("*.parquet") if p.is_file())
@@ -43,7 +44,7 @@ def list_units(files: list[Path]) -> list[Unit]:
     units: list[Unit] = []
     for path in files:
         try:
-            meta = pq.read_metadata(path)
+            meta = storage.parquet_file(path).metadata if storage.is_remote(path) else pq.read_metadata(path)
         except Exception as e:  # pyarrow raises several types for a corrupt or non-parquet file
             raise FinemillError(f"cannot read {path} as parquet: {e}") from e
         names = set(meta.schema.to_arrow_schema().names)
@@ -76,9 +77,10 @@ def ordered_units(units: list[Unit], seed: int) -> list[Unit]:
 
 def read_unit(unit: Unit) -> tuple[list[str], list[str]]:
     """(ids, texts) of one row group; nulls read as empty strings."""
-    import pyarrow.parquet as pq
 
-    table = pq.ParquetFile(unit.path).read_row_group(unit.row_group, columns=list(REQUIRED_COLUMNS))
+    table = storage.parquet_file(storage.as_path(unit.path)).read_row_group(
+        unit.row_group, columns=list(REQUIRED_COLUMNS)
+    )
     ids = ["" if x is None else str(x) for x in table.column("id").to_pylist()]
     texts = ["" if x is None else x for x in table.column("text").to_pylist()]
     return ids, texts

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from finemill import storage
 from finemill.errors import FinemillError
 
 if TYPE_CHECKING:
@@ -97,7 +98,9 @@ def build_manifest(
         "splits": split_block,
         "bytes_per_token": round(nbytes / tokens, 4) if tokens else None,
         "source": {
-            "documents_dir": str(Path(documents_dir).resolve()),
+            "documents_dir": str(documents_dir)
+            if storage.is_remote(documents_dir)
+            else str(Path(documents_dir).resolve()),
             "documents": source_documents,
             "bytes": nbytes,  # UTF-8 bytes of all text; empty documents add none
             "empty_documents": source_documents - written,  # 0 tokens: not written to any shard

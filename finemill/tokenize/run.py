@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from finemill import run_folder
+from finemill import run_folder, storage
 from finemill.errors import FinemillError
 from finemill.tokenize.documents import (
     find_document_files,
@@ -131,8 +132,21 @@ def _train_tokenizer(
         )
 
 
+@contextmanager
+def _tokens_folder(out_dir, overwrite: bool, log: Callable[[str], None]) -> Iterator[tuple[Path, bool]]:
+    """OUT/tokens, and whether what is there must be cleared first; for OUT on object storage a local folder
+    standing for it, already cleared remotely with --overwrite (`remote.staged_tokens`)."""
+    if not storage.is_remote(out_dir):
+        yield run_folder.tokens(out_dir), overwrite
+        return
+    from finemill.tokenize.remote import staged_tokens
+
+    with staged_tokens(str(run_folder.tokens(out_dir)), overwrite, log) as local:
+        yield local, False
+
+
 def tokenize_run(
-    out_dir: Path,
+    out_dir: Path | str,
     *,
     tokenizer: Path | None = None,
     vocab_size: int = 32768,
@@ -143,43 +157,50 @@ def tokenize_run(
     progress: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Tokenize OUT/documents into OUT/tokens; returns the manifest."""
+    """Tokenize OUT/documents into OUT/tokens; returns the manifest. OUT on object storage: the documents are
+    read from it and the tokens written through a local copy that is uploaded (`remote.py`)."""
     from finemill.tokenize.encoder import Encoder
 
     settings = settings or ShardSettings()
     settings.check()
-    out_dir = Path(out_dir)
+    if storage.is_remote(out_dir):
+        storage.check_reachable(str(out_dir))  # a missing bucket, denied access, no endpoint: one line
+    out_dir = storage.as_path(out_dir)
     if not out_dir.is_dir():
         raise FinemillError(f"run folder not found: {out_dir}")
-    documents_dir, tokens_dir = run_folder.documents(out_dir), run_folder.tokens(out_dir)
+    documents_dir = run_folder.documents(out_dir)
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)
-    if overwrite:
-        # `--tokenizer OUT/tokens/tokenizer.json --overwrite` means: keep this tokenizer, redo the shards.
-        given = tokenizer is not None and Path(tokenizer).resolve() == (tokens_dir / TOKENIZER_NAME).resolve()
-        clear_tokens_dir(tokens_dir, keep_tokenizer=given)
-    path = prepare_tokenizer(
-        tokens_dir,
-        units,
-        files,
-        tokenizer=tokenizer,
-        vocab_size=vocab_size,
-        sample_bytes=sample_bytes,
-        eot_token=eot_token,
-        settings=settings,
-        show_progress=progress,
-        log=log,
-    )
-    encoder = Encoder.from_file(path, eot_token=eot_token)
-    write_tokenizer_config(tokens_dir, eot_token)  # so transformers' AutoTokenizer loads the folder, and pads
-    encoder.verify(list(iter_texts(units, max_bytes=_VERIFY_BYTES)))
-    if encoder.backend == "tiktoken":
-        log("encoder: tiktoken, built from the tokenizer's merges (checked against HF tokenizers)")
-    else:
-        log(f"encoder: HF tokenizers encode_batch ({encoder.reason})")
-    manifest = write_shards(documents_dir, tokens_dir, encoder, settings, progress=progress, log=log)
-    if settings.val_fraction and not manifest["splits"]["val"]["documents"]:
-        log(
-            f"note: no document fell in val at --val-fraction {settings.val_fraction}; raise it for a val split"
+    with _tokens_folder(out_dir, overwrite, log) as (tokens_dir, overwrite):
+        if overwrite:
+            # `--tokenizer OUT/tokens/tokenizer.json --overwrite` means: keep this tokenizer, redo the shards.
+            given = (
+                tokenizer is not None and Path(tokenizer).resolve() == (tokens_dir / TOKENIZER_NAME).resolve()
+            )
+            clear_tokens_dir(tokens_dir, keep_tokenizer=given)
+        path = prepare_tokenizer(
+            tokens_dir,
+            units,
+            files,
+            tokenizer=tokenizer,
+            vocab_size=vocab_size,
+            sample_bytes=sample_bytes,
+            eot_token=eot_token,
+            settings=settings,
+            show_progress=progress,
+            log=log,
         )
-    return manifest
+        encoder = Encoder.from_file(path, eot_token=eot_token)
+        # so transformers' AutoTokenizer loads the folder, and pads
+        write_tokenizer_config(tokens_dir, eot_token)
+        encoder.verify(list(iter_texts(units, max_bytes=_VERIFY_BYTES)))
+        if encoder.backend == "tiktoken":
+            log("encoder: tiktoken, built from the tokenizer's merges (checked against HF tokenizers)")
+        else:
+            log(f"encoder: HF tokenizers encode_batch ({encoder.reason})")
+        manifest = write_shards(documents_dir, tokens_dir, encoder, settings, progress=progress, log=log)
+        if settings.val_fraction and not manifest["splits"]["val"]["documents"]:
+            log(
+                f"note: no document fell in val at --val-fraction {settings.val_fraction}; raise it for a val split"
+            )
+        return manifest

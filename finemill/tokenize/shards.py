@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from finemill import storage
 from finemill.errors import FinemillError
 from finemill.tokenize.documents import (
     Unit,
@@ -353,7 +354,7 @@ def write_shards(
     """
     settings = settings or ShardSettings()
     settings.check()
-    documents_dir, tokens_dir = Path(documents_dir), Path(tokens_dir)
+    documents_dir, tokens_dir = storage.as_path(documents_dir), Path(tokens_dir)
     tokenizer_path = tokens_dir / TOKENIZER_NAME
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 import yaml
 
-from finemill import run_folder
+from finemill import run_folder, storage
 from finemill.errors import FinemillError
 from finemill.model import cpu_linear
 from finemill.model.checkpoint import load_checkpoint
@@ -113,7 +113,7 @@ def setup(
         check_tasks_available(cfg.eval_tasks)  # a missing benchmark package fails now, not after training
     data = open_tokens(cfg.data)  # a tokens folder, or llm.c .bin shards
     cfg = with_vocab(cfg, data)
-    out = Path(cfg.out) if cfg.out else default_out(data, config_name)
+    out = Path(cfg.out) if cfg.out else default_out(data, config_name, cfg.data)
     ckpt_path = resume_checkpoint(resume, out)
     ckpt = load_checkpoint(ckpt_path) if ckpt_path else None
     if ckpt is not None:
@@ -155,8 +155,11 @@ def with_vocab(cfg: TrainConfig, data: TokenData) -> TrainConfig:
     return replace(cfg, model=replace(cfg.model, vocab_size=data.vocab_size))
 
 
-def default_out(data: TokenData, config_name: str) -> Path:
-    """<tokens folder>/../train-<config name without 'train-'>: next to the tokens of the same run."""
+def default_out(data: TokenData, config_name: str, data_path: str | None = None) -> Path:
+    """<tokens folder>/../train-<config name without 'train-'>: next to the tokens of the same run. Tokens
+    on object storage: train-<name> in the current folder (checkpoints are written to local disk)."""
+    if data_path is not None and storage.is_remote(data_path):
+        return run_folder.train(Path.cwd(), config_name)
     return run_folder.train(data.dir.resolve().parent, config_name)
 
 
