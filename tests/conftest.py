@@ -36,8 +36,8 @@ FINEWEB_STEPS = [
 # collection order, a file at a time. Handing out the longest files first lets the many short ones fill in at
 # the end, so no process is left running one long file alone (longest-first scheduling; xdist's own default
 # orders files by their number of tests). How long each file took is measured, not guessed:
-# `python -m pytest -q -p no:cacheprovider --store-durations` rewrites DURATIONS (run it after adding a long
-# test file; a file it does not list is scheduled last, as if short).
+# `python -m pytest -q -p no:cacheprovider --store-durations [FILES]` records the files it ran in DURATIONS (run
+# it on a new test file; a file DURATIONS does not list is scheduled last, as if short).
 DURATIONS = Path(__file__).with_name("durations.json")
 
 
@@ -74,8 +74,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if session.config.getoption("store_durations") and not hasattr(session.config, "workerinput"):
-        rounded = {name: round(seconds, 1) for name, seconds in sorted(FILE_SECONDS.items())}
-        DURATIONS.write_text(json.dumps(rounded, indent=1) + "\n")
+        known = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+        known.update({name: round(seconds, 1) for name, seconds in FILE_SECONDS.items()})
+        kept = {
+            name: known[name] for name in sorted(known) if (REPO / name).is_file()
+        }  # files since removed: out
+        DURATIONS.write_text(json.dumps(kept, indent=1) + "\n")
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
