@@ -30,7 +30,7 @@ def find_document_files(documents_dir: Path) -> list[Path]:
     documents_dir = Path(documents_dir)
     if not documents_dir.is_dir():
         raise FinemillError(f"no documents folder at {documents_dir} (run `finemill run` first)")
-    files = sorted(p for p in documents_dir.glob("*.parquet") if p.is_file())
+    files = sorted(p for p in documents_dir.glob("**/*.parquet") if p.is_file())  # <language>/ folders too
     if not files:
         raise FinemillError(f"no *.parquet files in {documents_dir} (run `finemill run` first)")
     return files
