@@ -138,7 +138,9 @@ class Comparison:
     skipped: Counter  # language -> pages without a datatrove tokenizer offline
 
 
-def compare(pages: list[Page]) -> Comparison:
+def compare(pages: list[Page], languages: set[str] | None = None) -> Comparison:
+    """Both sides' decisions on every page (of `languages` only, if given)."""
+    pages = [page for page in pages if languages is None or page.language in languages]
     ours = finemill_filters()
     theirs_by_language: dict = {}
     result = Comparison(Counter(), Counter(), {}, [0.0, 0.0], [], Counter())
