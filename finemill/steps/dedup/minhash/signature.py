@@ -96,10 +96,12 @@ class MinhashSignature(MinhashDedupSignature):
 
 def language_key(language: str, precision: int = 64) -> int:
     """A document language's number in its signature: the first 8 bytes of the label's sha1, cut to the
-    hashes' precision. Two labels with the same number would be compared: `tests/steps/dedup/` checks that
-    lid.176's and datatrove's language names all have distinct ones at 32 bits."""
+    hashes' range (below 2**61 - 1 at 64 bits, as every MinHash value: datatrove's buckets stage stops reading
+    a file at the first record whose first value reaches it). Two labels with the same number would be
+    compared: `tests/steps/filters/test_languages.py` checks that lid.176's labels and FineWeb-2's names
+    all have distinct ones."""
     key = int.from_bytes(hashlib.sha1(language.encode("utf-8")).digest()[:8], "little")
-    return key & 0xFFFFFFFF if precision == 32 else key
+    return key & 0xFFFFFFFF if precision == 32 else key % int(_P)
 
 
 def by_language_config(config: MinhashConfig) -> MinhashConfig:
