@@ -130,7 +130,7 @@ class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
         doc.metadata["language"] = language
         doc.metadata["language_score"] = score
         if self.languages:  # datatrove keeps a document when any of its languages scores above the threshold
-            label = f"score of {'/'.join(self.languages)} above its threshold"
+            label = f"score of {'/'.join(self.languages)}"
             # the listed language whose score is furthest above (or least below) its own threshold
             best = max(scores, key=lambda lang: scores[lang] - self.threshold_for(lang))
             yield Check("below_threshold", label, scores[best], self.threshold_for(best), "<=")
