@@ -79,9 +79,10 @@ def finemill_filters() -> dict:
     return {name: step_class(name)(**steps[name]) for name in FILTERS}
 
 
-def datatrove_filters(language: str) -> dict | None:
+def datatrove_filters(language: str, words=None) -> dict | None:
     """datatrove's classes as `fineweb-2-pipeline.py` builds them for `language` (lid.176 label), with
-    FineWeb-2's values for it; None where datatrove has no working word tokenizer for it offline."""
+    FineWeb-2's values for it; None where datatrove has no working word tokenizer for it offline (unless
+    `words`, a datatrove WordTokenizer, is given to use instead)."""
     from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
@@ -89,10 +90,12 @@ def datatrove_filters(language: str) -> dict | None:
 
     name = fineweb2_name(language)
     config, _ = language_settings(language)
-    try:
-        load_word_tokenizer(name).word_tokenize("probe")
-    except Exception:  # not assigned, or its package is not installed
-        return None
+    if words is None:
+        try:
+            load_word_tokenizer(name).word_tokenize("probe")
+        except Exception:  # not assigned, or its package is not installed
+            return None
+    name = words or name  # datatrove's filters take a language name or a tokenizer
     return {
         "gopher_repetition": GopherRepetitionFilter(
             language=name,
@@ -172,7 +175,9 @@ def compare(pages: list[Page], languages: set[str] | None = None) -> Comparison:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--every", type=int, default=1, help="compare every N-th non-English page")
     args = parser.parse_args()
     started = time.perf_counter()
