@@ -25,7 +25,7 @@ from finemill.tokenize.manifest import (
     sha256_file,
     write_json_atomic,
 )
-from finemill.tokenize.patterns import EOT_TOKEN, GPT4_PATTERN
+from finemill.tokenize.patterns import EOT_TOKEN, GPT4_PATTERN, MULTILINGUAL_PATTERN
 from finemill.tokenize.shards import SPLITS, ShardSettings, write_shards
 
 TRAIN_META_NAME = "tokenizer.train.json"  # the settings a trained tokenizer.json came from, for reuse
@@ -72,7 +72,7 @@ def prepare_tokenizer(
         "seed": settings.seed,
         "val_fraction": settings.val_fraction,
         "eot_token": eot_token,
-        "pattern": GPT4_PATTERN,
+        "pattern": split_pattern(files),
         "sources": sources_signature(files),
     }
     meta_path = tokens_dir / TRAIN_META_NAME
@@ -90,6 +90,12 @@ def prepare_tokenizer(
 
 
 _CHANGING = "pass --overwrite to start over with it"
+
+
+def split_pattern(files: list[Path]) -> str:
+    """The pre-tokenization regex to train with: the multilingual one for a run written per language (its
+    files lie in documents/<language>/ folders), GPT-4's otherwise."""
+    return MULTILINGUAL_PATTERN if any(f.parent.name != "documents" for f in files) else GPT4_PATTERN
 
 
 def _copy_tokenizer(
@@ -122,7 +128,9 @@ def _train_tokenizer(
     log(f"tokenizer: training byte-level BPE, vocab {vocab_size}, on {what} (train split only)")
     # Val documents are left out of tokenizer training so validation text stays unseen.
     texts = iter_texts(units, max_bytes=sample_bytes, skip_val=meta["val_fraction"])
-    tok = train_tokenizer(texts, vocab_size, eot_token=meta["eot_token"], show_progress=show_progress)
+    tok = train_tokenizer(
+        texts, vocab_size, eot_token=meta["eot_token"], pattern=meta["pattern"], show_progress=show_progress
+    )
     save_tokenizer(tok, target)
     if tok.get_vocab_size(with_added_tokens=True) < vocab_size:
         log(
