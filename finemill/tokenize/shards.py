@@ -163,16 +163,17 @@ class _SplitWriter:
         dtype: str,
         fingerprint: str,
         encoder: Encoder,
+        unit_languages: list[str] | None = None,
     ):
         import pyarrow as pa
 
+        self.unit_languages = unit_languages  # a multilingual run's: each unit's language, for the column
         self.dir = tokens_dir / split
         self.dir.mkdir(parents=True, exist_ok=True)
         self.split, self.index, self.settings, self.fingerprint = split, next_index, settings, fingerprint
         self.value_type = pa.uint16() if dtype == "uint16" else pa.uint32()
-        self.schema = pa.schema(
-            [("id", pa.string()), ("input_ids", pa.list_(self.value_type)), ("num_tokens", pa.int64())]
-        )
+        columns = [("id", pa.string()), ("input_ids", pa.list_(self.value_type)), ("num_tokens", pa.int64())]
+        self.schema = pa.schema(columns + ([("language", pa.string())] if unit_languages else []))
         self.finished: list[dict] = []
         self.vocab_size, self.eot_id = encoder.vocab_size, encoder.eot_id
         self._reset()
@@ -182,6 +183,7 @@ class _SplitWriter:
         self.extras: list[FormatWriter] | None = None  # opened with the shard's first row group
         self.documents = self.tokens = self.bytes = 0
         self._ids: list[str] = []
+        self._languages: list[str] = []
         self._arrays: list[np.ndarray] = []
         self._buffered = 0
 
@@ -203,6 +205,8 @@ class _SplitWriter:
             if n == 0:
                 continue  # empty document: nothing to train on, counted in the manifest
             self._ids.append(doc_ids[k])
+            if self.unit_languages:
+                self._languages.append(self.unit_languages[u])
             self._arrays.append(values[ends[k] - n : ends[k]])
             self._buffered += n
             self.documents += 1
@@ -228,6 +232,7 @@ class _SplitWriter:
                 pa.array(self._ids, pa.string()),
                 pa.ListArray.from_arrays(pa.array(offsets), flat),
                 pa.array(lengths, pa.int64()),
+                *([pa.array(self._languages, pa.string())] if self.unit_languages else []),
             ],
             schema=self.schema,
         )
@@ -240,7 +245,7 @@ class _SplitWriter:
         self.writer.write_table(table)
         for extra in self.extras:
             extra.write(self._arrays)
-        self._ids, self._arrays, self._buffered = [], [], 0
+        self._ids, self._languages, self._arrays, self._buffered = [], [], [], 0
 
     def _finish(self, end: tuple[int, int]) -> None:
         self._flush()
@@ -369,8 +374,11 @@ def write_shards(
     resume = {s: tuple(finished[s][-1]["end"]) if finished[s] else (0, 0) for s in SPLITS}
     if any(finished.values()):
         log("resuming: " + ", ".join(f"{len(finished[s])} {s} shard(s) already written" for s in SPLITS))
+    languages = unit_languages(units, documents_dir)
     writers = {
-        s: _SplitWriter(tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint, encoder)
+        s: _SplitWriter(
+            tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint, encoder, languages
+        )
         for s in SPLITS
     }
     _encode_into(writers, list(_tasks(units, resume)), encoder, settings, tokenizer_path, progress)
@@ -394,6 +402,13 @@ def write_shards(
         raise FinemillError(f"the documents in {documents_dir} hold no text: nothing to tokenize")
     write_json_atomic(tokens_dir / MANIFEST_NAME, manifest)
     return manifest
+
+
+def unit_languages(units: list[Unit], documents_dir: Path) -> list[str] | None:
+    """Each unit's language in a run written per language (`documents/<language>/`), else None: the shards
+    of a multilingual run record each document's language in a `language` column."""
+    languages = [Path(unit.path).parent.name for unit in units]
+    return languages if any(Path(unit.path).parent != documents_dir for unit in units) else None
 
 
 def _complete_manifest(tokens_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict | None:

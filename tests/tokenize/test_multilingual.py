@@ -35,3 +35,31 @@ def test_tiktoken_gives_hf_ids_with_the_multilingual_pattern():
     encoder = Encoder(hf, tiktoken_from_hf(hf))
     assert encoder.backend == "tiktoken"
     assert encoder.encode_batch(texts) == [e.ids for e in hf.encode_batch(texts, add_special_tokens=False)]
+
+
+def test_shards_of_a_run_per_language_record_each_documents_language(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from finemill.steps.write.parquet import DOCUMENT_SCHEMA
+    from finemill.tokenize.run import tokenize_run
+
+    rows = csv.DictReader(shared_file("lid/tatoeba/tatoeba_long.txt").open(encoding="utf-8"), delimiter="\t")
+    by_language = {"fr": [], "th": []}
+    for r in rows:
+        code = {"fra": "fr", "tha": "th"}.get(r["Tatoeba-iso-639-3"])
+        if code:
+            by_language[code].append(r["text"])
+    for language, texts in by_language.items():
+        folder = tmp_path / "documents" / language
+        folder.mkdir(parents=True)
+        table = pa.Table.from_pylist(
+            [{"id": f"{language}-{i}", "text": t, "language": language} for i, t in enumerate(texts * 5)],
+            schema=DOCUMENT_SCHEMA,
+        )
+        pq.write_table(table, folder / "00000.parquet")
+    manifest = tokenize_run(tmp_path, vocab_size=400, log=lambda _: None)
+    shard = pq.read_table(tmp_path / "tokens" / manifest["splits"]["train"]["shards"][0]["path"])
+    languages = dict(zip(shard["id"].to_pylist(), shard["language"].to_pylist(), strict=True))
+    assert set(languages.values()) == {"fr", "th"}
+    assert all(doc_id.startswith(language) for doc_id, language in languages.items())
