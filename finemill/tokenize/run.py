@@ -25,6 +25,7 @@ from finemill.tokenize.manifest import (
     sha256_file,
     write_json_atomic,
 )
+from finemill.tokenize.mix import mix_units
 from finemill.tokenize.patterns import EOT_TOKEN, GPT4_PATTERN, MULTILINGUAL_PATTERN
 from finemill.tokenize.shards import SPLITS, ShardSettings, write_shards
 
@@ -75,6 +76,8 @@ def prepare_tokenizer(
         "pattern": split_pattern(files),
         "sources": sources_signature(files),
     }
+    if settings.languages:  # absent without --languages: earlier tokenizers are still reused
+        meta["languages"] = [list(pair) for pair in settings.languages]
     meta_path = tokens_dir / TRAIN_META_NAME
     if target.is_file() and meta_path.is_file():
         import json
@@ -90,6 +93,11 @@ def prepare_tokenizer(
 
 
 _CHANGING = "pass --overwrite to start over with it"
+
+
+def share_of(units: list, language: str) -> float:
+    """The share of its documents a mixed language keeps."""
+    return next((u.keep for u in units if Path(u.path).parent.name == language), 1.0)
 
 
 def split_pattern(files: list[Path]) -> str:
@@ -162,6 +170,14 @@ def tokenize_run(
     documents_dir, tokens_dir = run_folder.documents(out_dir), run_folder.tokens(out_dir)
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)
+    if settings.languages:  # only the listed languages, each its share (finemill/tokenize/mix.py)
+        units = mix_units(units, documents_dir, settings.languages)
+        log(
+            "languages: "
+            + ", ".join(
+                f"{lang} {w:.0%} (keeps {share_of(units, lang):.0%})" for lang, w in settings.languages
+            )
+        )
     if overwrite:
         # `--tokenizer OUT/tokens/tokenizer.json --overwrite` means: keep this tokenizer, redo the shards.
         given = tokenizer is not None and Path(tokenizer).resolve() == (tokens_dir / TOKENIZER_NAME).resolve()

@@ -40,6 +40,7 @@ from finemill.errors import FinemillError
 from finemill.tokenize.documents import (
     Unit,
     find_document_files,
+    kept,
     list_units,
     ordered_units,
     read_unit,
@@ -56,6 +57,7 @@ from finemill.tokenize.manifest import (
     sha256_file,
     write_json_atomic,
 )
+from finemill.tokenize.mix import mix_units
 from finemill.tokenize.split import is_val, seeded_order
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ class ShardSettings:
     workers: int = 1
     group_tokens: int = 1 << 20  # tokens per parquet row group inside a shard (bounds the writer's memory)
     formats: tuple[str, ...] = (PARQUET,)  # parquet is always written; the others beside it (formats/)
+    languages: tuple[tuple[str, float], ...] = ()  # --languages: (language, weight) to mix (tokenize/mix.py)
 
     @property
     def extra_formats(self) -> tuple[type[FormatWriter], ...]:
@@ -124,7 +127,8 @@ def _encode_unit(task: tuple[int, Unit, tuple[int, int]]) -> tuple[int, int, dic
     encoder, seed, val_fraction = _STATE["encoder"], _STATE["seed"], _STATE["val_fraction"]
     doc_ids, texts = read_unit(unit)
     order = seeded_order(doc_ids, seed)
-    in_val = [is_val(doc_ids[i], val_fraction) for i in order]
+    # a document left out of the languages' mix belongs to neither split
+    in_val = [is_val(doc_ids[i], val_fraction) if kept(unit, doc_ids[i]) else None for i in order]
     out = {}
     for s, split in enumerate(SPLITS):
         start = starts[s]
@@ -340,6 +344,8 @@ def fingerprint_of(tokenizer_sha: str, settings: ShardSettings, files: list[Path
     }
     if settings.extra_formats:  # absent for parquet alone, so earlier parquet-only shards still resume
         key["formats"] = sorted(settings.formats)
+    if settings.languages:  # absent without --languages, likewise
+        key["languages"] = [list(pair) for pair in settings.languages]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -362,6 +368,8 @@ def write_shards(
     tokenizer_path = tokens_dir / TOKENIZER_NAME
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)
+    if settings.languages:
+        units = mix_units(units, documents_dir, settings.languages)
     tokenizer_sha = sha256_file(tokenizer_path)
     fingerprint = fingerprint_of(tokenizer_sha, settings, files, encoder.dtype)
     for fmt in settings.extra_formats:
