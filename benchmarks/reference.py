@@ -150,7 +150,8 @@ def run_reference(recipe, files: list[str], out: Path) -> pd.DataFrame:
 
 
 def execute_reference(recipe, files: list[str], out: Path) -> None:
-    for executor in reference_stages(recipe, files, out):
+    stages = fineweb2_reference_stages if recipe.name == "fineweb2" else reference_stages
+    for executor in stages(recipe, files, out):
         executor.run()
 
 
@@ -158,7 +159,7 @@ def reference_kept(out: Path) -> pd.DataFrame:
     """URL and text of the documents a finished reference run in `out` kept."""
     import pandas as pd
 
-    frames = [pd.read_json(f, lines=True) for f in sorted((out / "output").glob("*.jsonl.gz"))]
+    frames = [pd.read_json(f, lines=True) for f in sorted((out / "output").glob("**/*.jsonl.gz"))]
     if not frames:
         return pd.DataFrame({"url": [], "text": []})
     kept = pd.concat(frames)
@@ -183,7 +184,7 @@ def finemill_kept(out: Path) -> pd.DataFrame:
     import pandas as pd
 
     documents = out / "documents"
-    if not any(documents.glob("*.parquet")):
+    if not any(documents.glob("**/*.parquet")):  # fineweb2: documents/<language>/
         return pd.DataFrame({"url": [], "text": []})
     return pd.read_parquet(documents, columns=["url", "text"])
 
@@ -199,3 +200,103 @@ def identical_share(ours: pd.DataFrame, reference: pd.DataFrame) -> tuple[int, i
     union_urls = set(ours["url"]) | set(reference["url"])
     same = len(a & b)
     return same, len(union_urls), (same / len(union_urls) if union_urls else 1.0)
+
+
+def fineweb2_reference_stages(recipe, files: list[str], out: Path):
+    """FineWeb-2's pipeline (fineweb-2-pipeline.py) from datatrove's classes, run locally on one worker: the
+    FineWeb start (URL filter, trafilatura) and lid.176 over every language, then for each language found
+    its own MinHash (signatures with the language's word tokenizer) and its filters with FineWeb-2's values
+    for it, then PII. Yields each stage's executor when it is to run: a language's stages are built once the
+    first stage has written the language's documents. A language whose datatrove tokenizer does not run
+    offline gets datatrove's WhitespaceTokenizer, finemill's fallback."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.filters import LanguageFilter, URLFilter
+    from datatrove.pipeline.readers import WarcReader
+    from datatrove.pipeline.writers import JsonlWriter
+    from tldextract import TLDExtract
+
+    from finemill.steps.dedup.config import MinhashDedup
+    from finemill.steps.filters.language import find_lid_model
+
+    params = {s.name: s.params for s in recipe.steps}
+    url_filter = URLFilter()
+    url_filter.tldextractor = TLDExtract(suffix_list_urls=())  # offline: bundled public-suffix list
+    stage_model_in_datatrove_cache(find_lid_model(params["language"].get("model")))
+    extract = params.get("extract", {})
+    out.mkdir(parents=True, exist_ok=True)
+    paths_file = out / "inputs.txt"
+    paths_file.write_text("".join(f.lstrip("/") + "\n" for f in files))
+    by_language = out / "by_language"
+    yield LocalPipelineExecutor(
+        [
+            WarcReader("/", paths_file=str(paths_file)),
+            url_filter,
+            Trafilatura(
+                favour_precision=extract.get("favour_precision", True), timeout=extract.get("timeout", 1.0)
+            ),
+            LanguageFilter(languages=None, language_threshold=params["language"].get("threshold", 0.65)),
+            JsonlWriter(str(by_language), output_filename="${language}/${rank}.jsonl.gz"),
+        ],
+        tasks=1,
+        logging_dir=str(out / "logs1"),
+    )
+    config = MinhashDedup(**{k: v for k, v in params["minhash"].items() if k != "by_language"}).config()
+    for folder in sorted(p for p in by_language.iterdir() if p.is_dir()):
+        yield from _fineweb2_language_stages(folder.name, folder, config, out)
+
+
+def _fineweb2_language_stages(language: str, folder: Path, config, out: Path) -> list:
+    """One language's four MinHash stages, its filters as fineweb-2-pipeline.py builds them, and PII."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+    from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
+    from datatrove.pipeline.formatters import PIIFormatter
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+    from datatrove.utils.word_tokenizers import WhitespaceTokenizer, load_word_tokenizer
+
+    from benchmarks.quality.fidelity_languages import datatrove_filters
+    from finemill.steps.filters.languages import fineweb2_name
+
+    try:
+        words = load_word_tokenizer(fineweb2_name(language))
+        words.word_tokenize("probe")
+    except Exception:  # not assigned, or its package is not installed
+        words = WhitespaceTokenizer()
+    filters = datatrove_filters(language, words)
+    minhash = out / "minhash" / language
+    logs = f"logs2-{language}"
+    return [
+        LocalPipelineExecutor(
+            [
+                JsonlReader(str(folder)),
+                MinhashDedupSignature(str(minhash / "sigs"), config=config, language=words),
+            ],
+            tasks=1,
+            logging_dir=str(out / f"{logs}-1"),
+        ),
+        LocalPipelineExecutor(
+            [MinhashDedupBuckets(str(minhash / "sigs"), str(minhash / "buckets"), config=config)],
+            tasks=config.num_buckets,
+            logging_dir=str(out / f"{logs}-2"),
+        ),
+        LocalPipelineExecutor(
+            [MinhashDedupCluster(str(minhash / "buckets"), str(minhash / "remove_ids"), config=config)],
+            tasks=1,
+            logging_dir=str(out / f"{logs}-3"),
+        ),
+        LocalPipelineExecutor(
+            [
+                JsonlReader(str(folder)),
+                MinhashDedupFilter(input_folder=str(minhash / "remove_ids")),
+                filters["gopher_repetition"],
+                filters["fineweb_quality"],
+                filters["gopher_quality"],
+                PIIFormatter(),
+                JsonlWriter(str(out / "output" / language)),
+            ],
+            tasks=1,
+            logging_dir=str(out / f"{logs}-4"),
+        ),
+    ]

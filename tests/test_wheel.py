@@ -150,3 +150,21 @@ def test_wheel_installs_and_runs_the_sample_recipe(tmp_path):
     assert stats["reader"]["documents"] == 2 * 40  # two sample files, --limit 40 each
     documents = sum(pq.read_metadata(p).num_rows for p in (out / "documents").glob("*.parquet"))
     assert documents == stats["steps"][-1]["docs_out"] > 0
+
+    # the multilingual recipe from the wheel: its settings file is package data, its documents per language
+    out2 = tmp_path / "out-fineweb2"
+    run = subprocess.run(
+        [str(env_dir / "bin" / "finemill"), "run", "fineweb2", "--output", str(out2), "--limit", "40"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    stats = json.loads((out2 / "stats.json").read_text())
+    funnel = stats["languages"]
+    assert "en" in funnel and len(funnel) > 1, funnel  # the sample has pages in seven other languages
+    for language, entry in funnel.items():
+        files = (out2 / "documents" / language).glob("*.parquet")
+        assert sum(pq.read_metadata(p).num_rows for p in files) == entry["out"]["pii"]

@@ -4,10 +4,12 @@
     python -m benchmarks.speed.pipeline --recipe configs/fineweb-fast.yaml --json bench.json
     python -m benchmarks.speed.pipeline crawl/ --limit 20    # a quick look: 20 documents per file
     python -m benchmarks.speed.pipeline --repeat 4           # one big file: the real pages 4 times
+    python -m benchmarks.speed.pipeline --recipe configs/fineweb2.yaml   # every language, vs FineWeb-2's pipeline
 
 For each input (default: ../shared/data/extraction/real_pages_aeb_trafilatura.warc.gz and
 ../shared/data/crawl) it runs the reference of benchmarks/reference.py (datatrove's FineWeb example, always
-with trafilatura and configs/fineweb.yaml's settings) and finemill's recipe (--recipe) on the same files,
+with trafilatura and configs/fineweb.yaml's settings; with `--recipe configs/fineweb2.yaml`, FineWeb-2's pipeline from
+datatrove's classes, one MinHash and filter set per language) and finemill's recipe (--recipe) on the same files,
 each in its own child process with one worker, one after the other. It prints per step the documents per
 second per core of both sides and their ratio (finemill / reference: above 1 finemill is faster), then for
 all inputs together:
@@ -155,7 +157,9 @@ def child_main(side: str, spec_file: str) -> int:
     walls: dict[str, float] = {}
     time_executor_runs(walls)
     # Loading a recipe imports every step class (datatrove's included) before the clock starts, on both sides.
-    recipe = load_recipe(spec["recipe"] if side == "finemill" else None)
+    recipe = load_recipe(spec["recipe"])
+    if side == "reference" and recipe.name != "fineweb2":  # FineWeb's reference, but for FineWeb-2's recipe
+        recipe = load_recipe(None)
     files, out = spec["files"], Path(spec["out"])
     started = time.perf_counter()
     if side == "finemill":

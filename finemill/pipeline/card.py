@@ -18,6 +18,7 @@ import yaml
 
 from finemill import run_folder, storage
 from finemill.pipeline.funnel import COLUMNS, funnel_rows
+from finemill.pipeline.language_funnel import is_by_language
 
 MARKER = "<!-- written by finemill: `finemill stats OUT` rewrites this card from stats.json -->"
 LICENSE = "odc-by"  # FineWeb's: the card says it applies on top of Common Crawl's terms of use
@@ -53,16 +54,23 @@ def size_category(documents: int) -> str:
 def header(stats: dict) -> dict:
     """The YAML header: what the Hub and its dataset viewer read."""
     languages = (stats.get("settings") or {}).get("language", {}).get("languages")
+    if not languages and stats.get("languages"):  # a multilingual run: the languages it kept documents of
+        languages = [lang for lang, entry in stats["languages"].items() if list(entry["out"].values())[-1]]
     meta: dict = {"license": LICENSE}
     if languages:
         meta["language"] = list(languages)
     meta["size_categories"] = [size_category(stats["documents"]["count"])]
     meta["task_categories"] = ["text-generation"]
     meta["configs"] = [
-        {"config_name": "default", "data_files": [{"split": "train", "path": "documents/*.parquet"}]},
+        {"config_name": "default", "data_files": [{"split": "train", "path": documents_glob(stats)}]},
         {"config_name": "removed", "data_files": [{"split": "train", "path": "removed/*/*.parquet"}]},
     ]
     return meta
+
+
+def documents_glob(stats: dict) -> str:
+    """The kept documents' files: `documents/<language>/` folders in a multilingual run."""
+    return "documents/*/*.parquet" if stats.get("languages") else "documents/*.parquet"
 
 
 def _table(columns: tuple[str, ...] | list[str], rows: list) -> list[str]:
@@ -120,7 +128,12 @@ def _columns(out: Path) -> list[str]:
 
     lines = []
     for config, folder, pattern, described in (
-        ("default", run_folder.documents(out), "*.parquet", DOCUMENT_COLUMNS),
+        (
+            "default",
+            run_folder.documents(out),
+            "*/*.parquet" if is_by_language(out) else "*.parquet",
+            DOCUMENT_COLUMNS,
+        ),
         ("removed", out / run_folder.REMOVED, "*/*.parquet", {**DOCUMENT_COLUMNS, **REMOVED_COLUMNS}),
     ):
         first = next(iter(sorted(folder.glob(pattern))), None)
@@ -181,7 +194,7 @@ def card_text(out: Path, stats: dict) -> str:
         "```python",
         "import datasets",
         "",
-        f'kept = datasets.load_dataset("parquet", data_files="{name}/documents/*.parquet", split="train")',
+        f'kept = datasets.load_dataset("parquet", data_files="{name}/{documents_glob(stats)}", split="train")',
         f'removed = datasets.load_dataset("parquet", data_files="{name}/removed/*/*.parquet", split="train")',
         f'kept = datasets.load_dataset("{name}")  # the folder, or its Hub repository, through this card\'s configs',
         "```",

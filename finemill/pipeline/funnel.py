@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from finemill.common import human_chars, share, top_reasons
+from finemill.pipeline.language_funnel import language_rows
 
 COLUMNS = ("step", "docs in", "docs out", "removed", "chars out", "time", "docs/s", "top reasons")
 
@@ -71,6 +72,19 @@ def print_funnel(stats: dict, console: Console | None = None) -> None:
     )
     for line in skipped_lines(stats):
         console.print(line, markup=False, highlight=False)
+    if stats.get("languages"):
+        console.print(language_table(stats["languages"]))
+
+
+def language_table(funnel: dict) -> Table:
+    """A multilingual run's funnel per language: documents after the language step and each step after it."""
+    header, rows = language_rows(funnel)
+    table = Table(title=f"per language ({len(funnel)} languages; largest {len(rows)})")
+    for i, column in enumerate(header):
+        table.add_column(column, justify="left" if i == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def skipped_lines(stats: dict, shown: int = 5) -> list[str]:

@@ -32,6 +32,7 @@ from finemill.pipeline.registry import EXTRACT_STEPS, STEPS, custom_step
 from finemill.steps.dedup.config import MinhashDedup
 from finemill.steps.dedup.duplicate_filter import MinhashDuplicateFilter
 from finemill.steps.dedup.minhash import MinhashSignature
+from finemill.steps.dedup.minhash.signature import LanguageMinhashSignature, by_language_config
 from finemill.steps.read.text import TextJsonlReader, TextParquetReader
 from finemill.steps.read.warc import CrawlReader
 from finemill.steps.write.intermediate import FilteredJsonlWriter
@@ -93,12 +94,13 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
         return [
             Stage(
                 "filter",
-                [*readers, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
+                [*readers, *head, document_writer(recipe, out)],
                 [*["reader"] * len(readers), *[s.name for s in steps], WRITER],
                 tasks,
             )
         ]
-    return _minhash_stages(readers, steps[:split], steps[split], steps[split + 1 :], out, tasks)
+    writer = document_writer(recipe, out)
+    return _minhash_stages(readers, steps[:split], steps[split], steps[split + 1 :], out, tasks, writer)
 
 
 def _minhash_stages(
@@ -108,9 +110,14 @@ def _minhash_stages(
     after: list[StepSpec],
     out: Path,
     tasks: int,
+    writer: DocumentWriter,
 ) -> list[Stage]:
     """filter (up to the signatures), buckets, clusters, finalize (drop duplicates, the steps after)."""
-    config = MinhashDedup(**minhash_spec.params).config()
+    settings = MinhashDedup(**minhash_spec.params)
+    config = settings.config()
+    # per language: the signature records (and so the buckets stage) carry the language key first
+    signature_step = LanguageMinhashSignature if settings.by_language else MinhashSignature
+    bucket_config = by_language_config(config) if settings.by_language else config
     filtered = _inside(out, run_folder.filtered(out))
     signatures, buckets, remove_ids = (
         _inside(out, run_folder.minhash(out, part)) for part in run_folder.MINHASH_PARTS
@@ -122,14 +129,14 @@ def _minhash_stages(
             *[_build_step(s, out) for s in before],
             FilteredJsonlWriter(filtered, output_filename="${rank}.jsonl.gz"),  # gzip level 1
             # datatrove's MinhashDedupSignature, same files, faster (finemill.steps.dedup.minhash)
-            MinhashSignature(output_folder=signatures, config=config),
+            signature_step(output_folder=signatures, config=config),
         ],
         [*["reader"] * len(readers), *[s.name for s in before], None, MINHASH_SIGNATURE],
         tasks,
     )
     return [
         filter_stage,
-        *_dedup_stages(config, signatures, buckets, remove_ids),
+        *_dedup_stages(bucket_config, signatures, buckets, remove_ids),
         Stage(
             "finalize",
             [
@@ -141,7 +148,7 @@ def _minhash_stages(
                     load_cluster_sizes=True,
                 ),
                 *[_build_step(s, out) for s in after],
-                DocumentWriter(_inside(out, run_folder.documents(out))),
+                writer,
             ],
             [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
@@ -174,6 +181,20 @@ def _dedup_stages(config: MinhashConfig, signatures: str, buckets: str, remove_i
             1,
         ),
     ]
+
+
+def keeps_languages(recipe: Recipe) -> bool:
+    """Whether the recipe keeps more than one language (its language step keeps every language, or a list
+    of several): its kept documents are then written per language, `documents/<language>/`."""
+    step = next((s for s in recipe.steps if s.name == "language"), None)
+    if step is None:
+        return False
+    languages = step.params.get("languages", ("en",))
+    return languages is None or len(languages) > 1
+
+
+def document_writer(recipe: Recipe, out: Path) -> DocumentWriter:
+    return DocumentWriter(_inside(out, run_folder.documents(out)), by_language=keeps_languages(recipe))
 
 
 # The reader of each kind of input (finemill.pipeline.inputs).

@@ -49,10 +49,10 @@ _ENTRIES = (
         reads_html=True,
     ),
     StepEntry("language", "finemill.steps.filters.language:FastTextLanguageFilter"),
-    StepEntry("gopher_repetition", "finemill.steps.filters.quality:GopherRepetitionFilter"),
-    StepEntry("gopher_quality", "finemill.steps.filters.quality:GopherQualityFilter"),
+    StepEntry("gopher_repetition", "finemill.steps.filters.per_language:GopherRepetitionFilter"),
+    StepEntry("gopher_quality", "finemill.steps.filters.per_language:GopherQualityFilter"),
     StepEntry("c4_quality", "finemill.steps.filters.quality:C4QualityFilter"),
-    StepEntry("fineweb_quality", "finemill.steps.filters.fineweb_quality:FineWebQualityFilter"),
+    StepEntry("fineweb_quality", "finemill.steps.filters.per_language:FineWebQualityFilter"),
     StepEntry("minhash", "finemill.steps.dedup.config:MinhashDedup"),
     StepEntry(
         "pii", "finemill.steps.pii.scrubber:PIIScrubber", removes=False

@@ -17,6 +17,7 @@ from typing import Any
 
 from finemill import run_folder
 from finemill.errors import FinemillError
+from finemill.pipeline.language_funnel import is_by_language, language_funnel
 from finemill.pipeline.plan import (
     DEFAULT_REASONS,
     MINHASH_SIGNATURE,
@@ -131,6 +132,8 @@ def build_run_stats(stages: list[Stage], out: Path, step_order: list[str], meta:
         "steps": steps,
         "documents": {"count": docs_in, "chars": chars_in},
     }
+    if is_by_language(out):  # a multilingual run: each language's funnel
+        stats["languages"] = language_funnel(out, step_order)
     warnings = [w for w in (_sample_label_warning(stats, counters, out),) if w]
     if warnings:
         stats["warnings"] = warnings

@@ -85,15 +85,21 @@ class Explainer:
             self._filters[step] = _build_filter(step, self.params.get(step, {}))
         return self._filters[step]
 
-    def checks(self, step: str, text: str, url: str | None = None) -> list[Check] | None:
+    def checks(
+        self, step: str, text: str, url: str | None = None, language: str | None = None
+    ) -> list[Check] | None:
         """Every check of the step's filter on this text; None for a step that measures nothing (extraction,
-        MinHash). Raises FinemillError when the step's filter cannot be built here."""
+        MinHash). `language`: the document's, for filters with settings per language. Raises FinemillError
+        when the step's filter cannot be built here."""
         if _measuring_class(step) is None:
             return None
         f = self.filter_for(step)
         if f is None:
             raise FinemillError("the step's filter cannot be built here")
-        doc = Document(text=text, id="explain", metadata={"url": url} if url else {})
+        metadata = {"url": url} if url else {}
+        if language:
+            metadata["language"] = language
+        doc = Document(text=text, id="explain", metadata=metadata)
         return all_checks(f.checks(doc))
 
     def explain(
@@ -103,7 +109,7 @@ class Explainer:
         metadata = metadata or {}
         failure = ""
         try:
-            checks = self.checks(step, text, url)
+            checks = self.checks(step, text, url, metadata.get("language"))
         except FinemillError as e:
             checks, failure = None, f"not measured: {e}"
         except Exception as e:  # a measure must never stop a report; say what happened instead

@@ -91,7 +91,7 @@ def _recipe_params(path: Path) -> dict[str, dict]:
 
 
 def parquet_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    return sorted(folder.glob("**/*.parquet")) if folder.is_dir() else []  # documents/<language>/ too
 
 
 def count_rows(files: Iterable[Path]) -> int:

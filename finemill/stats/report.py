@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 
 from finemill.common import human_chars, share
+from finemill.pipeline.language_funnel import language_rows
 from finemill.stats import charts
 from finemill.stats.explain import DESCRIPTIONS, Explainer
 from finemill.stats.format import STEP_COLUMNS
@@ -162,6 +163,8 @@ def render_html(summary: Summary, images: dict[str, bytes], examples: dict[str, 
     ]
     if "languages" in images:
         parts += ['<h2 id="languages">Languages</h2>', _img(images, "languages", "languages detected")]
+    if stats.get("languages"):
+        parts += ["<h3>Each language's funnel</h3>", _language_funnel_table(stats["languages"])]
     parts += [
         '<h2 id="distributions">Language score and length, before and after filtering</h2>',
         '<p class="note">Before: every document the language step saw (with its score and extracted text). '
@@ -245,6 +248,14 @@ def _steps_table(summary: Summary) -> str:
         rows.append(_tr(_HTML_CLASSES[row.kind], label, *row.cells))
     rows.append("</tbody></table>")
     return "".join(rows)
+
+
+def _language_funnel_table(funnel: dict) -> str:
+    """A multilingual run's documents per language after the language step and each step after it."""
+    header, rows = language_rows(funnel, shown=50)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(_tr("step", *(html.escape(cell) for cell in row)) for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 # the CSS class of each kind of row

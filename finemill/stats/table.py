@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from finemill.common import human_chars, share
+from finemill.pipeline.funnel import language_table
 from finemill.pipeline.registry import EXTRACT_STEPS
 from finemill.stats.dedup import Clusters
 from finemill.stats.explain import Measure
@@ -55,6 +56,11 @@ def stats_renderables(summary: Summary) -> list:
                 f"Languages detected by the language step ({seen:,} documents; removed = removed by it)"
             ),
             languages_table(summary),
+        ]
+    if summary.run.stats.get("languages"):  # a multilingual run: each language's own funnel
+        parts += [
+            _heading("Each language's funnel (documents of the language after each step)"),
+            language_table(summary.run.stats["languages"]),
         ]
     if summary.clusters is not None:
         parts += [_heading(_clusters_heading(summary.clusters, summary))]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import chain
 
 from datatrove.utils.word_tokenizers import SpaCyTokenizer, WordTokenizer
@@ -213,7 +213,7 @@ class SpacyCompatibleTokenizer(WordTokenizer):
             _add_space(tokens, text[position:stop], position)
 
 
-@lru_cache(maxsize=4)
+@cache  # one per language: a multilingual run meets dozens, each ~1 s to build
 def spacy_tokenizer(language: str):
     """spaCy's rule-based tokenizer of `spacy.blank(language)`, built the way spaCy's default tokenizer factory
     builds it, without a pipeline: creating a `Language` loads every package's spaCy plugins (presidio's pulls
@@ -248,7 +248,7 @@ def _one_token(run: str, language: str) -> bool:
     )
 
 
-@lru_cache(maxsize=4)
+@cache
 def special_case_joins(language: str) -> SpecialCaseJoins:
     return SpecialCaseJoins(spacy_tokenizer(language))
 

@@ -128,6 +128,12 @@ def _shard_arguments(s: argparse._ArgumentGroup) -> None:
         ".index), from the same encoding pass; comma-separated or repeated; parquet is always written "
         "(default: parquet)",
     )
+    s.add_argument(
+        "--languages",
+        metavar="LANG=W,...",
+        help="a run written per language: only these languages, mixed by these shares of their text, "
+        "e.g. fr=0.5,de=0.5 (default: every document)",
+    )
     s.add_argument("--seed", type=int, default=0, help="seed of the document order (default: %(default)s)")
     s.add_argument(
         "--workers",
@@ -172,6 +178,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from finemill import run_folder, storage
     from finemill.tokenize.manifest import MANIFEST_NAME
+    from finemill.tokenize.mix import parse_languages
     from finemill.tokenize.run import tokenize_run
     from finemill.tokenize.shards import ShardSettings
 
@@ -185,6 +192,7 @@ def handle(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         formats=format_names(args.formats),
+        languages=parse_languages(args.languages) if args.languages else (),
     )
     manifest = tokenize_run(
         args.out,
@@ -209,6 +217,7 @@ def handle(args: argparse.Namespace) -> int:
             f"vocab {tok['vocab_size']} ({manifest['dtype']}), eot id {tok['eot_id']}, "
             f"{manifest['bytes_per_token']} bytes/token; "
             f"{manifest['source']['empty_documents']} empty document(s) skipped"
+            + (", or left out of the languages' mix" if args.languages else "")
         )
         others = [name for name in manifest.get("formats", []) if name != "parquet"]
         if others:

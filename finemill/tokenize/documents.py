@@ -24,6 +24,7 @@ class Unit:
     path: str
     row_group: int
     rows: int
+    keep: float = 1.0  # the share of its documents kept when languages are mixed by weight (tokenize/mix.py)
 
 
 def find_document_files(documents_dir: Path) -> list[Path]:
@@ -31,7 +32,7 @@ def find_document_files(documents_dir: Path) -> list[Path]:
     documents_dir = storage.as_path(documents_dir)  # a local folder, or a prefix on object storage
     if not documents_dir.is_dir():
         raise FinemillError(f"no documents folder at {documents_dir} (run `finemill run` first)")
-    files = sorted(p for p in documents_dir.glob("*.parquet") if p.is_file())
+    files = sorted(p for p in documents_dir.glob("**/*.parquet") if p.is_file())  # <language>/ folders too
     if not files:
         raise FinemillError(f"no *.parquet files in {documents_dir} (run `finemill run` first)")
     return files
@@ -86,6 +87,15 @@ def read_unit(unit: Unit) -> tuple[list[str], list[str]]:
     return ids, texts
 
 
+def kept(unit: Unit, doc_id: str) -> bool:
+    """Whether a document of `unit` is in the languages' mix (always, unless languages are mixed)."""
+    if unit.keep >= 1.0:
+        return True
+    from finemill.tokenize.mix import mix_hash
+
+    return mix_hash(doc_id) < unit.keep
+
+
 def sources_signature(files: list[Path]) -> list[list]:
     """What identifies the input for resuming: file names and sizes."""
     return [[p.name, p.stat().st_size] for p in files]
@@ -99,7 +109,7 @@ def iter_texts(units: list[Unit], max_bytes: int = 0, skip_val: float = 0.0) -> 
     for unit in units:
         ids, texts = read_unit(unit)
         for doc_id, text in zip(ids, texts, strict=True):
-            if not text or (skip_val and is_val(doc_id, skip_val)):
+            if not text or (skip_val and is_val(doc_id, skip_val)) or not kept(unit, doc_id):
                 continue
             yield text
             seen += len(text.encode("utf-8", "surrogatepass"))

@@ -13,6 +13,16 @@ GPT4_PATTERN = (
     r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
 )
 
+# GPT-4's pattern with combining marks (\p{M}) counted as letters: Thai vowels and tone marks, Indic vowel signs
+# and viramas are marks, and GPT-4's `\p{L}+` cuts a Thai or Devanagari word at each of them into pieces BPE
+# can never merge again. Scripts written without spaces (Chinese, Japanese, Thai) keep GPT-4's treatment: a
+# run of letters up to punctuation or a space is one piece, inside which BPE learns the words. finemill
+# trains with it on a run written per language (the multilingual recipe's documents/<language>/).
+MULTILINGUAL_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{M}\p{N}]?+[\p{L}\p{M}]+|\p{N}{1,3}| ?[^\s\p{L}\p{M}\p{N}]++[\r\n]*"""
+    r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
+)
+
 # What HF's ByteLevel pre-tokenizer applies when `use_regex=True` (GPT-2 tokenizers).
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 

@@ -26,7 +26,8 @@ from finemill.tokenize.manifest import (
     sha256_file,
     write_json_atomic,
 )
-from finemill.tokenize.patterns import EOT_TOKEN, GPT4_PATTERN
+from finemill.tokenize.mix import mix_units
+from finemill.tokenize.patterns import EOT_TOKEN, GPT4_PATTERN, MULTILINGUAL_PATTERN
 from finemill.tokenize.shards import SPLITS, ShardSettings, write_shards
 
 TRAIN_META_NAME = "tokenizer.train.json"  # the settings a trained tokenizer.json came from, for reuse
@@ -73,9 +74,11 @@ def prepare_tokenizer(
         "seed": settings.seed,
         "val_fraction": settings.val_fraction,
         "eot_token": eot_token,
-        "pattern": GPT4_PATTERN,
+        "pattern": split_pattern(files),
         "sources": sources_signature(files),
     }
+    if settings.languages:  # absent without --languages: earlier tokenizers are still reused
+        meta["languages"] = [list(pair) for pair in settings.languages]
     meta_path = tokens_dir / TRAIN_META_NAME
     if target.is_file() and meta_path.is_file():
         import json
@@ -91,6 +94,17 @@ def prepare_tokenizer(
 
 
 _CHANGING = "pass --overwrite to start over with it"
+
+
+def share_of(units: list, language: str) -> float:
+    """The share of its documents a mixed language keeps."""
+    return next((u.keep for u in units if Path(u.path).parent.name == language), 1.0)
+
+
+def split_pattern(files: list[Path]) -> str:
+    """The pre-tokenization regex to train with: the multilingual one for a run written per language (its
+    files lie in documents/<language>/ folders), GPT-4's otherwise."""
+    return MULTILINGUAL_PATTERN if any(f.parent.name != "documents" for f in files) else GPT4_PATTERN
 
 
 def _copy_tokenizer(
@@ -123,7 +137,9 @@ def _train_tokenizer(
     log(f"tokenizer: training byte-level BPE, vocab {vocab_size}, on {what} (train split only)")
     # Val documents are left out of tokenizer training so validation text stays unseen.
     texts = iter_texts(units, max_bytes=sample_bytes, skip_val=meta["val_fraction"])
-    tok = train_tokenizer(texts, vocab_size, eot_token=meta["eot_token"], show_progress=show_progress)
+    tok = train_tokenizer(
+        texts, vocab_size, eot_token=meta["eot_token"], pattern=meta["pattern"], show_progress=show_progress
+    )
     save_tokenizer(tok, target)
     if tok.get_vocab_size(with_added_tokens=True) < vocab_size:
         log(
@@ -143,6 +159,14 @@ def _tokens_folder(out_dir, overwrite: bool, log: Callable[[str], None]) -> Iter
 
     with staged_tokens(str(run_folder.tokens(out_dir)), overwrite, log) as local:
         yield local, False
+
+
+def _mixed_languages(units: list, documents_dir: Path, languages: tuple, log: Callable[[str], None]) -> list:
+    """Only the listed languages, each its share of the text (finemill/tokenize/mix.py)."""
+    units = mix_units(units, documents_dir, languages)
+    shares = ", ".join(f"{lang} {w:.0%} (keeps {share_of(units, lang):.0%})" for lang, w in languages)
+    log(f"languages: {shares}")
+    return units
 
 
 def tokenize_run(
@@ -171,6 +195,8 @@ def tokenize_run(
     documents_dir = run_folder.documents(out_dir)
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)
+    if settings.languages:
+        units = _mixed_languages(units, documents_dir, settings.languages, log)
     with _tokens_folder(out_dir, overwrite, log) as (tokens_dir, overwrite):
         if overwrite:
             # `--tokenizer OUT/tokens/tokenizer.json --overwrite` means: keep this tokenizer, redo the shards.

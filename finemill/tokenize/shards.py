@@ -41,6 +41,7 @@ from finemill.errors import FinemillError
 from finemill.tokenize.documents import (
     Unit,
     find_document_files,
+    kept,
     list_units,
     ordered_units,
     read_unit,
@@ -57,6 +58,7 @@ from finemill.tokenize.manifest import (
     sha256_file,
     write_json_atomic,
 )
+from finemill.tokenize.mix import mix_units
 from finemill.tokenize.split import is_val, seeded_order
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ class ShardSettings:
     workers: int = 1
     group_tokens: int = 1 << 20  # tokens per parquet row group inside a shard (bounds the writer's memory)
     formats: tuple[str, ...] = (PARQUET,)  # parquet is always written; the others beside it (formats/)
+    languages: tuple[tuple[str, float], ...] = ()  # --languages: (language, weight) to mix (tokenize/mix.py)
 
     @property
     def extra_formats(self) -> tuple[type[FormatWriter], ...]:
@@ -125,7 +128,8 @@ def _encode_unit(task: tuple[int, Unit, tuple[int, int]]) -> tuple[int, int, dic
     encoder, seed, val_fraction = _STATE["encoder"], _STATE["seed"], _STATE["val_fraction"]
     doc_ids, texts = read_unit(unit)
     order = seeded_order(doc_ids, seed)
-    in_val = [is_val(doc_ids[i], val_fraction) for i in order]
+    # a document left out of the languages' mix belongs to neither split
+    in_val = [is_val(doc_ids[i], val_fraction) if kept(unit, doc_ids[i]) else None for i in order]
     out = {}
     for s, split in enumerate(SPLITS):
         start = starts[s]
@@ -164,16 +168,17 @@ class _SplitWriter:
         dtype: str,
         fingerprint: str,
         encoder: Encoder,
+        unit_languages: list[str] | None = None,
     ):
         import pyarrow as pa
 
+        self.unit_languages = unit_languages  # a multilingual run's: each unit's language, for the column
         self.dir = tokens_dir / split
         self.dir.mkdir(parents=True, exist_ok=True)
         self.split, self.index, self.settings, self.fingerprint = split, next_index, settings, fingerprint
         self.value_type = pa.uint16() if dtype == "uint16" else pa.uint32()
-        self.schema = pa.schema(
-            [("id", pa.string()), ("input_ids", pa.list_(self.value_type)), ("num_tokens", pa.int64())]
-        )
+        columns = [("id", pa.string()), ("input_ids", pa.list_(self.value_type)), ("num_tokens", pa.int64())]
+        self.schema = pa.schema(columns + ([("language", pa.string())] if unit_languages else []))
         self.finished: list[dict] = []
         self.vocab_size, self.eot_id = encoder.vocab_size, encoder.eot_id
         self._reset()
@@ -183,6 +188,7 @@ class _SplitWriter:
         self.extras: list[FormatWriter] | None = None  # opened with the shard's first row group
         self.documents = self.tokens = self.bytes = 0
         self._ids: list[str] = []
+        self._languages: list[str] = []
         self._arrays: list[np.ndarray] = []
         self._buffered = 0
 
@@ -204,6 +210,8 @@ class _SplitWriter:
             if n == 0:
                 continue  # empty document: nothing to train on, counted in the manifest
             self._ids.append(doc_ids[k])
+            if self.unit_languages:
+                self._languages.append(self.unit_languages[u])
             self._arrays.append(values[ends[k] - n : ends[k]])
             self._buffered += n
             self.documents += 1
@@ -229,6 +237,7 @@ class _SplitWriter:
                 pa.array(self._ids, pa.string()),
                 pa.ListArray.from_arrays(pa.array(offsets), flat),
                 pa.array(lengths, pa.int64()),
+                *([pa.array(self._languages, pa.string())] if self.unit_languages else []),
             ],
             schema=self.schema,
         )
@@ -241,7 +250,7 @@ class _SplitWriter:
         self.writer.write_table(table)
         for extra in self.extras:
             extra.write(self._arrays)
-        self._ids, self._arrays, self._buffered = [], [], 0
+        self._ids, self._languages, self._arrays, self._buffered = [], [], [], 0
 
     def _finish(self, end: tuple[int, int]) -> None:
         self._flush()
@@ -336,6 +345,8 @@ def fingerprint_of(tokenizer_sha: str, settings: ShardSettings, files: list[Path
     }
     if settings.extra_formats:  # absent for parquet alone, so earlier parquet-only shards still resume
         key["formats"] = sorted(settings.formats)
+    if settings.languages:  # absent without --languages, likewise
+        key["languages"] = [list(pair) for pair in settings.languages]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -358,6 +369,8 @@ def write_shards(
     tokenizer_path = tokens_dir / TOKENIZER_NAME
     files = find_document_files(documents_dir)
     units = ordered_units(list_units(files), settings.seed)
+    if settings.languages:
+        units = mix_units(units, documents_dir, settings.languages)
     tokenizer_sha = sha256_file(tokenizer_path)
     fingerprint = fingerprint_of(tokenizer_sha, settings, files, encoder.dtype)
     for fmt in settings.extra_formats:
@@ -370,8 +383,11 @@ def write_shards(
     resume = {s: tuple(finished[s][-1]["end"]) if finished[s] else (0, 0) for s in SPLITS}
     if any(finished.values()):
         log("resuming: " + ", ".join(f"{len(finished[s])} {s} shard(s) already written" for s in SPLITS))
+    languages = unit_languages(units, documents_dir)
     writers = {
-        s: _SplitWriter(tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint, encoder)
+        s: _SplitWriter(
+            tokens_dir, s, len(finished[s]), settings, encoder.dtype, fingerprint, encoder, languages
+        )
         for s in SPLITS
     }
     _encode_into(writers, list(_tasks(units, resume)), encoder, settings, tokenizer_path, progress)
@@ -395,6 +411,13 @@ def write_shards(
         raise FinemillError(f"the documents in {documents_dir} hold no text: nothing to tokenize")
     write_json_atomic(tokens_dir / MANIFEST_NAME, manifest)
     return manifest
+
+
+def unit_languages(units: list[Unit], documents_dir: Path) -> list[str] | None:
+    """Each unit's language in a run written per language (`documents/<language>/`), else None: the shards
+    of a multilingual run record each document's language in a `language` column."""
+    languages = [Path(unit.path).parent.name for unit in units]
+    return languages if any(Path(unit.path).parent != documents_dir for unit in units) else None
 
 
 def _complete_manifest(tokens_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict | None:

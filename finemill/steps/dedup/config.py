@@ -21,6 +21,9 @@ class MinhashDedup:
     seed: int = 1
     hash_fc: Literal["sha1", "xxhash"] = "sha1"
     precision: Literal[32, 64] = 64
+    # true: documents of different languages never match (FineWeb-2 deduplicates each language on its own);
+    # each document's words are split by its language's splitter
+    by_language: bool = False
 
     def config(self) -> MinhashConfig:
         return MinhashConfig(

@@ -12,6 +12,7 @@ import importlib.util
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from datatrove.data import Document
 from datatrove.pipeline.filters import LanguageFilter
@@ -19,6 +20,7 @@ from datatrove.utils.lid import FT176LID
 
 from finemill.errors import FinemillError
 from finemill.steps.filters.checks import Check, MeasuredFilter
+from finemill.steps.filters.languages import is_glotlid_label, language_settings
 
 # How far fastText's scores of one text may sum above 1. lid.176 uses a hierarchical softmax: a label's score
 # is the product of (p + 1e-5) over the nodes of its path, so the scores of the two children of a node sum to
@@ -93,6 +95,8 @@ class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
         languages: list[str] | None = ("en",),
         threshold: float = 0.65,
         model: str | None = None,
+        language_settings: Literal["off", "fineweb2"] = "off",
+        thresholds: dict[str, float] | None = None,
         exclusion_writer=None,
     ) -> None:
         super().__init__(
@@ -101,6 +105,22 @@ class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
             exclusion_writer=exclusion_writer,
         )
         self.model = LocalFT176LID(self.languages, find_lid_model(model))
+        self.language_settings = language_settings
+        self.thresholds = dict(thresholds or {})
+        self._threshold_of: dict[str, float] = {}
+
+    def threshold_for(self, language: str) -> float:
+        """The score a document of `language` must pass: the recipe's `thresholds` for it, else with
+        `language_settings: fineweb2` and GlotLID (labels `fra_Latn`) FineWeb-2's `language_score` for it
+        (FineWeb-2 tuned those on GlotLID's scores), else `threshold` (lid.176: FineWeb's 0.65)."""
+        found = self._threshold_of.get(language)
+        if found is None:
+            found = self.thresholds.get(language)
+            if found is None and self.language_settings == "fineweb2" and is_glotlid_label(language):
+                values, own = language_settings(language)
+                found = values["language_score"] if own else None
+            found = self._threshold_of[language] = self.language_threshold if found is None else found
+        return found
 
     def checks(self, doc: Document) -> Iterator[Check]:
         """One check: the best score among `languages` (of any language when None), from every label's score
@@ -110,10 +130,12 @@ class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
         doc.metadata["language"] = language
         doc.metadata["language_score"] = score
         if self.languages:  # datatrove keeps a document when any of its languages scores above the threshold
-            label, score = f"score of {'/'.join(self.languages)}", max(scores.values())
-        else:
-            label = "language score"
-        yield Check("below_threshold", label, score, self.language_threshold, "<=")
+            label = f"score of {'/'.join(self.languages)}"
+            # the listed language whose score is furthest above (or least below) its own threshold
+            best = max(scores, key=lambda lang: scores[lang] - self.threshold_for(lang))
+            yield Check("below_threshold", label, scores[best], self.threshold_for(best), "<=")
+            return
+        yield Check("below_threshold", "language score", score, self.threshold_for(language), "<=")
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         language, score = self.best_language(doc)
@@ -121,7 +143,7 @@ class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
         doc.metadata["language_score"] = score
         self.stat_update(f"lang_{language}")
         if self.languages is None or language in self.languages:
-            kept = score > self.language_threshold
+            kept = score > self.threshold_for(language)
         elif self.others_below_threshold(score):
             kept = False
         else:  # a listed language might still pass: decide as datatrove does, from every label's score
@@ -144,4 +166,5 @@ class FastTextLanguageFilter(MeasuredFilter, LanguageFilter):
         threshold above 0.5 + SCORE_SUM_SLACK / 2 (FineWeb's 0.65, every recipe's) this always holds: no
         other label's score is ever needed; below, only top scores in (threshold, 1 + slack - threshold)
         take datatrove's path."""
-        return min(top_score, 1.0 + SCORE_SUM_SLACK - top_score) <= self.language_threshold
+        lowest = min(map(self.threshold_for, self.languages or ()), default=self.language_threshold)
+        return min(top_score, 1.0 + SCORE_SUM_SLACK - top_score) <= lowest

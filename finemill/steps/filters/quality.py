@@ -84,7 +84,7 @@ class GopherQualityFilter(FastWords, MeasuredFilter, DatatroveGopherQualityFilte
         if self.min_stop_words:
             yield Check(
                 "gopher_enough_stop_words",
-                "distinct stop words (the, be, to, of, ...)",
+                f"distinct stop words ({', '.join(sorted(self.stop_words)[:4])}, ...)",
                 len(self.stop_words.intersection(counts)),
                 self.min_stop_words,
                 "<",

@@ -100,10 +100,10 @@ class AtomicParquetWriter(ParquetWriter):
     visible; its rerun overwrites the hidden one.
     """
 
-    def __init__(self, output_folder: str, **kwargs) -> None:
+    def __init__(self, output_folder: str, subfolder: str = "", **kwargs) -> None:
         super().__init__(
             output_folder,
-            output_filename=".${rank}.parquet.partial",
+            output_filename=subfolder + ".${rank}.parquet.partial",
             compression="zstd",
             max_file_size=-1,
             **kwargs,
@@ -133,7 +133,10 @@ class AtomicParquetWriter(ParquetWriter):
         super().close()
         if self._succeeded:
             for name in written:
-                self.output_folder.mv(name, name.removeprefix(".").removesuffix(".partial"))
+                folder, slash, partial = name.rpartition("/")
+                self.output_folder.mv(
+                    name, folder + slash + partial.removeprefix(".").removesuffix(".partial")
+                )
 
 
 class RemovedWriter(AtomicParquetWriter):
@@ -160,10 +163,13 @@ class RemovedWriter(AtomicParquetWriter):
 
 
 class DocumentWriter(AtomicParquetWriter):
-    """Writes kept documents to `documents/` in FineWeb's schema (zstd parquet)."""
+    """Writes kept documents to `documents/` in FineWeb's schema (zstd parquet); `by_language`: to
+    `documents/<language>/`, one folder per language (a multilingual recipe's)."""
 
-    def __init__(self, output_folder: str) -> None:
-        super().__init__(output_folder, schema=DOCUMENT_SCHEMA)
+    def __init__(self, output_folder: str, by_language: bool = False) -> None:
+        super().__init__(
+            output_folder, subfolder="${language}/" if by_language else "", schema=DOCUMENT_SCHEMA
+        )
 
     def _default_adapter(self, doc: Document) -> dict:
         return fineweb_columns(doc)

@@ -6,7 +6,11 @@ Same signature files, byte for byte: the stage's file layout, sorting and verifi
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 import numpy as np
+from datatrove.data import DocumentsPipeline
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 from datatrove.utils.typeshelper import Languages
@@ -14,7 +18,9 @@ from datatrove.utils.word_tokenizers import load_word_tokenizer
 
 from finemill.steps.dedup.minhash.hashing import ngram_strings, shingle_hashes
 from finemill.steps.dedup.minhash.text import simplify
+from finemill.steps.filters.languages import fineweb2_name
 from finemill.steps.filters.quality import word_splitter
+from finemill.text.language_words import language_words
 
 _P = np.uint64((1 << 61) - 1)  # datatrove's Mersenne prime modulus
 _SHIFT = np.uint64(61)
@@ -86,3 +92,52 @@ class MinhashSignature(MinhashDedupSignature):
             shingles, a, b, self.config.hash_config.precision
         )  # (num_buckets * hashes_per_bucket,)
         return sig.reshape(self.config.num_buckets, -1).tolist()
+
+
+def language_key(language: str, precision: int = 64) -> int:
+    """A document language's number in its signature: the first 8 bytes of the label's sha1, cut to the
+    hashes' range (below 2**61 - 1 at 64 bits, as every MinHash value: datatrove's buckets stage stops reading
+    a file at the first record whose first value reaches it). Two labels with the same number would be
+    compared: `tests/steps/filters/test_languages.py` checks that lid.176's labels and FineWeb-2's names
+    all have distinct ones."""
+    key = int.from_bytes(hashlib.sha1(language.encode("utf-8")).digest()[:8], "little")
+    return key & 0xFFFFFFFF if precision == 32 else key % int(_P)
+
+
+def by_language_config(config: MinhashConfig) -> MinhashConfig:
+    """The signature files' layout when each bucket's record starts with the document's language key."""
+    return dataclasses.replace(config, hashes_per_bucket=config.hashes_per_bucket + 1)
+
+
+class LanguageMinhashSignature(MinhashSignature):
+    """Signatures that never match across languages: each bucket's record starts with the document's
+    language key (`language_key` of its `language` metadata), so datatrove's buckets stage, which pairs
+    documents whose records are equal, only pairs documents of one language. The words of each document are
+    split by its language's splitter (`finemill.text.language_words`), as FineWeb-2 splits per language."""
+
+    name = "🎯 MinHash stage 1, per language (finemill)"
+
+    def __init__(self, output_folder: DataFolderLike, config: MinhashConfig | None = None) -> None:
+        super().__init__(output_folder, config=config)
+        self.words_config = self.config  # the permutations: num_buckets x hashes_per_bucket
+        self.config = by_language_config(self.config)  # the files: one more value per bucket record
+        self._language = "unknown"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1):
+        def noting_language(documents: DocumentsPipeline) -> DocumentsPipeline:
+            for doc in documents:  # datatrove signs each document before it asks for the next
+                self._language = doc.metadata.get("language") or "unknown"
+                yield doc
+
+        return super().run(noting_language(data), rank, world_size)
+
+    def get_shingles(self, text: str) -> np.ndarray:
+        self.word_tokenizer = language_words(fineweb2_name(self._language)).splitter
+        return super().get_shingles(text)
+
+    def get_signature(self, shingles: np.ndarray) -> list[list[int]]:
+        a, b = self.parameters
+        precision = self.config.hash_config.precision
+        sig = min_hashes(shingles, a, b, precision).reshape(self.config.num_buckets, -1).tolist()
+        key = language_key(self._language, precision)
+        return [[key, *bucket] for bucket in sig]
