@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from finemill import storage
 from finemill.errors import FinemillError
@@ -25,6 +25,13 @@ class Unit:
     row_group: int
     rows: int
     keep: float = 1.0  # the share of its documents kept when languages are mixed by weight (tokenize/mix.py)
+
+
+def language_of(path: str | Path, documents_dir: str | Path) -> str | None:
+    """The language of a file in a run written per language (`documents/<language>/x.parquet`); None for a
+    file directly in `documents/`. Compared as text, so a local path and an object-storage URL read alike."""
+    parent = PurePosixPath(str(path)).parent
+    return None if parent == PurePosixPath(str(documents_dir)) else parent.name
 
 
 def find_document_files(documents_dir: Path) -> list[Path]:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from finemill.errors import FinemillError
-from finemill.tokenize.documents import Unit
+from finemill.tokenize.documents import Unit, language_of
 
 
 def parse_languages(text: str) -> tuple[tuple[str, float], ...]:
@@ -56,17 +56,17 @@ def _text_bytes(unit: Unit) -> int:
 def mix_units(units: list[Unit], documents_dir: Path, weights: tuple[tuple[str, float], ...]) -> list[Unit]:
     """The units of the listed languages (a unit's language is its folder, documents/<language>/), each
     with the fraction of its documents to keep."""
-    language_of = {u.path: Path(u.path).parent.name for u in units}
-    if all(Path(u.path).parent == documents_dir for u in units):
+    language = {u.path: language_of(u.path, documents_dir) for u in units}
+    if not any(language.values()):
         raise FinemillError("--languages needs a run written per language (documents/<language>/)")
     wanted = dict(weights)
-    missing = sorted(set(wanted) - set(language_of.values()))
+    missing = sorted(set(wanted) - set(language.values()))
     if missing:
         raise FinemillError(f"--languages: no documents of {', '.join(missing)} in {documents_dir}")
-    chosen = [u for u in units if language_of[u.path] in wanted]
+    chosen = [u for u in units if language[u.path] in wanted]
     size: dict[str, int] = defaultdict(int)
     for unit in chosen:
-        size[language_of[unit.path]] += _text_bytes(unit)
+        size[language[unit.path]] += _text_bytes(unit)
     total = min(size[lang] / weight for lang, weight in weights)  # the scarcest language keeps everything
     keep = {lang: min(1.0, weight * total / size[lang]) for lang, weight in weights}
-    return [dataclasses.replace(u, keep=keep[language_of[u.path]]) for u in chosen]
+    return [dataclasses.replace(u, keep=keep[language[u.path]]) for u in chosen]

@@ -42,6 +42,7 @@ from finemill.tokenize.documents import (
     Unit,
     find_document_files,
     kept,
+    language_of,
     list_units,
     ordered_units,
     read_unit,
@@ -416,8 +417,8 @@ def write_shards(
 def unit_languages(units: list[Unit], documents_dir: Path) -> list[str] | None:
     """Each unit's language in a run written per language (`documents/<language>/`), else None: the shards
     of a multilingual run record each document's language in a `language` column."""
-    languages = [Path(unit.path).parent.name for unit in units]
-    return languages if any(Path(unit.path).parent != documents_dir for unit in units) else None
+    languages = [language_of(unit.path, documents_dir) for unit in units]
+    return languages if any(languages) else None
 
 
 def _complete_manifest(tokens_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict | None:
