@@ -27,6 +27,7 @@ LAYERS = [
     "pipeline",
     "stats",
     "eval",
+    "classify",
     "export",
     "train",
     "ablate",

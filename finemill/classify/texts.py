@@ -22,11 +22,15 @@ def source_files(source: str | Path) -> list[Path]:
     if path.is_dir():
         documents = run_folder.documents(path)
         folder = documents if documents.is_dir() else path
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and _readable(p) and not _hidden(p, folder))
+        files = sorted(
+            p for p in folder.rglob("*") if p.is_file() and _readable(p) and not _hidden(p, folder)
+        )
     else:
         files = [path] if _readable(path) else []
     if not files:
-        raise FinemillError(f"{source}: no parquet or JSON-lines file (.parquet, {', '.join(JSONL_SUFFIXES)})")
+        raise FinemillError(
+            f"{source}: no parquet or JSON-lines file (.parquet, {', '.join(JSONL_SUFFIXES)})"
+        )
     return files
 
 

@@ -61,7 +61,9 @@ def load_dataset(positive: list[str], negative: list[str], settings: TrainSettin
             raise FinemillError(f"no {flag} source given")
         texts = [t for t in (normalise(x) for x in iter_texts(sources, settings.max_docs)) if t]
         if len(texts) < 2:
-            raise FinemillError(f"{flag}: {len(texts)} non-empty document(s) in {', '.join(sources)}; need >= 2")
+            raise FinemillError(
+                f"{flag}: {len(texts)} non-empty document(s) in {', '.join(sources)}; need >= 2"
+            )
         rng.shuffle(texts)
         held = max(1, round(len(texts) * settings.heldout)) if settings.heldout > 0 else 0
         heldout += [(label, t) for t in texts[:held]]
@@ -108,8 +110,10 @@ def train_classifier(
         "normalisation": "dclm",
         "sources": {"positive": [str(s) for s in positive], "negative": [str(s) for s in negative]},
         "documents": data.counts,
-        "trained_on": {POSITIVE: data.counts[POSITIVE] - metrics.get("heldout_positive", 0),
-                       NEGATIVE: data.counts[NEGATIVE] - metrics.get("heldout_negative", 0)},
+        "trained_on": {
+            POSITIVE: data.counts[POSITIVE] - metrics.get("heldout_positive", 0),
+            NEGATIVE: data.counts[NEGATIVE] - metrics.get("heldout_negative", 0),
+        },
         "settings": asdict(settings),
         "metrics": metrics,
         "train_seconds": round(time.perf_counter() - started, 2),

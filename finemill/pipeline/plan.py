@@ -91,7 +91,7 @@ def plan_stages(recipe: Recipe, files: list[str] | Inputs, out: Path, progress: 
         return [
             Stage(
                 "filter",
-                [*readers, *head, DocumentWriter(_inside(out, run_folder.documents(out)))],
+                [*readers, *head, _document_writer(steps, out)],
                 [*["reader"] * len(readers), *[s.name for s in steps], WRITER],
                 tasks,
             )
@@ -139,7 +139,7 @@ def _minhash_stages(
                     load_cluster_sizes=True,
                 ),
                 *[_build_step(s, out) for s in after],
-                DocumentWriter(_inside(out, run_folder.documents(out))),
+                _document_writer([*before, *after], out),
             ],
             [None, "minhash", *[s.name for s in after], WRITER],
             tasks,
@@ -212,6 +212,17 @@ def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
     if entry.removes:
         return cls(**spec.params, exclusion_writer=_removed_writer(spec.name, out))
     return cls(**spec.params)
+
+
+# The score columns each quality classifier step writes into documents/ (FineWeb-Edu's names).
+SCORE_COLUMNS = {"quality_fasttext": ("quality_score",), "quality_hf": ("quality_score", "int_score")}
+
+
+def _document_writer(steps: list[StepSpec], out: Path) -> DocumentWriter:
+    """The writer of OUT/documents, with the score columns of the recipe's classifier steps."""
+    names = {s.name for s in steps}
+    columns = [c for step, cs in SCORE_COLUMNS.items() if step in names for c in cs]
+    return DocumentWriter(_inside(out, run_folder.documents(out)), tuple(dict.fromkeys(columns)))
 
 
 def _removed_writer(step: str, out: Path) -> RemovedWriter:

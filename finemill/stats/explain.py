@@ -85,7 +85,9 @@ class Explainer:
             self._filters[step] = _build_filter(step, self.params.get(step, {}))
         return self._filters[step]
 
-    def checks(self, step: str, text: str, url: str | None = None) -> list[Check] | None:
+    def checks(
+        self, step: str, text: str, url: str | None = None, metadata: dict | None = None
+    ) -> list[Check] | None:
         """Every check of the step's filter on this text; None for a step that measures nothing (extraction,
         MinHash). Raises FinemillError when the step's filter cannot be built here."""
         if _measuring_class(step) is None:
@@ -94,6 +96,8 @@ class Explainer:
         if f is None:
             raise FinemillError("the step's filter cannot be built here")
         doc = Document(text=text, id="explain", metadata={"url": url} if url else {})
+        if metadata and "quality_threshold" in metadata:  # a top_fraction step's threshold for this document
+            doc.metadata["quality_threshold"] = metadata["quality_threshold"]
         return all_checks(f.checks(doc))
 
     def explain(
@@ -103,7 +107,7 @@ class Explainer:
         metadata = metadata or {}
         failure = ""
         try:
-            checks = self.checks(step, text, url)
+            checks = self.checks(step, text, url, metadata)
         except FinemillError as e:
             checks, failure = None, f"not measured: {e}"
         except Exception as e:  # a measure must never stop a report; say what happened instead

@@ -42,7 +42,26 @@ def head_of(model: str | Path) -> dict[str, Any]:
     id2label = config.get("id2label") or {}
     num_labels = int(config.get("num_labels") or len(id2label) or 2)
     labels = [id2label.get(str(i), id2label.get(i, f"LABEL_{i}")) for i in range(num_labels)]
-    return {"num_labels": num_labels, "labels": labels, "positions": config.get("max_position_embeddings")}
+    return {
+        "num_labels": num_labels,
+        "labels": labels,
+        "positions": config.get("max_position_embeddings"),
+        "model_type": config.get("model_type"),
+    }
+
+
+def stated_window(model: str | Path, max_tokens: int | None = None) -> int | None:
+    """The window `load_classifier` will use, from the folder's JSON files alone (for stats.json)."""
+    head = head_of(model)
+    positions = head["positions"]
+    try:
+        tokenizer_config = json.loads((Path(model) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        tokenizer_config = {}
+    if positions and head.get("model_type") in ("roberta", "xlm-roberta", "camembert"):
+        positions -= 2
+    limits = [x for x in (positions, tokenizer_config.get("model_max_length"), max_tokens) if x and x < 1e6]
+    return int(min(limits)) if limits else None
 
 
 class QualityHFFilter(MeasuredFilter, BaseFilter):
@@ -83,7 +102,12 @@ class QualityHFFilter(MeasuredFilter, BaseFilter):
         self.model_path, self.head = str(model), head
         self.int_threshold, self.min_probability = int_score, min_probability
         self.keep_indices = [head["labels"].index(x) for x in keep_labels or []]
-        self.max_tokens, self.batch_tokens, self.device, self.threads = max_tokens, batch_tokens, device, threads
+        self.max_tokens, self.batch_tokens, self.device, self.threads = (
+            max_tokens,
+            batch_tokens,
+            device,
+            threads,
+        )
         self._loaded: tuple | None = None
         self._batch_scores: dict[int, float] = {}
 
@@ -94,7 +118,9 @@ class QualityHFFilter(MeasuredFilter, BaseFilter):
         """(tokenizer, model, device, window), loaded once per process."""
         if self._loaded is None:
             self._loaded = load_classifier(self.model_path, self.device, self.threads, self.max_tokens)
-            logger.info(f"quality_hf: {self.model_path} on {self._loaded[2]}, window {self._loaded[3]} tokens")
+            logger.info(
+                f"quality_hf: {self.model_path} on {self._loaded[2]}, window {self._loaded[3]} tokens"
+            )
         return self._loaded
 
     @property

@@ -22,7 +22,7 @@ def real_texts(n: int) -> list[str]:
     if not CRAWL.is_file():
         pytest.skip("../shared/data is absent")
     with gzip.open(CRAWL, "rt", encoding="utf-8") as f:
-        return [json.loads(line)["text"] for _, line in zip(range(n), f)]
+        return [json.loads(line)["text"] for _, line in zip(range(n), f, strict=False)]
 
 
 def tiny_bert(folder, texts: list[str], num_labels: int, positions: int = 64):
@@ -33,7 +33,9 @@ def tiny_bert(folder, texts: list[str], num_labels: int, positions: int = 64):
     counts = Counter(w for t in texts for w in re.findall(r"\w+|[^\w\s]", t.lower()))
     words = sorted(w for w, _ in counts.most_common(3000))
     vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8")
+    vocab.write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n", encoding="utf-8"
+    )
     tokenizer = transformers.BertTokenizerFast(vocab_file=str(vocab), model_max_length=positions)
     config = transformers.BertConfig(
         vocab_size=tokenizer.vocab_size,
@@ -43,14 +45,18 @@ def tiny_bert(folder, texts: list[str], num_labels: int, positions: int = 64):
         intermediate_size=64,
         max_position_embeddings=positions,
         num_labels=num_labels,
-        id2label={i: name for i, name in enumerate(["low", "mid", "high"][:num_labels])} if num_labels > 1 else None,
+        id2label={i: name for i, name in enumerate(["low", "mid", "high"][:num_labels])}
+        if num_labels > 1
+        else None,
     )
     if num_labels == 1:
         config.problem_type = "regression"
     model = transformers.BertForSequenceClassification(config)
     model.eval()
     with torch.no_grad():  # random weights give near-equal logits: spread them over FineWeb-Edu's 0-5 range
-        logits = torch.cat([model(**tokenizer(t, truncation=True, return_tensors="pt")).logits for t in texts])
+        logits = torch.cat(
+            [model(**tokenizer(t, truncation=True, return_tensors="pt")).logits for t in texts]
+        )
         mean, std = logits.mean(dim=0), logits.std(dim=0)
         model.classifier.weight.mul_((1.5 / std)[:, None])
         model.classifier.bias.copy_((model.classifier.bias - mean) * 1.5 / std + 2.5)
@@ -88,8 +94,8 @@ def test_batched_truncated_scores_equal_one_at_a_time(regression_model, texts):
     # float32 sums in another order: equal to ~1e-4 of the scores' spread (the head is scaled up to spread them)
     assert batched == pytest.approx(alone, abs=2e-3)
     near_boundary = [abs(s % 1 - 0.5) < 2e-3 for s in alone]
-    assert [round(s) for s, n in zip(batched, near_boundary) if not n] == [
-        round(s) for s, n in zip(alone, near_boundary) if not n
+    assert [round(s) for s, n in zip(batched, near_boundary, strict=True) if not n] == [
+        round(s) for s, n in zip(alone, near_boundary, strict=True) if not n
     ]
     assert len(set(round(s, 3) for s in batched)) >= 5  # the texts are told apart
     for doc, kept in zip(batch, decisions, strict=True):
@@ -113,7 +119,7 @@ def test_classification_head_keeps_labels(tmp_path, texts):
     probabilities = torch.softmax(_logits(folder, texts[:10]), dim=-1)[:, 2].tolist()
     # the head is scaled up to spread the random model's outputs: float rounding grows with it
     assert [d.metadata["quality_score"] for d in batch] == pytest.approx(probabilities, abs=1e-3)
-    assert [k is True for k, p in zip(decisions, probabilities) if abs(p - 0.4) > 1e-3] == [
+    assert [k is True for k, p in zip(decisions, probabilities, strict=True) if abs(p - 0.4) > 1e-3] == [
         p >= 0.4 for p in probabilities if abs(p - 0.4) > 1e-3
     ]
 

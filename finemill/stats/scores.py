@@ -1,0 +1,68 @@
+"""Quality classifier scores of a run's documents, for `finemill stats` (histogram, thresholds for a kept
+fraction) and `finemill inspect --score-near X` (the documents scored nearest X). They come from
+OUT/scores/<name>.parquet (`finemill classify score`) or, for a run whose recipe had a classifier step, the
+documents' own `quality_score` column."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from finemill import run_folder
+from finemill.errors import FinemillError
+from finemill.stats.load import parquet_files
+
+
+def load_scores(out: Path, name: str | None = None) -> tuple[str, list[str], np.ndarray] | None:
+    """(where they come from, ids, scores): OUT/scores/<name>.parquet (the newest when no name), else the
+    documents' own quality_score column; None when the run has neither."""
+    import pyarrow.parquet as pq
+
+    folder = run_folder.scores(out)
+    files = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    if name:
+        files = [p for p in files if p.stem == name]
+        if not files:
+            raise FinemillError(f"no scores named {name!r} in {folder} (run `finemill classify score` first)")
+    if files:
+        table = pq.read_table(files[-1], columns=["id", "quality_score"])
+        return str(files[-1]), table.column("id").to_pylist(), table.column("quality_score").to_numpy()
+    ids, scores = [], []
+    for path in parquet_files(run_folder.documents(out)):
+        parquet = pq.ParquetFile(path)
+        if "quality_score" not in parquet.schema_arrow.names:
+            return None
+        table = parquet.read(columns=["id", "quality_score"])
+        ids += table.column("id").to_pylist()
+        scores += table.column("quality_score").to_pylist()
+    if not ids:
+        return None
+    return "documents/ (quality_score)", ids, np.array(scores, dtype=np.float64)
+
+
+def histogram(scores: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(low, high, count) per bin over the scores' range ([0, 1] for probabilities)."""
+    finite = scores[np.isfinite(scores)]
+    if not len(finite):
+        return []
+    low, high = (0.0, 1.0) if finite.min() >= 0 and finite.max() <= 1 else (finite.min(), finite.max())
+    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
+    return [(float(edges[i]), float(edges[i + 1]), int(c)) for i, c in enumerate(counts)]
+
+
+def threshold_for_fraction(scores: np.ndarray, fraction: float) -> float:
+    """The score that keeps the top `fraction` (the same rank rule as quality_fasttext's top_fraction)."""
+    ordered = np.sort(scores[np.isfinite(scores)])[::-1]
+    return float(ordered[max(1, math.ceil(fraction * len(ordered))) - 1]) if len(ordered) else float("nan")
+
+
+def nearest(ids: list[str], scores: np.ndarray, value: float, n: int) -> list[tuple[str, float]]:
+    """The n documents scored nearest `value`, half below it and half at or above, in score order."""
+    order = np.argsort(scores, kind="mergesort")
+    position = int(np.searchsorted(scores[order], value))
+    below = order[max(0, position - n // 2) : position]
+    above = order[position : position + n - len(below)]
+    below = order[max(0, position - (n - len(above))) : position]
+    return [(ids[i], float(scores[i])) for i in [*below, *above]]
