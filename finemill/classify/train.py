@@ -89,7 +89,8 @@ def train_classifier(
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("".join(f"__label__{label} {text}\n" for label, text in data.train), "utf-8")
-        model = fasttext.train_supervised(
+        model = _train(
+            fasttext,
             input=str(train_file),
             dim=settings.dim,
             epoch=settings.epoch,
@@ -121,6 +122,22 @@ def train_classifier(
     }
     write_card(model_path, card_data)
     return card_data
+
+
+# fastText 0.9's loss check can read the average loss of a thread that has not counted an example yet (0/0)
+# and stop with "Encountered NaN" on small sets (seen here on 2 of 10 runs of 200 documents, one thread); a
+# rerun with the same seed trains the same model. A real divergence fails every try.
+NAN_TRIES = 5
+
+
+def _train(fasttext: Any, **settings: Any) -> Any:
+    for attempt in range(NAN_TRIES):
+        try:
+            return fasttext.train_supervised(**settings)
+        except RuntimeError as e:
+            if "NaN" not in str(e) or attempt == NAN_TRIES - 1:
+                raise FinemillError(f"fastText training failed: {e} (try a lower --lr)") from None
+    raise AssertionError("unreachable")
 
 
 def heldout_metrics(model: Any, heldout: list[tuple[str, str]]) -> dict[str, Any]:

@@ -66,3 +66,33 @@ def nearest(ids: list[str], scores: np.ndarray, value: float, n: int) -> list[tu
     above = order[position : position + n - len(below)]
     below = order[max(0, position - (n - len(above))) : position]
     return [(ids[i], float(scores[i])) for i in [*below, *above]]
+
+
+def score_lines(out: Path) -> list[str]:
+    """The score section of `finemill stats`: where the scores are, their histogram and the thresholds that
+    keep 10%, 25% and 50% (nothing when the run has no scores)."""
+    found = load_scores(out)
+    if found is None:
+        return []
+    source, _, scores = found
+    lines = [f"quality scores: {source} ({len(scores):,} documents)"]
+    for low, high, count in histogram(scores):
+        bar = "#" * round(40 * count / max(1, len(scores)))
+        lines.append(f"  {low:8.3f} - {high:8.3f}  {count:7,}  {bar}")
+    keep = ", ".join(f"top {f:.0%}: >= {threshold_for_fraction(scores, f):.4f}" for f in (0.1, 0.25, 0.5))
+    lines.append(f"  thresholds that keep the {keep}")
+    lines.append(f"  examples around a threshold: finemill inspect {out} --score-near 0.5")
+    return lines
+
+
+def documents_by_id(out: Path, ids: set[str]) -> dict[str, dict]:
+    """The url and text of the documents with these ids (one pass over documents/, two columns and text)."""
+    import pyarrow.parquet as pq
+
+    found: dict[str, dict] = {}
+    for path in parquet_files(run_folder.documents(out)):
+        for batch in pq.ParquetFile(path).iter_batches(columns=["id", "url", "text"], batch_size=1024):
+            for row in batch.to_pylist():
+                if row["id"] in ids:
+                    found[row["id"]] = row
+    return found
