@@ -93,3 +93,33 @@ def test_bad_settings_are_one_line_errors(model, tmp_path):
         QualityFastTextFilter(model, top_fraction=1.5)
     with pytest.raises(FinemillError, match="'nope' is not a label"):
         QualityFastTextFilter(model, label="nope", threshold=0.5).score("some text")
+
+
+def test_in_a_run(model, tmp_path, capsys, monkeypatch):
+    """A recipe with the step on real text: scores in documents/, removals with their scores in removed/,
+    the calibrated threshold and the classifier's sources in stats.json, inspect comparing the two."""
+    import pyarrow.parquet as pq
+
+    from finemill.cli import main
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "name: classified\nsteps:\n"
+        f"  - quality_fasttext: {{model: {model}, top_fraction: 0.4, calibration_docs: 300}}\n"
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(recipe), "--input", str(CRAWL), "--output", str(out)]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    step = stats["steps"][0]
+    threshold = step["counters"]["calibrated_threshold_mean"]
+    assert stats["classifiers"]["quality_fasttext"]["sources"]["positive"][0].endswith("long.jsonl")
+    kept = pq.read_table(out / "documents").to_pylist()
+    assert len(kept) == step["docs_out"] > 0 and all(row["quality_score"] >= threshold for row in kept)
+    removed = pq.read_table(out / "removed" / "quality_fasttext").to_pylist()
+    assert {row["reason"] for row in removed} == {"low_quality_score"}
+    assert all(json.loads(row["metadata"])["quality_score"] < threshold for row in removed)
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["inspect", str(out), "--step", "quality_fasttext", "-n", "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "P(hq): 0." in shown and f"< {threshold:.3f}".rstrip("0") in shown and "(threshold)" in shown
