@@ -96,3 +96,36 @@ def documents_by_id(out: Path, ids: set[str]) -> dict[str, dict]:
                 if row["id"] in ids:
                     found[row["id"]] = row
     return found
+
+
+def scores_html(out: Path, examples: int = 3) -> list[str]:
+    """The HTML report's section: the histogram as a table with bars, the thresholds for 10/25/50%, and the
+    documents scored nearest the top-25% threshold, on both sides (nothing when the run has no scores)."""
+    import html
+
+    found = load_scores(out)
+    if found is None:
+        return []
+    source, ids, scores = found
+    rows = "".join(
+        f"<tr><td>{low:.3f} - {high:.3f}</td><td>{count:,}</td>"
+        f'<td><div style="background:#4c78a8;height:0.8em;width:{300 * count / max(1, len(scores)):.0f}px">'
+        "</div></td></tr>"
+        for low, high, count in histogram(scores)
+    )
+    cut = threshold_for_fraction(scores, 0.25)
+    keep = ", ".join(f"top {f:.0%}: &ge; {threshold_for_fraction(scores, f):.4f}" for f in (0.1, 0.25, 0.5))
+    picked = nearest(ids, scores, cut, 2 * examples)
+    documents = documents_by_id(out, {i for i, _ in picked})
+    items = "".join(
+        f"<li><b>{score:.4f}</b> {'below' if score < cut else 'at/above'} "
+        f"{html.escape(documents.get(i, {}).get('url') or i)}<br><small>"
+        f"{html.escape((documents.get(i, {}).get('text') or '')[:300])}</small></li>"
+        for i, score in picked
+    )
+    return [
+        '<h2 id="scores">Quality classifier scores</h2>',
+        f'<p class="note">{html.escape(source)}, {len(scores):,} documents. Thresholds that keep the {keep}.</p>',
+        f"<table><tr><th>score</th><th>documents</th><th></th></tr>{rows}</table>",
+        f"<p>Documents scored nearest the top-25% threshold ({cut:.4f}):</p><ul>{items}</ul>",
+    ]

@@ -89,3 +89,15 @@ def test_score_errors(scored_run, tmp_path, capsys):
     assert "no documents in" in capsys.readouterr().err
     with pytest.raises(FinemillError, match="no scores named 'other'"):
         load_scores(out, "other")
+
+
+def test_report_section(scored_run):
+    from finemill.stats.scores import scores_html
+
+    out, _ = scored_run
+    section = "".join(scores_html(out, examples=2))
+    _, _, scores = load_scores(out)
+    assert (
+        "pages.parquet, 300 documents" in section and f"{threshold_for_fraction(scores, 0.25):.4f}" in section
+    )
+    assert section.count("<li>") == 4 and section.count("<tr>") == 11
