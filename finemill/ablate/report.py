@@ -70,6 +70,7 @@ def build_report(
             "bpb": summarize([r["bpb"] for r in own]),
             "tasks": {t: summarize([r["tasks"][t]["score"] for r in own if t in r["tasks"]]) for t in tasks},
             "aggregate": summarize([r["aggregate"] for r in own]),
+            "gold_bpb": summarize([r.get("gold_bpb") for r in own]),
             "curve": _mean_curve(own),
         }
         rows.append(row)
@@ -80,6 +81,7 @@ def build_report(
         row["vs_reference"] = {
             "bpb": welch(row["bpb"]["values"], ref["bpb"]["values"]),
             "aggregate": welch(row["aggregate"]["values"], ref["aggregate"]["values"]),
+            "gold_bpb": welch(row["gold_bpb"]["values"], ref["gold_bpb"]["values"]),
             "tasks": {t: welch(row["tasks"][t]["values"], ref["tasks"][t]["values"]) for t in tasks},
         }
     return {
@@ -88,6 +90,23 @@ def build_report(
         "settings": settings,
         "variants": rows,
         "test": f"Welch's t-test over seeds (unequal variances), significant at p < {SIGNIFICANT}",
+        "ranking": ranking(rows),
+    }
+
+
+def ranking(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The variants best first by each measure that can rank data at small scale: held-out bits per byte and
+    the gold continuations' bits per byte (lower is better), and the centered aggregate (higher is better).
+    A variant without the measure is left out of that ranking."""
+    order = {"bpb": 1, "gold_bpb": 1, "aggregate": -1}
+    return {
+        measure: [
+            r["name"]
+            for r in sorted(
+                (r for r in rows if r[measure]["mean"] is not None), key=lambda r: sign * r[measure]["mean"]
+            )
+        ]
+        for measure, sign in order.items()
     }
 
 
@@ -157,6 +176,8 @@ def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
         *[f"{t} %" for t in tasks],
         "aggregate %",
         "Δ aggregate",
+        "gold bpb",
+        "Δ gold bpb",
     ]
     rows = []
     for row in report["variants"]:
@@ -173,6 +194,8 @@ def table_rows(report: dict) -> tuple[list[str], list[list[str]]]:
                 *[_pm(row["tasks"][t], 100, 1) for t in tasks],
                 _pm(row["aggregate"], 100, 1),
                 _delta(vs.get("aggregate"), 100, 1),
+                _pm(row.get("gold_bpb") or {"mean": None}),
+                _delta(vs.get("gold_bpb")),
             ]
         )
     return header, rows
@@ -185,8 +208,12 @@ def notes(report: dict) -> list[str]:
         f"mean ± std over seeds {s['seeds']}; Δ: difference to {report['reference']}, {report['test']} (*)",
         f"budget: {s['tokens']:,} tokens per run ({s['steps']:,} steps of {s['tokens_per_step']:,}), the same "
         "for every variant and seed",
-        f"bits per byte on {s['heldout']['source']} ({s['heldout']['bytes']:,} bytes)",
+        f"bits per byte on {s['heldout']['source']} ({s['heldout']['bytes']:,} bytes); gold bpb: bits per "
+        "byte of the benchmarks' correct answers, mean over tasks",
     ]
+    for measure, names in (report.get("ranking") or {}).items():
+        if len(names) > 1:
+            lines.append(f"ranking by {measure.replace('_', ' ')}: {' > '.join(names)} (best first)")
     if s.get("overrides"):  # the user's training settings the runs did not follow
         lines.append(
             "training settings overridden: "

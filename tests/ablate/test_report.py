@@ -22,6 +22,7 @@ def run(variant: str, seed: int, bpb: float, acc: float, train_tokens: int) -> d
         "bpb": bpb,
         "curve": curve,
         "aggregate": (acc - 0.25) / 0.75,
+        "gold_bpb": bpb + 1.0 - acc,
         "tasks": {
             "arc_easy": {
                 "n": 100,
@@ -111,3 +112,17 @@ def test_the_page_escapes_names_and_embeds_the_plot(report):
     header, rows = table_rows(report)
     assert len(rows) == 3 and all(len(r) == len(header) for r in rows)
     assert rows[2][1] == "0 (0%)" and rows[2][4] == "-"
+
+
+def test_variants_ranked_by_both_bits_per_byte(report):
+    rows = {r["name"]: r for r in report["variants"]}
+    gold = [r["gold_bpb"] for r in report["results"] if r["variant"] == "base"]
+    assert rows["base"]["gold_bpb"]["mean"] == pytest.approx(np.mean(gold))
+    a = [r["gold_bpb"] for r in report["results"] if r["variant"] == "<b>loose</b>"]
+    assert rows["<b>loose</b>"]["vs_reference"]["gold_bpb"]["p"] == pytest.approx(
+        ttest_ind(a, gold, equal_var=False).pvalue
+    )
+    # base: lower held-out and gold bits per byte and higher accuracy; the empty variant has no runs
+    assert report["ranking"] == {m: ["base", "<b>loose</b>"] for m in ("bpb", "gold_bpb", "aggregate")}
+    header, cells = table_rows(report)
+    assert header[-2:] == ["gold bpb", "Δ gold bpb"] and cells[2][-2:] == ["-", ""]
