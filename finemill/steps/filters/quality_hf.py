@@ -17,6 +17,7 @@ the worker process (so the step pickles to Ray and Slurm workers without weights
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,8 @@ class QualityHFFilter(MeasuredFilter, BaseFilter):
                     f"({head['labels']}); name the labels to keep among them"
                     + (f" (unknown: {unknown})" if unknown else "")
                 )
+        if importlib.util.find_spec("transformers") is None:
+            raise FinemillError("quality_hf needs transformers: pip install -c constraints.txt -e '.[hf]'")
         if device not in ("auto", "cpu", "cuda"):
             raise FinemillError(f"quality_hf.device must be auto, cpu or cuda, got {device!r}")
         self.model_path, self.head = str(model), head
