@@ -47,6 +47,23 @@ def welch(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     return result
 
 
+# Two-sided test at p < 0.05 with 80% power: (z_0.975 + z_0.8)^2.
+POWER_FACTOR = (1.959964 + 0.841621) ** 2
+
+
+def seeds_needed(a: Sequence[float], b: Sequence[float]) -> int | None:
+    """Seeds per variant a two-sample test would need to find the measured difference significant (p < 0.05)
+    four times out of five, from the measured seed variances: (z + z)^2 (s_a^2 + s_b^2) / d^2. None when a
+    side has fewer than two seeds or the difference is zero."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    difference = sum(a) / len(a) - sum(b) / len(b)
+    variance = summarize(a)["std"] ** 2 + summarize(b)["std"] ** 2
+    if difference == 0:
+        return None
+    return max(2, math.ceil(POWER_FACTOR * variance / difference**2))
+
+
 def build_report(
     variants: list[dict[str, Any]], results: list[dict[str, Any]], settings: dict[str, Any]
 ) -> dict:
@@ -78,6 +95,10 @@ def build_report(
     for row in rows[1:]:
         if not row["seeds"] or not ref["seeds"]:
             continue
+        row["seeds_needed"] = {
+            measure: seeds_needed(row[measure]["values"], ref[measure]["values"])
+            for measure in ("bpb", "gold_bpb")
+        }
         row["vs_reference"] = {
             "bpb": welch(row["bpb"]["values"], ref["bpb"]["values"]),
             "aggregate": welch(row["aggregate"]["values"], ref["aggregate"]["values"]),
@@ -227,6 +248,16 @@ def notes(report: dict) -> list[str]:
             + " (FineWeb's ablations saw each token once: with repeats, a smaller variant is not penalised "
             "for its size as it would be at scale)"
         )
+    for r in report["variants"]:
+        needed = {k: v for k, v in (r.get("seeds_needed") or {}).items() if v}
+        tests = r.get("vs_reference") or {}
+        unseen = {k: v for k, v in needed.items() if not (tests.get(k) or {}).get("significant")}
+        if unseen:
+            lines.append(
+                f"{r['name']}: seeds per variant to find its difference significant (p < 0.05, 80% power), "
+                "from the measured seed variance: "
+                + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in unseen.items())
+            )
     for r in report["variants"]:
         if r.get("error"):
             lines.append(f"{r['name']}: {r['error']}; not trained")

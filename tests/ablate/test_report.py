@@ -126,3 +126,18 @@ def test_variants_ranked_by_both_bits_per_byte(report):
     assert report["ranking"] == {m: ["base", "<b>loose</b>"] for m in ("bpb", "gold_bpb", "aggregate")}
     header, cells = table_rows(report)
     assert header[-2:] == ["gold bpb", "Δ gold bpb"] and cells[2][-2:] == ["-", ""]
+
+
+def test_seeds_needed_from_the_seed_variance(report):
+    from scipy.stats import norm
+
+    from finemill.ablate.report import notes, seeds_needed
+
+    a, b = [1.0, 1.2, 1.1], [1.0, 1.1, 0.9]
+    d, variance = np.mean(a) - np.mean(b), np.var(a, ddof=1) + np.var(b, ddof=1)
+    expected = (norm.ppf(0.975) + norm.ppf(0.8)) ** 2 * variance / d**2
+    assert seeds_needed(a, b) == int(np.ceil(expected - 1e-6))
+    assert seeds_needed([1.0], b) is None and seeds_needed(b, b) is None
+    row = next(r for r in report["variants"] if r["name"] == "<b>loose</b>")
+    assert set(row["seeds_needed"]) == {"bpb", "gold_bpb"}
+    assert all("seeds per variant" not in line for line in notes(report))  # both differences are significant
