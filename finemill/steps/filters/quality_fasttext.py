@@ -69,17 +69,23 @@ class QualityFastTextFilter(MeasuredFilter, BaseFilter):
         self.top_fraction, self.normalisation = top_fraction, normalisation
         self.newline_replacement = newline_replacement
         self._sample_scores: dict[int, float] = {}  # the calibration sample's scores, by id(document)
+        self._model = None
 
     @property
     def model(self):
-        """Loaded on first use, in the worker (one load per process)."""
-        model = load_fasttext(self.model_path)
-        if self.label not in model.labels:
-            raise FinemillError(
-                f"quality_fasttext.label: {self.label.removeprefix('__label__')!r} is not a label of "
-                f"{self.model_path} (its labels: {[x.removeprefix('__label__') for x in model.labels]})"
-            )
-        return model
+        """Loaded on first use, in the worker (one load per process), its labels checked once."""
+        if self._model is None:
+            model = load_fasttext(self.model_path)
+            if self.label not in model.labels:
+                raise FinemillError(
+                    f"quality_fasttext.label: {self.label.removeprefix('__label__')!r} is not a label of "
+                    f"{self.model_path} (its labels: {[x.removeprefix('__label__') for x in model.labels]})"
+                )
+            self._model = model
+        return self._model
+
+    def __getstate__(self) -> dict:  # workers load their own copy
+        return {**self.__dict__, "_model": None}
 
     def score(self, text: str) -> float:
         """The model's probability of the label for this text (datatrove's k=-1 prediction, its value)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import pickle
 
 import pytest
 from datatrove.data import Document
@@ -80,6 +81,8 @@ def test_top_fraction_calibrates_on_the_first_documents(model, real_texts):
     removed = [d for r, d in zip(results, docs, strict=True) if r is not True]
     assert all(d.metadata["quality_threshold"] == step.task_threshold for d in removed)
     assert step.stats["calibrated_tasks"].total == 1
+    copy = pickle.loads(pickle.dumps(step))  # to a Ray or Slurm worker, after use too: without the model
+    assert copy._model is None and copy.score(real_texts[0]) == step.score(real_texts[0])
 
 
 def test_bad_settings_are_one_line_errors(model, tmp_path):
