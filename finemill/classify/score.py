@@ -20,7 +20,8 @@ def classifier_for(model: str, label: str = "hq", threads: int | None = None, de
         from finemill.steps.filters.quality_hf import QualityHFFilter, head_of
 
         head = head_of(path)
-        keep = None if head["num_labels"] == 1 else [head["labels"][-1]]
+        # a classification head: the probability of `label` when it names one of its labels, else of the last
+        keep = None if head["num_labels"] == 1 else [label if label in head["labels"] else head["labels"][-1]]
         return QualityHFFilter(str(path), keep_labels=keep, device=device, threads=threads)
     from finemill.steps.filters.quality_fasttext import QualityFastTextFilter
 
