@@ -115,7 +115,7 @@ def train_classifier(
             POSITIVE: data.counts[POSITIVE] - metrics.get("heldout_positive", 0),
             NEGATIVE: data.counts[NEGATIVE] - metrics.get("heldout_negative", 0),
         },
-        "settings": asdict(settings),
+        "settings": {**asdict(settings), **model.trained_with},
         "metrics": metrics,
         "train_seconds": round(time.perf_counter() - started, 2),
         **card,
@@ -124,19 +124,46 @@ def train_classifier(
     return card_data
 
 
-# fastText 0.9's loss check can read the average loss of a thread that has not counted an example yet (0/0)
-# and stop with "Encountered NaN" on small sets (seen here on 2 of 10 runs of 200 documents, one thread); a
-# rerun with the same seed trains the same model. A real divergence fails every try.
-NAN_TRIES = 5
+# fastText raises "Encountered NaN" when training diverges. With this wheel it also happens at random: the
+# same file and settings fail on some runs and succeed on others, more often the more the process has
+# imported (on 200 real pages: 4 of 10 runs fail in a bare interpreter, 8 of 10 after importing pyarrow), which
+# points at memory fastText reads before writing it. A run that succeeds with the same seed trains the same
+# model. So each try trains in a fresh interpreter that imports fastText alone; after two tries with the
+# settings as asked, the next seeds, then half the learning rate. The card records what trained the model.
+TRIES = 12
+_CHILD = """
+import json, sys
+import fasttext
+try:
+    model = fasttext.train_supervised(**json.loads(sys.argv[1]))
+except RuntimeError as e:
+    sys.exit(f"fastText: {e}")
+model.save_model(sys.argv[2])
+"""
 
 
 def _train(fasttext: Any, **settings: Any) -> Any:
-    for attempt in range(NAN_TRIES):
-        try:
-            return fasttext.train_supervised(**settings)
-        except RuntimeError as e:
-            if "NaN" not in str(e) or attempt == NAN_TRIES - 1:
-                raise FinemillError(f"fastText training failed: {e} (try a lower --lr)") from None
+    import subprocess
+    import sys
+
+    lr, seed = settings["lr"], settings["seed"]
+    target = Path(settings["input"]).with_name("model.bin")
+    for attempt in range(TRIES):
+        settings.update(seed=seed + max(0, attempt - 1), lr=lr if attempt < TRIES // 2 else lr / 2)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, json.dumps(settings), str(target)], capture_output=True, text=True
+        )
+        if done.returncode == 0:
+            model = fasttext.FastText._FastText(str(target))  # load_model, without its warning
+            model.trained_with = {
+                "lr": settings["lr"],
+                "fasttext_seed": settings["seed"],
+                "tries": attempt + 1,
+            }
+            return model
+        error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        if "NaN" not in error or attempt == TRIES - 1:
+            raise FinemillError(f"fastText training failed: {error} (try a lower --lr)")
     raise AssertionError("unreachable")
 
 
