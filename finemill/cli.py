@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "finemill.tokenize.cli",  # tokenize
     "finemill.train.cli",  # train, sample
     "finemill.eval.cli",  # eval
+    "finemill.classify.cli",  # classify train, classify score
     "finemill.export.cli",  # export
     "finemill.ablate.cli",  # ablate
 ]

@@ -172,6 +172,12 @@ def progress(out: Path, stage: str) -> Path:
     return logs(out, stage) / "progress"
 
 
+def scores(out: Path, name: str | None = None) -> Path:
+    """`finemill classify score`: OUT/scores/<name>.parquet (id, quality_score[, int_score]) per model."""
+    folder = out / "scores"
+    return folder if name is None else folder / f"{name}.parquet"
+
+
 def tokens(out: Path) -> Path:
     return out / TOKENS
 

@@ -28,6 +28,7 @@ LAYERS = [
     "pipeline",
     "stats",
     "eval",
+    "classify",
     "export",
     "train",
     "ablate",

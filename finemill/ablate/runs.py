@@ -230,7 +230,7 @@ def _result(unit: Unit, last_step: int, tokens_seen: int, points: list[dict], su
         "bpb": points[-1]["bpb"],
         "curve": points,
         "tasks": {
-            name: {k: s[k] for k in ("n", "score", "centered", "chance", "metric")}
+            name: {k: s.get(k) for k in ("n", "score", "centered", "chance", "metric", "gold_bpb")}
             for name, s in suite["tasks"].items()
         },
         # per item: 1 when the headline metric picked the right answer (for a paired comparison of variants)
@@ -239,8 +239,16 @@ def _result(unit: Unit, last_step: int, tokens_seen: int, points: list[dict], su
             for name, records in suite["items"].items()
         },
         "aggregate": suite["aggregate"],
+        # the gold continuations' bits per byte, mean over tasks: a likelihood proxy that ranks data at small
+        # scale where accuracy sits at chance (DataDecide)
+        "gold_bpb": _mean([s.get("gold_bpb") for s in suite["tasks"].values()]),
         "unit": asdict(unit),
     }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    numbers = [v for v in values if v is not None]
+    return sum(numbers) / len(numbers) if numbers else None
 
 
 def _prune_checkpoints(run_dir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -86,11 +87,15 @@ def eval_command(args: argparse.Namespace) -> int:
 
     from finemill.common import resolve_device
     from finemill.eval.evaluate import evaluate_tasks
+    from finemill.eval.provenance import classifier_warnings
     from finemill.eval.report import print_results, write_results
     from finemill.model.loading import load_model
 
     device = resolve_device(args.device)
     loaded = load_model(args.checkpoint, device, args.tokenizer)
+    warnings = classifier_warnings(loaded.state, [t.name for t in tasks])
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     start = time.perf_counter()
     results: dict = {
         "checkpoint": str(loaded.path),
@@ -110,6 +115,8 @@ def eval_command(args: argparse.Namespace) -> int:
                 loaded.model, loaded.encoder, tasks, args.limit, device, args.batch_tokens, progress=progress
             )
             results.update(suite)
+    if warnings:
+        results["warnings"] = warnings
     results["seconds"] = round(time.perf_counter() - start, 2)
     out = Path(args.out) if args.out else loaded.run_dir / "eval"
     print_results(results)

@@ -1,5 +1,8 @@
 """The benchmark suite on a model: items -> spans -> one batched scoring pass -> per-item records -> scores.
 
+Beside them, `gold_bpb`: the bits per byte of the correct continuation (DataDecide's proxy, which ranks data
+recipes at small scale where accuracy cannot), per item and as the task's mean.
+
 Per item, as lm-evaluation-harness scores multiple choice: `acc` picks the choice with the highest summed
 log-likelihood, `acc_norm` the highest log-likelihood divided by the choice's length in characters (lm-eval's
 acc_norm; see finemill.eval.tasks for which string that is). Ties go to the first choice (numpy argmax, as
@@ -29,6 +32,9 @@ def item_record(
 ) -> dict[str, Any]:
     """What one item's scoring decided, in plain JSON types."""
     lls = [float(x) for x in logprobs]
+    gold_bpb = gold_bits_per_byte(
+        lls[0 if task.greedy else item.gold], item.requests[0 if task.greedy else item.gold][1]
+    )
     if task.greedy:
         correct = bool(greedy[0])
         return {
@@ -41,6 +47,7 @@ def item_record(
             "acc": int(correct),
             "acc_norm": int(correct),
             "chance": 0.0,
+            "gold_bpb": gold_bpb,
         }
     pred = int(np.argmax(logprobs))
     pred_norm = int(np.argmax(logprobs / np.asarray(item.norm_chars, dtype=np.float64)))
@@ -54,7 +61,14 @@ def item_record(
         "acc": int(pred == item.gold),
         "acc_norm": int(pred_norm == item.gold),
         "chance": 1.0 / len(item.requests),
+        "gold_bpb": gold_bpb,
     }
+
+
+def gold_bits_per_byte(logprob: float, continuation: str) -> float:
+    """Bits per UTF-8 byte of the gold continuation (its delimiter included): -log2 P / bytes. DataDecide's
+    likelihood proxy, which ranks data recipes at model sizes where accuracy sits at chance."""
+    return -logprob / math.log(2) / max(1, len(continuation.encode("utf-8")))
 
 
 def stderr(values: Sequence[float]) -> float:
@@ -76,6 +90,7 @@ def summarize(task: Task, records: list[dict[str, Any]]) -> dict[str, Any]:
         "acc_norm": float(np.mean(acc_norm)) if records else float("nan"),
         "acc_norm_stderr": stderr(acc_norm),
         "chance": chance,
+        "gold_bpb": float(np.mean([r["gold_bpb"] for r in records])) if records else float("nan"),
         "metric": task.metric,
         "score": score,
         "stderr": stderr(acc_norm if task.metric == "acc_norm" else acc),

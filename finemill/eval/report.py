@@ -27,6 +27,7 @@ def results_table(results: dict[str, Any]) -> Table:
         ("± stderr", "right"),
         ("chance", "right"),
         ("centered", "right"),
+        ("gold bpb", "right"),
     ]:
         table.add_column(name, justify=justify)
     for name, s in results["tasks"].items():
@@ -35,12 +36,20 @@ def results_table(results: dict[str, Any]) -> Table:
             acc_norm = f"[bold]{acc_norm}[/bold]"
         else:
             acc = f"[bold]{acc}[/bold]"
+        gold_bpb = f"{s['gold_bpb']:.4f}" if s.get("gold_bpb") is not None else ""
         table.add_row(
-            name, f"{s['n']:,}", acc, acc_norm, _pct(s["stderr"]), _pct(s["chance"]), _pct(s["centered"])
+            name,
+            f"{s['n']:,}",
+            acc,
+            acc_norm,
+            _pct(s["stderr"]),
+            _pct(s["chance"]),
+            _pct(s["centered"]),
+            gold_bpb,
         )
     if results["tasks"]:
         table.add_section()
-        table.add_row("aggregate", "", "", "", "", "", f"[bold]{_pct(results['aggregate'])}[/bold]")
+        table.add_row("aggregate", "", "", "", "", "", f"[bold]{_pct(results['aggregate'])}[/bold]", "")
     return table
 
 

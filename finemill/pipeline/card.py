@@ -31,6 +31,9 @@ DOCUMENT_COLUMNS = {
     "file_path": "the crawl file the page was read from",
     "language": "the language lid.176 found",
     "language_score": "lid.176's confidence in that language",
+    # written when the recipe has a quality classifier step (quality_fasttext, quality_hf)
+    "quality_score": "the quality classifier's score (fastText: the label's probability; transformers: its logit)",
+    "int_score": "round(clip(quality_score, 0, 5)), FineWeb-Edu's integer score",
 }
 REMOVED_COLUMNS = {
     "step": "the recipe step that removed the document",

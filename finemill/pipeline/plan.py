@@ -194,7 +194,15 @@ def keeps_languages(recipe: Recipe) -> bool:
 
 
 def document_writer(recipe: Recipe, out: Path) -> DocumentWriter:
-    return DocumentWriter(_inside(out, run_folder.documents(out)), by_language=keeps_languages(recipe))
+    """The writer of OUT/documents: per language for a multilingual recipe, with the score columns of the
+    recipe's classifier steps."""
+    names = {s.name for s in recipe.steps}
+    columns = [c for step, cs in SCORE_COLUMNS.items() if step in names for c in cs]
+    return DocumentWriter(
+        _inside(out, run_folder.documents(out)),
+        by_language=keeps_languages(recipe),
+        score_columns=tuple(dict.fromkeys(columns)),
+    )
 
 
 # The reader of each kind of input (finemill.pipeline.inputs).
@@ -251,6 +259,10 @@ def _build_step(spec: StepSpec, out: Path) -> PipelineStep:
     if entry.removes:
         return cls(**spec.params, exclusion_writer=_removed_writer(spec.name, out))
     return cls(**spec.params)
+
+
+# The score columns each quality classifier step writes into documents/ (FineWeb-Edu's names).
+SCORE_COLUMNS = {"quality_fasttext": ("quality_score",), "quality_hf": ("quality_score", "int_score")}
 
 
 def _removed_writer(step: str, out: Path) -> RemovedWriter:

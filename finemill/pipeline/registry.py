@@ -57,6 +57,9 @@ _ENTRIES = (
     StepEntry(
         "pii", "finemill.steps.pii.scrubber:PIIScrubber", removes=False
     ),  # rewrites text, drops nothing
+    # model-based quality classifiers (#23): a fastText file, a transformers folder
+    StepEntry("quality_fasttext", "finemill.steps.filters.quality_fasttext:QualityFastTextFilter"),
+    StepEntry("quality_hf", "finemill.steps.filters.quality_hf:QualityHFFilter"),
     # `finemill ablate` holds documents out of every variant by a hash of their URL (their bits per byte text)
     StepEntry("url_holdout", "finemill.ablate.heldout:URLHoldout"),
 )

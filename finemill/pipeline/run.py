@@ -246,12 +246,30 @@ def _run_meta(recipe: Recipe, inputs: Inputs, out: Path) -> dict:
         "input_kind": inputs.kind,
         "inputs_skipped": inputs.skipped,  # files of the folders and globs given that the run did not read
         "steps_skipped": planned_steps(recipe, inputs)[1],
+        "classifiers": _classifiers(recipe),
         "workers": recipe.workers,
         "executor": recipe.executor.kind,
         "fingerprint": hashlib.sha256(json.dumps(run_fingerprint(recipe, files, out)).encode()).hexdigest()[
             :16
         ],
     }
+
+
+def _classifiers(recipe: Recipe) -> dict:
+    """Each quality classifier step's model, its card's sources and benchmark tasks (what `finemill eval` warns
+    about) and, for a transformers model, its window in tokens."""
+    from finemill.steps.filters.model_card import card_summary
+    from finemill.steps.filters.quality_hf import stated_window
+
+    found = {}
+    for step in recipe.steps:
+        if step.name in ("quality_fasttext", "quality_hf"):
+            found[step.name] = card_summary(step.params["model"])
+            if step.name == "quality_hf":
+                found[step.name]["window_tokens"] = stated_window(
+                    step.params["model"], step.params.get("max_tokens")
+                )
+    return found
 
 
 def _previous_wall_time(out: Path) -> float:

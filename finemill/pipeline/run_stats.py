@@ -171,6 +171,10 @@ def _step_entry(name: str, merged: dict | None, docs_in: int, chars_in: int) -> 
         reason = DEFAULT_REASONS.get(name, "removed")  # what RemovedWriter writes for a reasonless removal
         removed[reason] = removed.get(reason, 0) + dropped - sum(removed.values())
     chars_out = counters.pop("doc_len", chars_in if forwarded == total else 0)
+    if counters.get("calibrated_tasks"):  # quality_fasttext's top_fraction: the tasks' mean threshold
+        counters["calibrated_threshold_mean"] = round(
+            counters["calibrated_threshold_sum"] / counters["calibrated_tasks"], 6
+        )
     time_s = merged["time_s"] if merged else 0.0
     return {
         "name": name,

@@ -18,7 +18,9 @@ of text. With --kept, examples of kept documents (OUT/documents) with every meas
   finemill inspect OUT --step gopher_quality
   finemill inspect OUT --step fineweb_quality --reason line_punct_ratio -n 3
   finemill inspect OUT --step language --language en     English pages scored below the threshold
-  finemill inspect OUT --step gopher_quality --kept"""
+  finemill inspect OUT --step gopher_quality --kept
+  finemill inspect OUT --score-near 0.8     kept documents a quality classifier scored nearest 0.8
+                                            (OUT/scores/ of `finemill classify score`, or quality_score)"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     inspect.add_argument("run", metavar="OUT", help="output folder of `finemill run`")
-    inspect.add_argument("--step", required=True, help="recipe step, e.g. language, gopher_quality, minhash")
+    inspect.add_argument("--step", help="recipe step, e.g. language, gopher_quality, minhash (required)")
     inspect.add_argument("--reason", help="only this removal reason (default: all, n examples each)")
     inspect.add_argument(
         "--language",
@@ -66,6 +68,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect.add_argument(
         "--seed", type=int, default=0, help="random seed (default: 0; same seed, same examples)"
     )
+    inspect.add_argument(
+        "--score-near",
+        type=float,
+        metavar="X",
+        help="instead of --step: the n kept documents whose classifier score is nearest X, half below it",
+    )
+    inspect.add_argument("--scores", metavar="NAME", help="with --score-near: OUT/scores/NAME.parquet")
     inspect.set_defaults(func=handle_inspect)
 
 
@@ -89,6 +98,10 @@ def handle_stats(args: argparse.Namespace) -> int:
         print_compare(*summaries)
         return 0
     print_stats(summaries[0])
+    from finemill.stats.scores import score_lines
+
+    for line in score_lines(runs[0].path):
+        print(line)
     if args.html:
         from finemill.stats.report import write_report
 
@@ -122,6 +135,10 @@ def handle_inspect(args: argparse.Namespace) -> int:
     if args.n < 1 or args.lines < 1:
         raise FinemillError("-n and --lines must be >= 1")
     run = open_run(args.run)
+    if args.score_near is not None:
+        return _inspect_scores(run.path, args)
+    if not args.step:
+        raise FinemillError("--step is required (or --score-near X)")
     step = run.step(args.step)
     if args.kept:
         if args.reason:
@@ -158,4 +175,28 @@ def handle_inspect(args: argparse.Namespace) -> int:
             console.print(
                 example_renderable(args.step, i, len(examples), example, measures, excerpt, args.lines)
             )
+    return 0
+
+
+def _inspect_scores(out, args: argparse.Namespace) -> int:
+    """Kept documents scored nearest --score-near, lowest first, each with its score and first lines."""
+    from finemill.errors import FinemillError
+    from finemill.stats.scores import documents_by_id, load_scores, nearest
+
+    found = load_scores(out, args.scores)
+    if found is None:
+        raise FinemillError(
+            f"no scores in {out}: run `finemill classify score {out} --model M`, or a recipe with a "
+            "quality_fasttext or quality_hf step"
+        )
+    source, ids, scores = found
+    picked = nearest(ids, scores, args.score_near, args.n)
+    documents = documents_by_id(out, {i for i, _ in picked})
+    print(f"{len(picked)} documents scored nearest {args.score_near} ({source})")
+    for doc_id, score in picked:
+        doc = documents.get(doc_id, {})
+        side = "below" if score < args.score_near else "at/above"
+        print(f"\n── score {score:.4f} ({side} {args.score_near})  {doc.get('url') or doc_id}")
+        for line in [x for x in (doc.get("text") or "").splitlines() if x.strip()][: args.lines]:
+            print(f"    {line[:160]}")
     return 0

@@ -86,20 +86,22 @@ class Explainer:
         return self._filters[step]
 
     def checks(
-        self, step: str, text: str, url: str | None = None, language: str | None = None
+        self, step: str, text: str, url: str | None = None, metadata: dict | None = None
     ) -> list[Check] | None:
         """Every check of the step's filter on this text; None for a step that measures nothing (extraction,
-        MinHash). `language`: the document's, for filters with settings per language. Raises FinemillError
-        when the step's filter cannot be built here."""
+        MinHash). `metadata`: the document's (its language, for filters with settings per language; a
+        classifier's threshold). Raises FinemillError when the step's filter cannot be built here."""
         if _measuring_class(step) is None:
             return None
         f = self.filter_for(step)
         if f is None:
             raise FinemillError("the step's filter cannot be built here")
-        metadata = {"url": url} if url else {}
-        if language:
-            metadata["language"] = language
-        doc = Document(text=text, id="explain", metadata=metadata)
+        metadata = metadata or {}
+        doc = Document(text=text, id="explain", metadata={"url": url} if url else {})
+        if metadata.get("language"):  # the document's, for filters with settings per language
+            doc.metadata["language"] = metadata["language"]
+        if "quality_threshold" in metadata:  # a top_fraction step's threshold for this document
+            doc.metadata["quality_threshold"] = metadata["quality_threshold"]
         return all_checks(f.checks(doc))
 
     def explain(
@@ -109,7 +111,7 @@ class Explainer:
         metadata = metadata or {}
         failure = ""
         try:
-            checks = self.checks(step, text, url, metadata.get("language"))
+            checks = self.checks(step, text, url, metadata)
         except FinemillError as e:
             checks, failure = None, f"not measured: {e}"
         except Exception as e:  # a measure must never stop a report; say what happened instead

@@ -19,6 +19,7 @@ from finemill.stats.explain import DESCRIPTIONS, Explainer
 from finemill.stats.format import STEP_COLUMNS
 from finemill.stats.histograms import score_and_length_histograms
 from finemill.stats.sample import GROUP_SEPARATOR, Example, readable_text, sample_by_reason
+from finemill.stats.scores import scores_html
 from finemill.stats.step_rows import step_rows
 from finemill.stats.summary import Summary
 
@@ -172,6 +173,7 @@ def render_html(summary: Summary, images: dict[str, bytes], examples: dict[str, 
         f'<div class="pair">{_img(images, "language-score", "language score histogram")}'
         f"{_img(images, 'length', 'document length histogram')}</div>",
     ]
+    parts += scores_html(summary.run.path)  # a quality classifier's scores, when the run has them
     if summary.clusters is not None:
         parts += ['<h2 id="dedup">Near-duplicates (MinHash)</h2>', _dedup(summary, images)]
     parts += [

@@ -22,6 +22,7 @@ def run(variant: str, seed: int, bpb: float, acc: float, train_tokens: int) -> d
         "bpb": bpb,
         "curve": curve,
         "aggregate": (acc - 0.25) / 0.75,
+        "gold_bpb": bpb + 1.0 - acc,
         "tasks": {
             "arc_easy": {
                 "n": 100,
@@ -111,3 +112,32 @@ def test_the_page_escapes_names_and_embeds_the_plot(report):
     header, rows = table_rows(report)
     assert len(rows) == 3 and all(len(r) == len(header) for r in rows)
     assert rows[2][1] == "0 (0%)" and rows[2][4] == "-"
+
+
+def test_variants_ranked_by_both_bits_per_byte(report):
+    rows = {r["name"]: r for r in report["variants"]}
+    gold = [r["gold_bpb"] for r in report["results"] if r["variant"] == "base"]
+    assert rows["base"]["gold_bpb"]["mean"] == pytest.approx(np.mean(gold))
+    a = [r["gold_bpb"] for r in report["results"] if r["variant"] == "<b>loose</b>"]
+    assert rows["<b>loose</b>"]["vs_reference"]["gold_bpb"]["p"] == pytest.approx(
+        ttest_ind(a, gold, equal_var=False).pvalue
+    )
+    # base: lower held-out and gold bits per byte and higher accuracy; the empty variant has no runs
+    assert report["ranking"] == {m: ["base", "<b>loose</b>"] for m in ("bpb", "gold_bpb", "aggregate")}
+    header, cells = table_rows(report)
+    assert header[-2:] == ["gold bpb", "Δ gold bpb"] and cells[2][-2:] == ["-", ""]
+
+
+def test_seeds_needed_from_the_seed_variance(report):
+    from scipy.stats import norm
+
+    from finemill.ablate.report import notes, seeds_needed
+
+    a, b = [1.0, 1.2, 1.1], [1.0, 1.1, 0.9]
+    d, variance = np.mean(a) - np.mean(b), np.var(a, ddof=1) + np.var(b, ddof=1)
+    expected = (norm.ppf(0.975) + norm.ppf(0.8)) ** 2 * variance / d**2
+    assert seeds_needed(a, b) == int(np.ceil(expected - 1e-6))
+    assert seeds_needed([1.0], b) is None and seeds_needed(b, b) is None
+    row = next(r for r in report["variants"] if r["name"] == "<b>loose</b>")
+    assert set(row["seeds_needed"]) == {"bpb", "gold_bpb"}
+    assert all("seeds per variant" not in line for line in notes(report))  # both differences are significant

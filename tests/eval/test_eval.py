@@ -394,6 +394,14 @@ def test_cli_results_json_recomputed_from_items(trained_run, tmp_path, capsys):
         assert s["stderr"] == pytest.approx(np.std(headline, ddof=1) / math.sqrt(40))
         centered.append((np.mean(headline) - chance) / (1 - chance))
         assert s["centered"] == pytest.approx(centered[-1])
+        # the gold continuation's bits per byte (LAMBADA: its one continuation, the last word)
+        golds = [item.requests[item.gold][1] for item in TASKS[name].load(40)]
+        gold_bpb = [
+            -r["logprobs"][r["gold"]] / math.log(2) / len(g.encode("utf-8"))
+            for r, g in zip(records, golds, strict=True)
+        ]
+        assert [r["gold_bpb"] for r in records] == pytest.approx(gold_bpb)
+        assert s["gold_bpb"] == pytest.approx(np.mean(gold_bpb)) and s["gold_bpb"] > 0
     assert results["aggregate"] == pytest.approx(np.mean(centered))
     bpb = results["bpb"]
     assert bpb["bits_per_byte"] == pytest.approx(bpb["nats"] / math.log(2) / bpb["bytes"])

@@ -53,7 +53,7 @@ def fineweb_columns(doc: Document) -> dict:
 
 
 def record_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch | None:
-    """`pa.RecordBatch.from_pylist(rows, schema=schema)` for schemas of string and float64 columns, built from
+    """`pa.RecordBatch.from_pylist(rows, schema=schema)` for schemas of string, float64 and int64 columns, built from
     the columns' buffers: `pa.array` imports pandas on its first call (~0.5 s per process, for a check that
     never applies to lists). None where a value is not what the column holds (datatrove's call answers)."""
     columns = []
@@ -81,6 +81,11 @@ def record_batch(rows: list[dict], schema: pa.Schema) -> pa.RecordBatch | None:
             data = np.array(
                 [value if ok else 0.0 for value, ok in zip(values, valid, strict=True)], dtype=np.float64
             )
+            buffers = [validity, pa.py_buffer(data.tobytes())]
+        elif field.type == pa.int64():
+            if not all(type(value) is int for value, ok in zip(values, valid, strict=True) if ok):
+                return None
+            data = np.array([value if ok else 0 for value, ok in zip(values, valid, strict=True)], np.int64)
             buffers = [validity, pa.py_buffer(data.tobytes())]
         else:
             return None
@@ -162,14 +167,26 @@ class RemovedWriter(AtomicParquetWriter):
         }
 
 
-class DocumentWriter(AtomicParquetWriter):
-    """Writes kept documents to `documents/` in FineWeb's schema (zstd parquet); `by_language`: to
-    `documents/<language>/`, one folder per language (a multilingual recipe's)."""
+# The columns a quality classifier step adds (FineWeb-Edu's names); a run without one keeps FineWeb's schema.
+SCORE_FIELDS = {"quality_score": pa.float64(), "int_score": pa.int64()}
 
-    def __init__(self, output_folder: str, by_language: bool = False) -> None:
-        super().__init__(
-            output_folder, subfolder="${language}/" if by_language else "", schema=DOCUMENT_SCHEMA
-        )
+
+class DocumentWriter(AtomicParquetWriter):
+    """Writes kept documents to `documents/` in FineWeb's schema (zstd parquet), plus `score_columns` (of
+    SCORE_FIELDS) when the recipe has a quality classifier step; `by_language`: to `documents/<language>/`,
+    one folder per language (a multilingual recipe's)."""
+
+    def __init__(
+        self, output_folder: str, by_language: bool = False, score_columns: tuple[str, ...] = ()
+    ) -> None:
+        schema = DOCUMENT_SCHEMA
+        for name in score_columns:
+            schema = schema.append(pa.field(name, SCORE_FIELDS[name]))
+        super().__init__(output_folder, subfolder="${language}/" if by_language else "", schema=schema)
+        self.score_columns = tuple(score_columns)
 
     def _default_adapter(self, doc: Document) -> dict:
-        return fineweb_columns(doc)
+        row = fineweb_columns(doc)
+        for name in self.score_columns:
+            row[name] = doc.metadata.get(name)
+        return row
