@@ -219,7 +219,7 @@ def main() -> int:
     parser.add_argument(
         "--append",
         action="store_true",
-        help="add the new sizes to the runs already in --json: slopes from its largest size of the format",
+        help="add the new sizes to the runs already in --json (each slope from the next smaller size there)",
     )
     args = parser.parse_args()
     if (args.append or args.report) and not args.json:

@@ -8,12 +8,13 @@ import gzip
 import json
 import subprocess
 from collections import Counter, defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from benchmarks.common import child_env, module_command
-from benchmarks.speed import scale_inputs
+from benchmarks.speed import scale, scale_inputs
 from tests.conftest import shared_file
 
 
@@ -85,6 +86,24 @@ def test_build_is_deterministic_and_streams_both_formats(tmp_path, pages):
             records = ArchiveIterator(stream)
             pages_html += [r.content_stream().read() for r in records if r.rec_type == "response"]
     assert len(pages_html) == 20 and all(b"<article>" in page for page in pages_html)
+
+
+def test_runs_written_apart_combine_with_slopes_in_size_order(tmp_path):
+    """--append and --report: a 1M run added to a file of smaller runs gets its slope from the next size."""
+
+    def run(documents: int, cpu_s: float) -> scale.SizeRun:
+        result = scale.SizeRun(documents, "jsonl", 16, documents, {"pairs": documents // 10})
+        result.stages = {stage: scale.Row(cpu_s=cpu_s / 4) for stage in scale.STAGES}
+        result.total = scale.Row(cpu_s=cpu_s)
+        return result
+
+    path = tmp_path / "curve.json"
+    path.write_text(json.dumps([asdict(run(1_000_000, 8000.0)), asdict(run(10_000, 80.0))]))
+    runs = sorted(scale.load_runs(path), key=lambda r: r.documents)
+    scale.add_slopes(runs)
+    assert [r.documents for r in runs] == [10_000, 1_000_000]
+    assert runs[0].total.slope is None and runs[1].total.slope == pytest.approx(1.0)
+    assert runs[1].stages["buckets"].slope == pytest.approx(1.0)
 
 
 @pytest.mark.slow
