@@ -73,6 +73,7 @@ class SizeRun:
     kept: int
     duplicates: dict[str, int]
     clusters_rss_bytes_per_pair: float | None = None  # peak RSS growth of the clusters stage per new pair
+    removed: dict[str, dict[str, int]] = field(default_factory=dict)  # per step, its reasons (stats.json)
     stages: dict[str, Row] = field(default_factory=dict)
     total: Row = field(default_factory=Row)
 
@@ -149,6 +150,7 @@ def run_size(documents: int, args: argparse.Namespace, folder: Path) -> SizeRun:
     stats = json.loads((out / "stats.json").read_text())
     duplicates = duplicate_check(out, folder / PLANTED_FILE)
     result = SizeRun(documents, args.format, args.files, stats["documents"]["count"], duplicates)
+    result.removed = {step["name"]: step["removed"] for step in stats["steps"] if step["removed"]}
     for stage in (*STAGES, OTHER):
         use = uses.get(stage)
         result.stages[stage] = Row(
@@ -196,6 +198,12 @@ def print_run(run: SizeRun) -> None:
         f" original past the filters; MinHash removed: {dups['minhash_removed']:,}"
         f" ({dups['removed_in_planted_pairs']:,} of them in a planted pair)"
     )
+    if run.removed:  # where the documents went (an extraction `timeout` is wall-clock: a loaded machine)
+        parts = [
+            f"{step} {sum(r.values()):,} ({', '.join(f'{k} {v:,}' for k, v in r.items())})"
+            for step, r in run.removed.items()
+        ]
+        print("removed by step: " + "; ".join(parts))
     if run.clusters_rss_bytes_per_pair is not None:
         print(
             f"clusters stage: {dups['pairs']:,} duplicate pairs, peak RSS growth"
