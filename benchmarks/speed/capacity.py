@@ -19,7 +19,9 @@ per stage, the CPU seconds per document (the slope between them) and the fixed s
 start-up, paid once per task whatever its documents); a snapshot then costs per_doc x pages + fixed x its
 tasks (one filter and one finalize task per WARC file). Growth: a stage whose CPU slope at the curve's
 largest pre-extracted size is above 1 has its per-document cost raised by (pages / that size) ** (slope - 1);
-the clusters stage's memory is the curve's duplicate pairs per document x pages x its bytes per pair.
+the clusters stage's memory is the duplicate pairs per document of the curve's largest run x pages x
+--bytes-per-pair (90: what speed/minhash_scale.py measured from 100K to 1M signatures; the curve's own
+sampled figure is too noisy at its sizes).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SNAPSHOT_WARC_FILES = 90_000
 PAGES_PER_WARC = 30_000  # HTML responses in one ~1 GB compressed Common Crawl WARC file
 
 
+BYTES_PER_PAIR = 90  # the clusters stage's memory per duplicate pair (docs/performance.md, MinHash's stages)
 CURVE_TASKS = {"buckets": 14, "clusters": 1, "other": 1}  # per run; filter and finalize: one per input file
 
 
@@ -58,7 +61,9 @@ def growth(stage: str, jsonl: list[dict], pages: int) -> float:
     return (pages / jsonl[-1]["documents"]) ** (slope - 1.0)
 
 
-def curve_plan(runs: list[dict], warc_files: int, pages_per_warc: int) -> int:
+def curve_plan(
+    runs: list[dict], warc_files: int, pages_per_warc: int, bytes_per_pair: float = BYTES_PER_PAIR
+) -> int:
     """Print the snapshot's CPU-hours, disk and the clusters stage's memory from the cost curve."""
     warc = sorted((r for r in runs if r["format"] == "warc"), key=lambda r: r["documents"])
     jsonl = sorted((r for r in runs if r["format"] == "jsonl"), key=lambda r: r["documents"])
@@ -87,16 +92,12 @@ def curve_plan(runs: list[dict], warc_files: int, pages_per_warc: int) -> int:
         f"\nCPU-hours (all stages, from the curve): {total_hours:,.0f}  -> {total_hours / 1000:,.1f} h on 1,000 cores"
     )
     print(f"disk per snapshot: {disk:,.1f} TB; peak RSS per worker {large['total']['peak_rss_mb']:,.0f} MB")
-    reference = jsonl[-1] if jsonl else large
-    per_pair = next(
-        (r["clusters_rss_bytes_per_pair"] for r in reversed(jsonl) if r["clusters_rss_bytes_per_pair"]), None
-    )
+    reference = max(runs, key=lambda r: r["documents"])
     pairs = reference["duplicates"]["pairs"] / reference["documents"] * pages
-    if per_pair and per_pair > 0:  # a curve too small to see the stage's memory grow has none
-        print(
-            f"clusters stage (one task): {pairs:,.0f} duplicate pairs at the curve's rate,"
-            f" ~{pairs * per_pair / 1e9:,.0f} GB at {per_pair:,.0f} bytes per pair"
-        )
+    print(
+        f"clusters stage (one task): {pairs:,.0f} duplicate pairs at the {reference['documents']:,}-document"
+        f" run's rate, ~{pairs * bytes_per_pair / 1e9:,.0f} GB of memory at {bytes_per_pair:,.0f} bytes per pair"
+    )
     return 0
 
 
@@ -126,7 +127,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("inputs", nargs="*")
-    parser.add_argument("--curve", type=Path, help="plan from the cost curve's JSON (speed/scale.py --json)")
+    parser.add_argument(
+        "--curve", type=Path, nargs="+", help="plan from the cost curve's JSON files (speed/scale.py --json)"
+    )
+    parser.add_argument("--bytes-per-pair", type=float, default=BYTES_PER_PAIR)
     parser.add_argument("--warc-files", type=int, default=SNAPSHOT_WARC_FILES)
     parser.add_argument("--pages-per-warc", type=int, default=PAGES_PER_WARC)
     parser.add_argument(
@@ -137,7 +141,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.curve:
-        return curve_plan(json.loads(args.curve.read_text()), args.warc_files, args.pages_per_warc)
+        runs = [run for path in args.curve for run in json.loads(path.read_text())]
+        return curve_plan(runs, args.warc_files, args.pages_per_warc, args.bytes_per_pair)
     if not args.inputs:
         parser.error("name the input files, or --curve")
     quiet_parent_logging()

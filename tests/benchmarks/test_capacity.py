@@ -50,7 +50,9 @@ def test_the_plan_adds_per_document_and_per_task_costs(capsys):
     expected = (5 * 0.01 * 100_000 + 2 * 100 * 3600 / 16 + 3600 + 3600 + 3600) / 3600
     assert round(expected) == 17
     assert "CPU-hours (all stages, from the curve): 17 " in printed
-    assert "100,000 pages" in printed and "10,000 duplicate pairs" in printed
+    # the largest run's 0.1 pairs per document over 100,000 pages, 90 bytes each
+    assert "10,000 duplicate pairs at the 1,000,000-document run's rate" in printed
+    assert "100,000 pages" in printed
 
 
 def test_a_curve_without_two_warc_sizes_is_one_clear_error():
