@@ -4,9 +4,13 @@
     python -m benchmarks.speed.minhash_scale --documents 20000 --json minhash.json
 
 The recipe's signatures come from its own step (the same bytes as datatrove's); the two stages after it are
-datatrove's `MinhashDedupBuckets` and `MinhashDedupCluster` as installed, which finemill runs unchanged (one
-task per bucket, then one clustering task): what this measures is those classes, so "datatrove's" and
-"finemill's" are the same figures here.
+datatrove's `MinhashDedupBuckets` and `MinhashDedupCluster` as installed, which finemill's plan runs unchanged
+(one task per bucket, then one clustering task; tests/benchmarks/test_minhash_scale.py checks the classes).
+The plan asks the clustering step for more than datatrove's defaults (each removed document's cluster id and
+size, for `finemill inspect`), so the clusters stage runs twice, side by side: `clusters` is datatrove's
+step with its defaults, `clusters-plan` the step finemill's plan builds (finemill.pipeline.plan, from the
+recipe's own MinHash settings); their remove lists must be the same bytes. The buckets stage is the plan's
+(the same class and arguments as datatrove's own use).
 
 The signatures are written in datatrove's format (bucket_BBB/RRRRR.minhash.sig: per document the bucket's
 hashes then its id, sorted), --files files of --documents documents in all, FineWeb's settings (14 buckets x 8
@@ -33,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets, MinhashDedupCluster
 
 from benchmarks.common import child_env, module_command
 
@@ -41,7 +46,8 @@ MERSENNE_PRIME = (
     1 << 61
 ) - 1  # MinHash values are below it (datatrove stops reading a file at the first above)
 ANCHOR_SHARE = 0.3  # chance that a cluster member also matches in a bucket other than its anchor
-STAGES = ("buckets", "clusters")
+STAGES = ("buckets", "clusters", "clusters-plan")
+OUTPUTS = {"buckets": "buckets", "clusters": "remove_ids", "clusters-plan": "remove_ids_plan"}
 PAIR_BYTES = 16  # a matching pair in a .dups file: file and document of both sides, 4 bytes each
 
 
@@ -87,23 +93,45 @@ def write_signatures(folder: Path, documents: int, files: int, share: float, see
     return cluster_of
 
 
+def plan_steps(work: Path) -> tuple[MinhashDedupBuckets, MinhashDedupCluster]:
+    """The buckets and clusters steps as `finemill run` plans them, on the recipe's MinHash settings."""
+    from finemill.pipeline.plan import _dedup_stages
+    from finemill.steps.dedup.config import MinhashDedup
+
+    buckets, clusters = _dedup_stages(
+        MinhashDedup().config(),
+        str(work / "signatures"),
+        str(work / OUTPUTS["buckets"]),
+        str(work / OUTPUTS["clusters-plan"]),
+    )
+    return buckets.pipeline[0], clusters.pipeline[0]
+
+
 def run_stage(stage: str, work: Path) -> None:
     """One stage, in this process, one worker (the child side of `measured_stage`)."""
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster
-    from datatrove.utils.hashing import HashConfig
 
-    config = MinhashConfig(
-        num_buckets=NUM_BUCKETS, hashes_per_bucket=HASHES_PER_BUCKET, hash_config=HashConfig(precision=64)
-    )
+    buckets, planned_clusters = plan_steps(work)
     if stage == "buckets":
-        step = MinhashDedupBuckets(str(work / "signatures"), str(work / "buckets"), config=config)
-        tasks = NUM_BUCKETS
-    else:
-        step = MinhashDedupCluster(str(work / "buckets"), str(work / "remove_ids"), config=config)
+        step, tasks = buckets, NUM_BUCKETS
+    elif stage == "clusters-plan":
+        step, tasks = planned_clusters, 1
+    else:  # datatrove's clustering step with its defaults, on the same config
+        step = MinhashDedupCluster(
+            str(work / OUTPUTS["buckets"]), str(work / OUTPUTS[stage]), config=buckets.config
+        )
         tasks = 1
     LocalPipelineExecutor([step], tasks=tasks, workers=1, logging_dir=str(work / "logs" / stage)).run()
     (work / f"{stage}.peak_kb").write_text(str(own_peak_kb()))
+
+
+def same_remove_lists(work: Path) -> bool:
+    """Whether datatrove's clusters step with its defaults and the plan's remove the same documents."""
+    lists = [
+        {path.name: path.read_bytes() for path in (work / OUTPUTS[stage]).glob("*.remove")}
+        for stage in ("clusters", "clusters-plan")
+    ]
+    return lists[0] == lists[1]
 
 
 def own_peak_kb() -> int:
@@ -125,7 +153,7 @@ def measured_stage(stage: str, work: Path) -> dict[str, float]:
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"the {stage} stage failed")
-    output = work / ("buckets" if stage == "buckets" else "remove_ids")
+    output = work / OUTPUTS[stage]
     return {
         "wall_s": time.perf_counter() - started,
         "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -138,7 +166,7 @@ def check_removed(work: Path, cluster_of: np.ndarray, files: int) -> dict[str, i
     """The planted clusters against the remove lists: removed documents outside any cluster, and clusters
     left with other than one survivor."""
     removed = np.zeros(len(cluster_of), dtype=bool)
-    for path in (work / "remove_ids").glob("*.remove"):
+    for path in (work / OUTPUTS["clusters"]).glob("*.remove"):
         docs = np.fromfile(path, dtype="<u4").astype(np.int64)
         removed[docs * files + int(path.name.split(".")[0])] = True
     in_cluster = cluster_of >= 0
@@ -181,10 +209,11 @@ def main() -> int:
         print(f"  {folder_bytes(work / 'signatures') / 1e6:,.1f} MB on disk")
         figures = {stage: measured_stage(stage, work) for stage in STAGES}
         check = check_removed(work, cluster_of, args.files)
-    print(f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'disk MB':>9}")
+        check["plan_removes_the_same"] = same_remove_lists(work)
+    print(f"{'stage':<13} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} {'disk MB':>9}")
     for stage, row in figures.items():
         print(
-            f"{stage:<10} {row['wall_s']:>8.1f} {row['cpu_s']:>8.1f} {row['peak_rss_mb']:>12.0f}"
+            f"{stage:<13} {row['wall_s']:>8.1f} {row['cpu_s']:>8.1f} {row['peak_rss_mb']:>12.0f}"
             f" {row['disk_mb']:>9.1f}"
         )
     print(
@@ -193,6 +222,8 @@ def main() -> int:
         f" removed {check['removed']:,} ({check['removed_outside_clusters']:,} outside a cluster,"
         f" {check['clusters_without_one_survivor']:,} clusters without exactly one survivor)"
     )
+    same = "the same" if check["plan_removes_the_same"] else "NOT the same"
+    print(f"finemill's planned clusters step (cluster ids and sizes saved too) removes {same} documents")
     if args.json:
         args.json.write_text(json.dumps({"documents": args.documents, **figures, "check": check}, indent=2))
     return 0

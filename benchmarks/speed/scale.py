@@ -3,6 +3,7 @@
     python -m benchmarks.speed.scale --sizes 10000,100000                   # pre-extracted text
     python -m benchmarks.speed.scale --sizes 10000,50000 --format warc      # WARC, with extraction
     python -m benchmarks.speed.scale --sizes 300 --json scale.json
+    python -m benchmarks.speed.scale --sizes 1000000 --json scale.json --append   # slopes from the rows there
 
 For each N of --sizes it builds N crawl-like documents (speed/scale_inputs.py: real paragraphs recombined,
 a --duplicates share of planted near-duplicates, --files files), runs `finemill run` on them (the FineWeb
@@ -72,8 +73,19 @@ class SizeRun:
     kept: int
     duplicates: dict[str, int]
     clusters_rss_bytes_per_pair: float | None = None  # peak RSS growth of the clusters stage per new pair
+    removed: dict[str, dict[str, int]] = field(default_factory=dict)  # per step, its reasons (stats.json)
     stages: dict[str, Row] = field(default_factory=dict)
     total: Row = field(default_factory=Row)
+
+
+def load_runs(path: Path) -> list[SizeRun]:
+    """The runs a --json file holds (a later --append run's slopes start from them)."""
+    runs = []
+    for record in json.loads(path.read_text()):
+        stages = {name: Row(**row) for name, row in record.pop("stages").items()}
+        total = Row(**record.pop("total"))
+        runs.append(SizeRun(**record, stages=stages, total=total))
+    return runs
 
 
 def folder_bytes(path: Path) -> int:
@@ -138,6 +150,7 @@ def run_size(documents: int, args: argparse.Namespace, folder: Path) -> SizeRun:
     stats = json.loads((out / "stats.json").read_text())
     duplicates = duplicate_check(out, folder / PLANTED_FILE)
     result = SizeRun(documents, args.format, args.files, stats["documents"]["count"], duplicates)
+    result.removed = {step["name"]: step["removed"] for step in stats["steps"] if step["removed"]}
     for stage in (*STAGES, OTHER):
         use = uses.get(stage)
         result.stages[stage] = Row(
@@ -154,6 +167,7 @@ def run_size(documents: int, args: argparse.Namespace, folder: Path) -> SizeRun:
 
 
 def add_slopes(runs: list[SizeRun]) -> None:
+    """Each run's slopes from the next smaller size before it (runs of one format, ordered by size)."""
     for before, after in zip(runs, runs[1:], strict=False):
         ratio = math.log(after.documents / before.documents)
         pairs = [(before.stages[s], after.stages[s]) for s in after.stages] + [(before.total, after.total)]
@@ -184,6 +198,12 @@ def print_run(run: SizeRun) -> None:
         f" original past the filters; MinHash removed: {dups['minhash_removed']:,}"
         f" ({dups['removed_in_planted_pairs']:,} of them in a planted pair)"
     )
+    if run.removed:  # where the documents went (an extraction `timeout` is wall-clock: a loaded machine)
+        parts = [
+            f"{step} {sum(r.values()):,} ({', '.join(f'{k} {v:,}' for k, v in r.items())})"
+            for step, r in run.removed.items()
+        ]
+        print("removed by step: " + "; ".join(parts))
     if run.clusters_rss_bytes_per_pair is not None:
         print(
             f"clusters stage: {dups['pairs']:,} duplicate pairs, peak RSS growth"
@@ -203,17 +223,37 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folder", type=Path, help="keep inputs and runs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="write every figure here too")
+    parser.add_argument("--report", action="store_true", help="print the runs in --json again; run nothing")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add the new sizes to the runs already in --json (each slope from the next smaller size there)",
+    )
     args = parser.parse_args()
+    if (args.append or args.report) and not args.json:
+        parser.error("--append and --report need --json (the file of earlier runs)")
+    if args.report:
+        for fmt in ("jsonl", "warc"):
+            runs = sorted(
+                (run for run in load_runs(args.json) if run.format == fmt), key=lambda r: r.documents
+            )
+            add_slopes(runs)
+            for run in runs:
+                print_run(run)
+        return 0
     sizes = [int(size) for size in args.sizes.split(",")]
-    runs = []
+    earlier = load_runs(args.json) if args.append and args.json.exists() else []
+    runs = [run for run in earlier if run.format == args.format]
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             runs.append(run_size(size, args, (args.folder or Path(tmp)) / f"n{size}-{args.format}"))
+            runs.sort(key=lambda run: run.documents)
             add_slopes(runs)
-            print_run(runs[-1])
+            print_run(next(run for run in runs if run.documents == size))
             sys.stdout.flush()
-    if args.json:
-        args.json.write_text(json.dumps([asdict(run) for run in runs], indent=2) + "\n")
+            if args.json:  # after every size, so a long run's finished sizes are kept if a later one fails
+                others = [run for run in earlier if run.format != args.format]
+                args.json.write_text(json.dumps([asdict(run) for run in others + runs], indent=2) + "\n")
     return 0
 
 

@@ -8,8 +8,13 @@ Common Crawl excerpt, cut into paragraphs; only the paragraphs the recipe's lang
 are used, each once (boilerplate repeated across pages belongs to the first). A page with fewer than two such
 paragraphs is left out, so no document can hold a whole page.
 
-- A unique document joins runs of 1-3 consecutive paragraphs from 3-6 different pages, never all of a
-  page's paragraphs: real sentences, a combination no page has.
+- A unique document joins 6-11 single paragraphs drawn from the whole pool, each from a different page,
+  in random order: real sentences, a combination no page has, never all of a page's paragraphs. No
+  paragraph is more than MAX_SHARE of the document's words, so two documents that happen to share a
+  paragraph or two stay far below MinHash's threshold: with ~4,800 paragraphs, chance near-duplicates
+  are rare even at 1M documents (`python -m benchmarks.speed.scale` counts the removals outside planted
+  pairs). Runs of consecutive paragraphs of the same pages (the first version) gave too small a pool:
+  3.4% of 100K documents were removed as chance duplicates.
 - A planted near-duplicate (a `--duplicates` share of the documents) is a recent unique document after
   1-3 realistic edits: a few words changed, a paragraph dropped, a paragraph moved, boilerplate added. It
   has its own record id and URL, as a crawl's mirrored or re-crawled page has.
@@ -28,6 +33,7 @@ import argparse
 import gzip
 import html
 import io
+import itertools
 import json
 import random
 import sys
@@ -44,6 +50,8 @@ EXTRACTED_CRAWL = SHARED_DATA / "crawl" / "CC-MAIN-2019-30-extracted-text.jsonl.
 PLANTED_FILE = "planted.jsonl"
 MIN_PARAGRAPH, MAX_PARAGRAPH = 60, 3000  # characters: leaves out menus, captions and giant tables
 ENGLISH_SCORE = 0.8  # above the recipe's language threshold (0.65), so a mix of them stays English
+PARAGRAPHS = (6, 11)  # paragraphs per unique document: ~8.5 on average, as the first version's runs gave
+MAX_SHARE = 0.25  # of a unique document's words in one paragraph
 RECENT_ORIGINALS = 2000  # how far back a duplicate's original may be (bounded: memory independent of N)
 BOILERPLATE = (
     "Share this article on social media and subscribe to our newsletter for more stories like this one.",
@@ -116,15 +124,41 @@ def _host(url: str, rng: random.Random) -> str:
     return host if "." in host else f"site{rng.randrange(10_000)}.example.org"
 
 
-def _unique(pages: list[Page], rng: random.Random, number: int) -> Document:
-    chosen = rng.sample(pages, rng.randint(3, 6))
-    paragraphs: list[str] = []
-    for page in chosen:
-        run = rng.randint(1, min(3, len(page.paragraphs) - 1))  # never the whole page
-        start = rng.randrange(len(page.paragraphs) - run + 1)
-        paragraphs.extend(page.paragraphs[start : start + run])
-    url = f"https://{_host(chosen[0].url, rng)}/articles/{number:08d}-{rng.getrandbits(32):08x}"
-    return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, paragraphs)
+@dataclass(frozen=True)
+class Pool:
+    """Every page's paragraphs as one list, each with its page's index (a document takes one per page)."""
+
+    pages: list[Page]
+    paragraphs: list[str]
+    page_of: list[int]
+    words: list[int]
+
+    @classmethod
+    def of(cls, pages: list[Page]) -> Pool:
+        pairs = [(p, i) for i, page in enumerate(pages) for p in page.paragraphs]
+        return cls(pages, [p for p, _ in pairs], [i for _, i in pairs], [len(p.split()) for p, _ in pairs])
+
+
+def _paragraph_picks(pool: Pool, rng: random.Random) -> list[int]:
+    """6-11 paragraphs of as many pages, none over MAX_SHARE of their words (the longest is swapped for
+    another draw until it fits, up to 50 tries: long paragraphs are the exception)."""
+    picks = rng.sample(range(len(pool.paragraphs)), rng.randint(*PARAGRAPHS))
+    for tries in itertools.count():
+        pages = [pool.page_of[i] for i in picks]
+        longest = max(picks, key=pool.words.__getitem__)
+        fits = pool.words[longest] <= MAX_SHARE * sum(pool.words[i] for i in picks)
+        if len(set(pages)) == len(picks) and (fits or tries >= 50):  # one page each, always
+            break
+        clash = next((i for i in picks if pages.count(pool.page_of[i]) > 1), longest)
+        picks[picks.index(clash)] = rng.randrange(len(pool.paragraphs))
+    return picks
+
+
+def _unique(pool: Pool, rng: random.Random, number: int) -> Document:
+    picks = _paragraph_picks(pool, rng)
+    first = pool.pages[pool.page_of[picks[0]]]
+    url = f"https://{_host(first.url, rng)}/articles/{number:08d}-{rng.getrandbits(32):08x}"
+    return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, [pool.paragraphs[i] for i in picks])
 
 
 def _change_words(paragraphs: list[str], rng: random.Random, donor: str) -> None:
@@ -155,14 +189,14 @@ def _near_duplicate(original: Document, rng: random.Random, donor: str, number: 
 
 def documents(count: int, duplicate_share: float, seed: int, pages: list[Page]) -> Iterator[Document]:
     """`count` documents, a `duplicate_share` of them planted near-duplicates of recent unique ones."""
-    rng = random.Random(seed)
+    rng, pool = random.Random(seed), Pool.of(pages)
     recent: deque[Document] = deque(maxlen=RECENT_ORIGINALS)
     for number in range(count):
         if recent and rng.random() < duplicate_share:
             donor = rng.choice(rng.choice(pages).paragraphs)
             yield _near_duplicate(rng.choice(recent), rng, donor, number)
         else:
-            document = _unique(pages, rng, number)
+            document = _unique(pool, rng, number)
             recent.append(document)
             yield document
 
@@ -196,9 +230,17 @@ def jsonl_line(document: Document) -> bytes:
     return (json.dumps(record, ensure_ascii=False) + "\n").encode()
 
 
-def build(folder: Path, count: int, fmt: str, files: int, duplicate_share: float, seed: int) -> dict:
+def build(
+    folder: Path,
+    count: int,
+    fmt: str,
+    files: int,
+    duplicate_share: float,
+    seed: int,
+    pages: list[Page] | None = None,
+) -> dict:
     """Write the documents into `files` files under folder/input and the planted list beside them;
-    returns what was written (counts and paths)."""
+    returns what was written (counts and paths). `pages`: source_pages(), when the caller has them."""
     if fmt not in ("jsonl", "warc"):
         raise ValueError(f"format {fmt!r}: jsonl or warc")
     inputs = folder / "input"
@@ -210,7 +252,9 @@ def build(folder: Path, count: int, fmt: str, files: int, duplicate_share: float
     planted = 0
     try:
         with open(folder / PLANTED_FILE, "w", encoding="utf-8") as planted_file:
-            for number, document in enumerate(documents(count, duplicate_share, seed, source_pages())):
+            for number, document in enumerate(
+                documents(count, duplicate_share, seed, pages or source_pages())
+            ):
                 outputs[number % files].write(encode(document))
                 if document.original is not None:
                     planted += 1

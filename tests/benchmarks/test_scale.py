@@ -7,12 +7,14 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
+from collections import Counter, defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from benchmarks.common import child_env, module_command
-from benchmarks.speed import scale_inputs
+from benchmarks.speed import scale, scale_inputs
 from tests.conftest import shared_file
 
 
@@ -40,16 +42,42 @@ def test_documents_are_distinct_recombined_and_planted_at_the_share(pages):
     assert all(d.text != originals[d.original].text for d in planted)  # every duplicate was edited
 
 
+def test_unique_documents_rarely_share_much_text_by_chance(pages):
+    """Any two unique documents share at most a small part of their words (MinHash's threshold is near a
+    Jaccard of 0.72): paragraphs are drawn one by one from the whole pool, none over a quarter of a document.
+    Runs of consecutive paragraphs (the first version) gave 153 pairs above 0.4 here, up to 0.75."""
+    documents = [d for d in scale_inputs.documents(2000, 0.0, seed=5, pages=pages)]
+    words = {p: len(p.split()) for d in documents for p in d.paragraphs}
+    holding = defaultdict(list)
+    for number, document in enumerate(documents):
+        for paragraph in document.paragraphs:
+            holding[paragraph].append(number)
+    sizes = [sum(words[p] for p in d.paragraphs) for d in documents]
+    worst = 0.0
+    for number, document in enumerate(documents):
+        shared = Counter()
+        for paragraph in document.paragraphs:
+            for other in holding[paragraph]:
+                if other > number:
+                    shared[other] += words[paragraph]
+        for other, common in shared.items():
+            worst = max(worst, common / (sizes[number] + sizes[other] - common))
+    assert 0 < worst < 0.4
+    assert all(
+        max(words[p] for p in d.paragraphs) <= 0.25 * size for d, size in zip(documents, sizes, strict=True)
+    )
+
+
 def test_build_is_deterministic_and_streams_both_formats(tmp_path, pages):
-    first = scale_inputs.build(tmp_path / "a", 200, "jsonl", 4, 0.1, seed=7)
-    second = scale_inputs.build(tmp_path / "b", 200, "jsonl", 4, 0.1, seed=7)
+    first = scale_inputs.build(tmp_path / "a", 200, "jsonl", 4, 0.1, seed=7, pages=pages)
+    second = scale_inputs.build(tmp_path / "b", 200, "jsonl", 4, 0.1, seed=7, pages=pages)
     texts = [[gzip.decompress(Path(f).read_bytes()) for f in built["files"]] for built in (first, second)]
     assert texts[0] == texts[1] and len(first["files"]) == 4
     lines = [json.loads(line) for f in first["files"] for line in gzip.open(f, "rt")]
     assert len(lines) == 200 and {"id", "url", "date", "text"} <= set(lines[0])
     planted = (tmp_path / "a" / scale_inputs.PLANTED_FILE).read_text().splitlines()
     assert len(planted) == first["planted"] > 0
-    warc = scale_inputs.build(tmp_path / "w", 20, "warc", 2, 0.1, seed=7)
+    warc = scale_inputs.build(tmp_path / "w", 20, "warc", 2, 0.1, seed=7, pages=pages)
     from warcio.archiveiterator import ArchiveIterator
 
     pages_html = []
@@ -58,6 +86,24 @@ def test_build_is_deterministic_and_streams_both_formats(tmp_path, pages):
             records = ArchiveIterator(stream)
             pages_html += [r.content_stream().read() for r in records if r.rec_type == "response"]
     assert len(pages_html) == 20 and all(b"<article>" in page for page in pages_html)
+
+
+def test_runs_written_apart_combine_with_slopes_in_size_order(tmp_path):
+    """--append and --report: a 1M run added to a file of smaller runs gets its slope from the next size."""
+
+    def run(documents: int, cpu_s: float) -> scale.SizeRun:
+        result = scale.SizeRun(documents, "jsonl", 16, documents, {"pairs": documents // 10})
+        result.stages = {stage: scale.Row(cpu_s=cpu_s / 4) for stage in scale.STAGES}
+        result.total = scale.Row(cpu_s=cpu_s)
+        return result
+
+    path = tmp_path / "curve.json"
+    path.write_text(json.dumps([asdict(run(1_000_000, 8000.0)), asdict(run(10_000, 80.0))]))
+    runs = sorted(scale.load_runs(path), key=lambda r: r.documents)
+    scale.add_slopes(runs)
+    assert [r.documents for r in runs] == [10_000, 1_000_000]
+    assert runs[0].total.slope is None and runs[1].total.slope == pytest.approx(1.0)
+    assert runs[1].stages["buckets"].slope == pytest.approx(1.0)
 
 
 @pytest.mark.slow
