@@ -64,6 +64,7 @@ def train_tiny(tokens: Path, out: Path, steps: int, lr: float = 3e-3, **model) -
         "sample_every": 0,
         "checkpoint_every": 0,
         "device": "cpu",
+        "cpu_matmul": "torch",  # not `auto`, which picks by timing: the same model whatever the machine's load
         "model.n_layer": 2,
         "model.n_head": 2,
         "model.n_embd": 64,

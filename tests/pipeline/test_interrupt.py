@@ -187,3 +187,35 @@ def test_a_stalled_interrupt_still_ends_the_run():
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and time.monotonic() - started < 20
     assert stderr.strip().splitlines()[-1] == INTERRUPTED
+
+
+FORK_DURING_SIGTERM = """
+import os, signal, sys
+from finemill.pipeline.patches.worker_interrupts import quiet_pool_worker
+
+armed = False
+def terminate_self():  # SIGTERM while the fork's at-fork callbacks run, as datatrove's pool sends it
+    if armed:
+        os.kill(os.getpid(), signal.SIGTERM)
+os.register_at_fork(after_in_parent=terminate_self)
+with quiet_pool_worker():
+    armed = True
+    try:
+        pid = os.fork()
+    except SystemExit as e:
+        print("task ended", e.code)
+        sys.exit(0)
+    if pid == 0:
+        os._exit(0)
+    print("the task went on")
+"""
+
+
+def test_a_sigterm_during_the_tasks_fork_ends_the_task_quietly():
+    """A SIGTERM that lands while the task forks (its extraction process) ends the task once the fork has
+    returned, instead of inside the fork's callbacks, where Python prints it and the task goes on."""
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_DURING_SIGTERM], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "task ended 143", result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

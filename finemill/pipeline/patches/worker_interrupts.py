@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from finemill.patches.check import outside_series, parameters_differ, skip
 
@@ -36,17 +37,36 @@ def _end_task(signum: int, frame) -> None:
     raise SystemExit(128 + signum)  # multiprocessing ends a process on SystemExit without a traceback
 
 
+def _fork_holding_sigterm(fork: Callable[[], int]) -> Callable[[], int]:
+    """os.fork with SIGTERM held back until it has returned. Python runs the fork's at-fork callbacks
+    (logging's lock release among them) as Python code; a SIGTERM landing in one would raise SystemExit
+    there, where Python prints it as an ignored exception, traceback included, and the task goes on."""
+
+    def fork_holding_sigterm() -> int:
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            return fork()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a held SIGTERM is handled here, in both
+
+    return fork_holding_sigterm
+
+
 @contextlib.contextmanager
 def quiet_pool_worker() -> Iterator[None]:
-    """In a pool worker, for one task: Ctrl-C is the parent's business; SIGTERM ends the task cleanly.
-    Between tasks SIGTERM kills the worker at once, as before: datatrove's pool stops idle workers so at
-    every stage's end, and one must never stop while holding the pool's queue lock."""
+    """In a pool worker, for one task: Ctrl-C is the parent's business; SIGTERM ends the task cleanly, also
+    while the task forks its extraction process. Between tasks SIGTERM kills the worker at once, as before:
+    datatrove's pool stops idle workers so at every stage's end, and one must never stop while holding the
+    pool's queue lock."""
+    fork = os.fork
+    os.fork = _fork_holding_sigterm(fork)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _end_task)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.fork = fork
 
 
 def start_forkserver_ignoring_interrupts() -> bool:
