@@ -122,7 +122,11 @@ def test_two_node_ray_run_uses_both_nodes_and_survives_losing_one(two_nodes, sma
             500,
             "two finalize tasks",
         )
-        assert run.poll() is None and not list(done.glob("*")), "the finalize stage is still running"
+        if run.poll() is not None:
+            pytest.fail(
+                f"the run ended (exit {run.returncode}) before its finalize stage: {run.stderr.read()[-3000:]}"
+            )
+        assert not list(done.glob("*")), "the finalize stage is still running"
         lose_node(two_nodes.cluster, two_nodes.worker)
         stdout, stderr = run.communicate(timeout=600)
     finally:
