@@ -147,6 +147,17 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
     return folder
 
 
+@pytest.fixture(scope="module")
+def one_ray_on_this_machine(tmp_path_factory):
+    """Held by a test file that starts Ray: under `-n 2` the two processes never run Ray at once (two Ray
+    sessions on one machine share its defaults, and a driver reached the other's cluster)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    with FileLock(f"{tmp_path_factory.getbasetemp().parent / 'ray'}.lock"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
     """OUT folder of `finemill run` with no arguments (the bundled sample, default recipe), run once per

@@ -14,6 +14,7 @@ completion markers), which is what stats.json is built from and what a rerun ski
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,6 +112,18 @@ class LocalBackend:
         return executor
 
 
+@contextlib.contextmanager
+def environment_restored() -> Iterator[None]:
+    """os.environ as it was, afterwards: ray.init leaves variables behind after its shutdown (RAY_AUTH_MODE=token
+    among them), which a Ray started later from the same process, or its child processes, would inherit."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @dataclass
 class RayBackend:
     spec: RaySpec
@@ -126,6 +139,10 @@ class RayBackend:
         if ray.is_initialized():  # a caller (a notebook, a test) already chose the cluster
             yield
             return
+        with environment_restored():
+            yield from self._connected(ray)
+
+    def _connected(self, ray) -> Iterator[None]:
         if self.spec.address is None:
             with loopback_only():  # a private Ray on this machine: nothing listens on the network
                 ray.init(

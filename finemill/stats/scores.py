@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from finemill import run_folder
+from finemill import run_folder, storage
 from finemill.errors import FinemillError
 from finemill.stats.load import parquet_files
 
@@ -18,7 +18,6 @@ from finemill.stats.load import parquet_files
 def load_scores(out: Path, name: str | None = None) -> tuple[str, list[str], np.ndarray] | None:
     """(where they come from, ids, scores): OUT/scores/<name>.parquet (the newest when no name), else the
     documents' own quality_score column; None when the run has neither."""
-    import pyarrow.parquet as pq
 
     folder = run_folder.scores(out)
     files = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
@@ -27,11 +26,11 @@ def load_scores(out: Path, name: str | None = None) -> tuple[str, list[str], np.
         if not files:
             raise FinemillError(f"no scores named {name!r} in {folder} (run `finemill classify score` first)")
     if files:
-        table = pq.read_table(files[-1], columns=["id", "quality_score"])
+        table = storage.parquet_file(files[-1]).read(columns=["id", "quality_score"])
         return str(files[-1]), table.column("id").to_pylist(), table.column("quality_score").to_numpy()
     ids, scores = [], []
     for path in parquet_files(run_folder.documents(out)):
-        parquet = pq.ParquetFile(path)
+        parquet = storage.parquet_file(path)  # a local file, or one on object storage
         if "quality_score" not in parquet.schema_arrow.names:
             return None
         table = parquet.read(columns=["id", "quality_score"])
@@ -87,11 +86,10 @@ def score_lines(out: Path) -> list[str]:
 
 def documents_by_id(out: Path, ids: set[str]) -> dict[str, dict]:
     """The url and text of the documents with these ids (one pass over documents/, two columns and text)."""
-    import pyarrow.parquet as pq
 
     found: dict[str, dict] = {}
     for path in parquet_files(run_folder.documents(out)):
-        for batch in pq.ParquetFile(path).iter_batches(columns=["id", "url", "text"], batch_size=1024):
+        for batch in storage.parquet_file(path).iter_batches(columns=["id", "url", "text"], batch_size=1024):
             for row in batch.to_pylist():
                 if row["id"] in ids:
                     found[row["id"]] = row

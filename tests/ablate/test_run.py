@@ -217,6 +217,17 @@ def test_report_numbers_recomputed_from_the_runs(micro):
     assert curve[0]["bpb"] == pytest.approx(np.mean([runs["base", s]["curve"][0]["bpb"] for s in (0, 1)]))
 
 
+def same_task_results(got: dict, expected: dict) -> bool:
+    """The same picks and scores; bits per byte (a float sum over items) to within float rounding."""
+    for task, result in expected.items():
+        exact = {k: v for k, v in result.items() if k != "gold_bpb"}
+        if {k: v for k, v in got[task].items() if k != "gold_bpb"} != exact:
+            return False
+        if got[task].get("gold_bpb") != pytest.approx(result.get("gold_bpb"), rel=1e-6):
+            return False
+    return set(got) == set(expected)
+
+
 def test_killed_mid_way_resumes_to_the_same_results(micro, tmp_path):
     reference_out, _, _, _ = micro
     path = micro_ablation(tmp_path / "spec")
@@ -236,7 +247,7 @@ def test_killed_mid_way_resumes_to_the_same_results(micro, tmp_path):
     assert set(resumed) == set(reference)
     for key, r in reference.items():
         assert resumed[key]["bpb"] == pytest.approx(r["bpb"], rel=1e-4), key
-        assert resumed[key]["tasks"] == r["tasks"], key
+        assert same_task_results(resumed[key]["tasks"], r["tasks"]), key
 
 
 def test_parallel_runs_give_the_same_results_as_one_after_another(micro, tmp_path):
@@ -253,4 +264,4 @@ def test_parallel_runs_give_the_same_results_as_one_after_another(micro, tmp_pat
     for seed, r in zip((0, 1), again, strict=True):
         assert r["seed"] == seed and r["steps"] == STEPS
         assert r["bpb"] == pytest.approx(done["base", seed]["bpb"], rel=1e-4)
-        assert r["tasks"] == done["base", seed]["tasks"]
+        assert same_task_results(r["tasks"], done["base", seed]["tasks"])

@@ -4,6 +4,7 @@ documents, and stats.json is built from the Ray tasks' stats files as from local
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from finemill.pipeline.run import run_recipe
 from tests.conftest import kept_documents
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.usefixtures("one_ray_on_this_machine")
 
 TIMING = ("time_s", "docs_per_s")
 
@@ -26,6 +28,7 @@ def test_ray_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
         small_local_run.recipe,
         {"output": str(out), "executor": {"kind": "ray", "ray": {"mem_per_cpu_gb": 1}}},
     )
+    environment = dict(os.environ)
     with make_backend(recipe.executor).session():  # the session `finemill run --executor ray` starts
         assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:"), (
             "the Ray head listens on loopback only"
@@ -33,6 +36,7 @@ def test_ray_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
         assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
         stats = run_recipe(recipe, progress=False)
     assert not ray.is_initialized(), "the Ray finemill started is stopped"
+    assert dict(os.environ) == environment, "ray.init's variables (RAY_AUTH_MODE, ...) are not left behind"
 
     local = json.loads((small_local_run.out / "stats.json").read_text())
     pd.testing.assert_frame_equal(kept_documents(out), kept_documents(small_local_run.out))

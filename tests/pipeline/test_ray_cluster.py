@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import assert_same_outputs, kept_documents
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.usefixtures("one_ray_on_this_machine")
 
 TIMING = ("time_s", "docs_per_s")
 STAGES = ("filter", "buckets", "clusters", "finalize")
