@@ -98,8 +98,6 @@ def kept(unit: Unit, doc_id: str) -> bool:
     """Whether a document of `unit` is in the languages' mix (always, unless languages are mixed)."""
     if unit.keep >= 1.0:
         return True
-    from finemill.tokenize.mix import mix_hash
-
     return mix_hash(doc_id) < unit.keep
 
 
@@ -122,3 +120,11 @@ def iter_texts(units: list[Unit], max_bytes: int = 0, skip_val: float = 0.0) -> 
             seen += len(text.encode("utf-8", "surrogatepass"))
             if max_bytes and seen >= max_bytes:
                 return
+
+
+def mix_hash(doc_id: str) -> float:
+    """A document's draw in [0, 1): kept when below its language's fraction."""
+    digest = hashlib.blake2b(
+        doc_id.encode("utf-8", "surrogatepass"), digest_size=8, person=b"finemill-mix"
+    ).digest()
+    return int.from_bytes(digest, "big") / 2**64

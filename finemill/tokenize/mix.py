@@ -11,7 +11,6 @@ tokens: the weights are of text, not tokens).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -35,14 +34,6 @@ def parse_languages(text: str) -> tuple[tuple[str, float], ...]:
         raise FinemillError("--languages: give LANGUAGE=WEIGHT pairs, e.g. fr=0.5,de=0.5")
     total = sum(w for _, w in pairs)
     return tuple((language, w / total) for language, w in pairs)
-
-
-def mix_hash(doc_id: str) -> float:
-    """A document's draw in [0, 1): kept when below its language's fraction."""
-    digest = hashlib.blake2b(
-        doc_id.encode("utf-8", "surrogatepass"), digest_size=8, person=b"finemill-mix"
-    ).digest()
-    return int.from_bytes(digest, "big") / 2**64
 
 
 def _text_bytes(unit: Unit) -> int:
