@@ -79,7 +79,8 @@ def test_languages_mixed_by_weight_keep_the_same_documents_everywhere(tmp_path):
     import pytest
 
     from finemill.errors import FinemillError
-    from finemill.tokenize.mix import mix_hash, parse_languages
+    from finemill.tokenize.documents import mix_hash
+    from finemill.tokenize.mix import parse_languages
     from finemill.tokenize.run import tokenize_run
     from finemill.tokenize.shards import ShardSettings
 
