@@ -84,12 +84,7 @@ def clear_run(out: Path) -> None:
         return _clear_remote_run(out)
     if out == Path(out.anchor) or out == Path.home().resolve() or out in Path.home().resolve().parents:
         raise FinemillError(f"--force refuses to clear {out}: give the run its own output folder")
-    foreign = sorted(p.name for p in out.iterdir() if not run_folder.is_finemill_part(p.name))
-    if foreign:
-        raise FinemillError(
-            f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
-            "finemill run; give the run its own output folder"
-        )
+    _refuse_foreign_files(out)
     for part in run_folder.RUN_PARTS:
         target = out / part
         if target.is_symlink() or target.is_file():
@@ -98,16 +93,21 @@ def clear_run(out: Path) -> None:
             shutil.rmtree(target)
 
 
-def _clear_remote_run(out: Path) -> None:
-    """clear_run on object storage: the same refusal of a prefix holding anything else, then each part's keys."""
-    if out.parent == out:  # a bucket's root
-        raise FinemillError(f"--force refuses to clear {out}: give the run its own prefix in the bucket")
+def _refuse_foreign_files(out: Path) -> None:
+    """--force clears only a folder holding nothing but a run's own parts (local or on object storage)."""
     foreign = sorted(p.name for p in out.iterdir() if not run_folder.is_finemill_part(p.name))
     if foreign:
         raise FinemillError(
             f"--force refuses to clear {out}: it holds {foreign[0]!r}, which is not part of a "
             "finemill run; give the run its own output folder"
         )
+
+
+def _clear_remote_run(out: Path) -> None:
+    """clear_run on object storage: the same refusal of a prefix holding anything else, then each part's keys."""
+    if out.parent == out:  # a bucket's root
+        raise FinemillError(f"--force refuses to clear {out}: give the run its own prefix in the bucket")
+    _refuse_foreign_files(out)
     for part in run_folder.RUN_PARTS:
         target = out / part
         if target.exists():
