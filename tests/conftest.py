@@ -149,8 +149,9 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 
 @pytest.fixture(scope="module")
 def one_ray_on_this_machine(tmp_path_factory):
-    """Held by a test file that starts Ray: under `-n 2` the two processes never run Ray at once (two Ray
-    sessions on one machine share its defaults, and a driver reached the other's cluster)."""
+    """Held by a test file that starts Ray: under `-n 2` the two processes never run Ray at once. Two Ray
+    sessions on one machine share its defaults (/tmp/ray, the latest-session pointer); the tests' Ray runs
+    are each checked alone, and one after the other costs less than a flaky run."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         yield
         return
