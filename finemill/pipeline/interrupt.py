@@ -26,8 +26,21 @@ def _force_exit() -> None:
 
     for child in multiprocess.active_children():  # datatrove's pool workers
         child.kill()
+    _unlink_named_semaphores()
     print(INTERRUPTED, file=sys.stderr, flush=True)
     os._exit(130)
+
+
+def _unlink_named_semaphores() -> None:
+    """Unlink the pool's named semaphores, as `multiprocess` does at a normal exit, which os._exit skips: left,
+    they would stay in /dev/shm and its resource tracker would print a warning after finemill's last line.
+    Reads multiprocess's registry of exit finalizers (private: where it has changed, the warning stays)."""
+    from multiprocess import util
+    from multiprocess.synchronize import SemLock
+
+    for finalizer in list(getattr(util, "_finalizer_registry", {}).values()):
+        if getattr(finalizer, "_callback", None) is SemLock._cleanup:
+            finalizer()
 
 
 @contextlib.contextmanager

@@ -11,7 +11,11 @@ is interrupted), and every worker winds down quietly:
 - `quiet_pool_worker()`, around each task in a pool worker: SIGINT ignored (in case the forkserver
   was started by someone else), and SIGTERM ends the task with SystemExit, so its cleanup runs
   (the extraction process is stopped, the task log closed, a writer's partial file left hidden) and the
-  worker exits without a traceback;
+  worker exits without a traceback. A SystemExit that lands where Python swallows it (a `__del__`, a weakref
+  callback) is raised again just after, silently; a task still unwinding `CLEANUP_GRACE_S` after SIGTERM
+  ends its worker at once. Without these, the task went on after the pool had stopped waiting for it, then
+  blocked on the pool's queue lock, and the pool's join hung until the 30 s grace of
+  `finemill.pipeline.interrupt` ended the run;
 - `install()`, process-wide: datatrove's extraction process ignores SIGINT and dies at once on SIGTERM, as
   a plain process does (it inherits the pool worker's handlers when forked).
 
@@ -24,6 +28,7 @@ import contextlib
 import inspect
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -31,10 +36,34 @@ from finemill.patches.check import outside_series, parameters_differ, skip
 
 TESTED_SERIES = ("0.10.",)
 WORKER_PARAMETERS = ("self", "conn", "extract_fn")
+CLEANUP_GRACE_S = 10.0  # a task's cleanup (stopping its extraction process) takes well under a second
+RAISE_AGAIN_AFTER_S = 0.05  # long enough for Python to have left the `__del__` that swallowed the exit
+
+_ending: list[int] = []  # the exit status of the task being ended by SIGTERM, once it was asked to end
 
 
 def _end_task(signum: int, frame) -> None:
+    if not _ending:
+        _ending.append(128 + signum)
+        hard_exit = threading.Timer(CLEANUP_GRACE_S, os._exit, (128 + signum,))
+        hard_exit.daemon = True
+        hard_exit.start()
     raise SystemExit(128 + signum)  # multiprocessing ends a process on SystemExit without a traceback
+
+
+def _raise_swallowed_exit_again(previous_hook: Callable) -> Callable:
+    """An unraisable-exception hook: the task's SystemExit, swallowed where Python cannot raise (a `__del__`,
+    a weakref callback), is not printed but sent again as SIGTERM, to land once Python is out of there."""
+
+    def hook(unraisable) -> None:
+        if _ending and isinstance(unraisable.exc_value, SystemExit):
+            again = threading.Timer(RAISE_AGAIN_AFTER_S, os.kill, (os.getpid(), signal.SIGTERM))
+            again.daemon = True
+            again.start()
+            return
+        previous_hook(unraisable)
+
+    return hook
 
 
 def _fork_holding_sigterm(fork: Callable[[], int]) -> Callable[[], int]:
@@ -58,14 +87,16 @@ def quiet_pool_worker() -> Iterator[None]:
     while the task forks its extraction process. Between tasks SIGTERM kills the worker at once, as before:
     datatrove's pool stops idle workers so at every stage's end, and one must never stop while holding the
     pool's queue lock."""
-    fork = os.fork
+    fork, unraisable_hook = os.fork, sys.unraisablehook
     os.fork = _fork_holding_sigterm(fork)
+    sys.unraisablehook = _raise_swallowed_exit_again(unraisable_hook)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _end_task)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.unraisablehook = unraisable_hook
         os.fork = fork
 
 
