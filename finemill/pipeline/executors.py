@@ -48,11 +48,13 @@ class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecut
         start_forkserver_ignoring_interrupts()  # before datatrove's pool forks its first worker
         return super().run()
 
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+    def _launch_run_for_rank(self, *args, **kwargs):
         if multiprocess.parent_process() is None:  # one worker: tasks run here, in finemill's process
-            return super()._run_for_rank(rank, local_rank, node_rank)
-        with quiet_pool_worker():  # a pool worker, for the length of this task
-            return super()._run_for_rank(rank, local_rank, node_rank)
+            return super()._launch_run_for_rank(*args, **kwargs)
+        # A pool worker, for the task and datatrove's bookkeeping after it: a SIGTERM there must release the
+        # manager's lock on the completed-task counter, or the other worker blocks on it as it ends.
+        with quiet_pool_worker():
+            return super()._launch_run_for_rank(*args, **kwargs)
 
 
 class PatchedRayExecutor(PatchedExecutor, ProgressReporting, RayPipelineExecutor):

@@ -254,3 +254,50 @@ def test_a_sigterm_swallowed_in_a_del_still_ends_the_task_quietly():
     assert result.stdout.strip() == "task ended 143", result.stdout + result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
     assert time.monotonic() - started < 10, "ended by the exit raised again, not by the hard-exit timer"
+
+
+class SlowCounter:
+    """datatrove's completed-task counter, slow to update, so that a SIGTERM lands in the bookkeeping that
+    follows a task, while the worker holds the manager's lock on the counter."""
+
+    def __init__(self, counting) -> None:
+        self.counting = counting
+
+    @property
+    def value(self) -> int:
+        return 0
+
+    @value.setter
+    def value(self, count: int) -> None:
+        self.counting.set()
+        time.sleep(30)
+
+
+def end_a_task(completed_lock, counting, ranks) -> None:
+    from finemill.pipeline.executors import QuietLocalExecutor
+
+    executor = QuietLocalExecutor.__new__(QuietLocalExecutor)  # only its task wrapper is exercised
+    executor._run_for_rank = lambda rank, local_rank: None
+    executor._launch_run_for_rank(0, ranks, completed=SlowCounter(counting), completed_lock=completed_lock)
+
+
+def test_a_sigterm_after_the_task_releases_the_pool_lock():
+    """A pool worker stopped in datatrove's bookkeeping after its task releases the manager's lock; killed
+    holding it, it left the other worker blocked there and Ctrl-C waited for the 30 s grace."""
+    import multiprocess
+
+    manager = multiprocess.Manager()
+    try:
+        completed_lock, counting, ranks = manager.Lock(), multiprocess.Event(), manager.Queue()
+        ranks.put(0)
+        worker = multiprocess.get_context("fork").Process(
+            target=end_a_task, args=(completed_lock, counting, ranks)
+        )
+        worker.start()
+        assert counting.wait(60)
+        worker.terminate()  # SIGTERM, as datatrove's pool stops its workers
+        worker.join(30)
+        assert worker.exitcode == 128 + signal.SIGTERM
+        assert completed_lock.acquire(timeout=5), "the lock was released"
+    finally:
+        manager.shutdown()
