@@ -6,11 +6,13 @@
 
 Without --model it trains one on the real documents themselves (long against short pages; DCLM's settings
 but --dim/--bucket small), so the timing sees a real vocabulary. Each side decides every document --repeat
-times in this one process: finemill's step on the raw text (normalising it itself, as in a run), datatrove's
-class on text normalised beforehand (datatrove has no normalisation; the time to normalise is printed apart
-and added to its side). It prints documents/s per core from the process's CPU time (the wall time on a
+times in this one process, the sides taking turns pass by pass: finemill's step on the raw text (normalising
+it itself, as in a run), datatrove's class on text normalised beforehand (datatrove has no normalisation;
+the time to normalise is printed apart and added to its side). It prints documents/s per core from the process's CPU time (the wall time on a
 shared machine counts other processes' time too) and wall time, the ratio, and whether every decision is
-equal.
+equal. Where the time goes: fastText's own predict alone on the prepared lines, and the numpy
+re-implementation of `benchmarks.fasttext_numpy` (an experiment: its documents/s and whether its scores
+equal fastText's bit for bit).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import SHARED_DATA
@@ -44,16 +47,71 @@ def train_model(texts: list[str], folder: Path, dim: int, bucket: int) -> str:
     return str(path)
 
 
-def timed(function, repeat: int) -> tuple[list, float, float]:
-    """The last pass's results, CPU seconds and wall seconds per pass (the best of `repeat`)."""
-    best_cpu = best_wall = float("inf")
-    results: list = []
+def timed(sides: dict[str, Callable[[], list]], repeat: int) -> dict[str, tuple[list, float, float]]:
+    """Each side's last results, and its CPU and wall seconds per pass (the best of `repeat`). The sides take
+    turns pass by pass, so a change of load on a shared machine weighs on all of them alike."""
+    best = {name: ([], float("inf"), float("inf")) for name in sides}
     for _ in range(repeat):
-        cpu, wall = time.process_time(), time.perf_counter()
-        results = function()
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        best_wall = min(best_wall, time.perf_counter() - wall)
-    return results, best_cpu, best_wall
+        for name, function in sides.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            results = function()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            best[name] = (results, min(best[name][1], cpu), min(best[name][2], wall))
+    return best
+
+
+def fasttext_score(step, line: str) -> float:
+    """fastText's own probability of the step's label for a prepared line (k=-1, as datatrove asks)."""
+    return dict((label, p) for p, label in step.model.f.predict(line, -1, 0.0, "strict"))[step.label]
+
+
+def sides(ours, theirs, texts: list[str]) -> dict[str, Callable[[], list]]:
+    """What is timed: the step on raw text; datatrove's filter on text normalised beforehand and that
+    normalisation apart; fastText's predict alone on prepared lines; the numpy experiment, where it applies."""
+    from datatrove.data import Document
+
+    from benchmarks.fasttext_numpy import SupervisedPredictor, chunk_tokens, numpy_scores
+    from finemill.text.classifier_text import normalise, one_line
+
+    dclm = ours.normalisation == "dclm"
+    prepared = [normalise(t) for t in texts] if dclm else texts
+    lines = [one_line(t, ours.normalisation) + "\n" for t in texts]
+    timed_sides = {
+        "step": lambda: [ours.filter(Document(text=t, id="")) is True for t in texts],
+        "normalise": lambda: [normalise(t) for t in texts] if dclm else [],
+        "datatrove": lambda: [theirs.filter(Document(text=t, id="")) for t in prepared],
+        "predict": lambda: [fasttext_score(ours, line) for line in lines],
+    }
+    predictor = SupervisedPredictor.for_model(ours.model, chunk_tokens(ours.normalisation))
+    if predictor is not None:
+        timed_sides["numpy"] = lambda: numpy_scores(predictor, texts, ours.normalisation, ours.label)
+    return timed_sides
+
+
+def report(texts: list[str], normalisation: str, times: dict[str, tuple[list, float, float]]) -> None:
+    n, dclm = len(texts), normalisation == "dclm"
+    (kept, cpu, wall), (expected, dt_cpu, dt_wall) = times["step"], times["datatrove"]
+    _, norm_cpu, norm_wall = times["normalise"]
+    print(
+        f"{n} documents ({sum(map(len, texts)) / n:,.0f} characters on average), normalisation: {normalisation}"
+    )
+    print(f"finemill quality_fasttext: {n / cpu:8,.0f} docs/s per core (CPU time), {n / wall:8,.0f} wall")
+    dt_cpu_all, dt_wall_all = dt_cpu + (norm_cpu if dclm else 0), dt_wall + (norm_wall if dclm else 0)
+    print(
+        f"datatrove FastTextClassifierFilter: {n / dt_cpu_all:8,.0f} docs/s per core, {n / dt_wall_all:8,.0f} wall"
+        + (f" (normalising: {n / norm_cpu:,.0f} docs/s per core)" if dclm else "")
+    )
+    print(f"ratio: {dt_cpu_all / cpu:.2f} (CPU), {dt_wall_all / wall:.2f} (wall)")
+    print(f"identical decisions: {sum(a == b for a, b in zip(kept, expected, strict=True))}/{n}")
+    reference, predict_cpu, _ = times["predict"]
+    print(f"fastText's predict alone (text prepared beforehand): {n / predict_cpu:8,.0f} docs/s per core")
+    if "numpy" in times:
+        scores, numpy_cpu, _ = times["numpy"]
+        same = sum(a == b for a, b in zip(scores, reference, strict=True))
+        print(
+            f"numpy re-implementation (experiment, batches of 256): {n / numpy_cpu:8,.0f} docs/s per core, "
+            f"ratio to the step {cpu / numpy_cpu:.2f}, scores equal to fastText's bit for bit: {same}/{n}"
+        )
 
 
 def main() -> None:
@@ -69,11 +127,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="passes per side; the best is kept")
     args = parser.parse_args()
 
-    from datatrove.data import Document
     from datatrove.pipeline.filters.fasttext_filter import FastTextClassifierFilter
 
     from finemill.steps.filters.quality_fasttext import QualityFastTextFilter
-    from finemill.text.classifier_text import normalise
 
     texts = [t for t in load_texts(args.input) if t]
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,27 +137,8 @@ def main() -> None:
         ours = QualityFastTextFilter(model, threshold=0.5)
         theirs = FastTextClassifierFilter(model, keep_labels=("hq", 0.5), newline_replacement=" ")
         theirs._model = ours.model  # the same loaded model, without datatrove's copy into its cache
-        dclm = ours.normalisation == "dclm"
-        prepared, norm_cpu, norm_wall = timed(
-            lambda: [normalise(t) for t in texts] if dclm else texts, args.repeat
-        )
-        kept, cpu, wall = timed(
-            lambda: [ours.filter(Document(text=t, id="")) is True for t in texts], args.repeat
-        )
-        expected, dt_cpu, dt_wall = timed(
-            lambda: [theirs.filter(Document(text=t, id="")) for t in prepared], args.repeat
-        )
-    n = len(texts)
-    mean_chars = sum(map(len, texts)) / n
-    print(f"{n} documents ({mean_chars:,.0f} characters on average), normalisation: {ours.normalisation}")
-    print(f"finemill quality_fasttext: {n / cpu:8,.0f} docs/s per core (CPU time), {n / wall:8,.0f} wall")
-    dt_cpu_all, dt_wall_all = dt_cpu + (norm_cpu if dclm else 0), dt_wall + (norm_wall if dclm else 0)
-    print(
-        f"datatrove FastTextClassifierFilter: {n / dt_cpu_all:8,.0f} docs/s per core, {n / dt_wall_all:8,.0f} wall"
-        + (f" (normalising: {n / norm_cpu:,.0f} docs/s per core)" if dclm else "")
-    )
-    print(f"ratio: {dt_cpu_all / cpu:.2f} (CPU), {dt_wall_all / wall:.2f} (wall)")
-    print(f"identical decisions: {sum(a == b for a, b in zip(kept, expected, strict=True))}/{n}")
+        times = timed(sides(ours, theirs, texts), args.repeat)
+    report(texts, ours.normalisation, times)
 
 
 if __name__ == "__main__":
