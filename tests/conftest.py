@@ -147,60 +147,68 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
     return folder
 
 
-@pytest.fixture(scope="module")
-def one_ray_on_this_machine(tmp_path_factory):
-    """Held by a test file that starts Ray: under `-n 2` the two processes never run Ray at once. Two Ray
-    sessions on one machine share its defaults (/tmp/ray, the latest-session pointer); the tests' Ray runs
-    are each checked alone, and one after the other costs less than a flaky run."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        yield
-        return
-    with FileLock(f"{tmp_path_factory.getbasetemp().parent / 'ray'}.lock"):
-        yield
-
-
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
     """OUT folder of `finemill run` with no arguments (the bundled sample, default recipe), run once per
     test session through the real command line in an empty working directory. Its terminal output is
     saved beside it as `cli_output.txt`, and its stderr alone as `cli_stderr.txt`: off a terminal, the
     progress lines, one every FINEMILL_PROGRESS_INTERVAL = 0.5 s here (tests/pipeline/test_progress.py)."""
-    cwd = tmp_path_factory.mktemp("sample_run")
-    result = subprocess.run(
-        [sys.executable, "-m", "finemill.cli", "run"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "FINEMILL_PROGRESS_INTERVAL": "0.5"},
-    )
-    (cwd / "cli_output.txt").write_text(result.stdout + result.stderr)
-    (cwd / "cli_stderr.txt").write_text(result.stderr)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return cwd / "out" / "fineweb"
+
+    def build(cwd: Path) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "finemill.cli", "run"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "FINEMILL_PROGRESS_INTERVAL": "0.5"},
+        )
+        (cwd / "cli_output.txt").write_text(result.stdout + result.stderr)
+        (cwd / "cli_stderr.txt").write_text(result.stderr)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    return built_once(tmp_path_factory, "sample_run", build) / "out" / "fineweb"
 
 
 @pytest.fixture(scope="session")
-def sample_tokens(sample_run) -> Path:
+def sample_tokens(tmp_path_factory, sample_run) -> Path:
     """OUT/tokens of the sample run: `finemill tokenize` with a small vocabulary (the sample is ~450k
     characters) and 5% validation documents, through the real command line."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "finemill.cli",
-            "tokenize",
-            str(sample_run),
-            "--vocab-size",
-            "2048",
-            "--val-fraction",
-            "0.05",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+
+    def build(_marker: Path) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "finemill.cli", "tokenize", str(sample_run)]
+            + ["--vocab-size", "2048", "--val-fraction", "0.05", "--quiet"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    built_once(tmp_path_factory, "sample_tokens", build)  # written into the sample run's folder
     return sample_run / "tokens"
+
+
+REAL_CRAWL_FILES = ("crawl/sample-0000.warc.gz", "crawl/CC-MAIN-2020-34-excerpt.warc.gz")
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory) -> Path:
+    """The default recipe over two small real crawl files, in the test process (workers=1).
+
+    MinHash is left out: its four stages take longer than all other steps on these few pages, and
+    deduplication is checked on the sample run."""
+    files = [SHARED_DATA / f for f in REAL_CRAWL_FILES]
+    if not all(f.is_file() for f in files):
+        pytest.skip(f"real crawl files not available in {SHARED_DATA / 'crawl'}")
+
+    def build(out: Path) -> None:
+        from finemill.pipeline.recipe import load_recipe
+        from finemill.pipeline.run import run_recipe
+
+        recipe = load_recipe(None, {"input": [str(f) for f in files], "output": str(out), "workers": 1})
+        recipe.steps = [s for s in recipe.steps if s.name != "minhash"]
+        run_recipe(recipe, progress=False)
+
+    return built_once(tmp_path_factory, "real_run", build)
 
 
 # `finemill run` of the bundled sample with 2 workers, FineWeb's recipe with a 60 s extraction timeout instead

@@ -19,7 +19,6 @@ from datatrove.data import Document
 
 from finemill.pipeline.registry import EXTRACT_STEPS
 from tests.conftest import shared_file
-from tests.stats.test_real_runs import real_run  # noqa: F401  (a fixture: the real crawl files, run)
 from tests.stats.test_stats import kept, removed, write_run
 
 # Steps that store a changed text: a document they keep leaves with another text than the one they checked.
@@ -143,7 +142,7 @@ def test_datatroves_filters_decide_as_the_view_says_on_real_documents():
 # --- issue: `score of en: 0. <= 0.65`
 
 
-def test_small_scores_are_written_with_their_digits(real_run):  # noqa: F811
+def test_small_scores_are_written_with_their_digits(real_run):
     from finemill.stats.explain import Explainer, Measure
     from finemill.stats.load import open_run
 

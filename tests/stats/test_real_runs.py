@@ -13,29 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import SHARED_DATA
 from tests.stats.test_stats import chromium, cli, number, render, steps_shown
-
-REAL_CRAWL_FILES = ("crawl/sample-0000.warc.gz", "crawl/CC-MAIN-2020-34-excerpt.warc.gz")
-
-
-@pytest.fixture(scope="session")
-def real_run(tmp_path_factory) -> Path:
-    """The default recipe over two small real crawl files, in this process (workers=1).
-
-    MinHash is left out: its four stages take longer than all other steps on these few pages, and
-    deduplication is checked on the sample run."""
-    files = [SHARED_DATA / f for f in REAL_CRAWL_FILES]
-    if not all(f.is_file() for f in files):
-        pytest.skip(f"real crawl files not available in {SHARED_DATA / 'crawl'}")
-    from finemill.pipeline.recipe import load_recipe
-    from finemill.pipeline.run import run_recipe
-
-    out = tmp_path_factory.mktemp("real_run")
-    recipe = load_recipe(None, {"input": [str(f) for f in files], "output": str(out), "workers": 1})
-    recipe.steps = [s for s in recipe.steps if s.name != "minhash"]
-    run_recipe(recipe, progress=False)
-    return out
 
 
 @pytest.fixture(params=["sample_run", "real_run"])
