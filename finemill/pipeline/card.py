@@ -11,6 +11,7 @@ write is never replaced.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -216,7 +217,7 @@ def write_card(out: Path, stats: dict, log: Callable[[str], None] = print) -> Pa
     if storage.is_remote(out):  # an object appears whole when its upload ends
         path.write_text(card_text(out, stats), encoding="utf-8")
         return path
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two `finemill stats` at once: each its own
     tmp.write_text(card_text(out, stats), encoding="utf-8")
     tmp.replace(path)
     return path
