@@ -22,7 +22,7 @@ an expression is either compiled exactly or left alone. `finemill.steps.extract.
 swaps the compiled expressions into trafilatura's lists for the length of a block (its modules share those
 lists);
 `tests/steps/extract/test_fast_xpath.py` checks element-for-element equality on real pages and identical
-`trafilatura.extract` output.
+`trafilatura.extract` output; `tests/steps/extract/test_extraction_speedups.py` the output on real pages.
 """
 
 from __future__ import annotations

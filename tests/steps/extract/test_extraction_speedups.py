@@ -21,7 +21,7 @@ from finemill.steps.extract.patches import (
     trafilatura_tree_copies,
 )
 from finemill.steps.extract.patches import trafilatura_readability as patch
-from tests.conftest import shared_file
+from tests.conftest import part_of, shared_file
 from tests.steps.extract.test_fast_xpath import extract_all
 
 # The corners of each step: tags that begin like a block tag (abbr, article), a block tag deep down, a
@@ -130,6 +130,20 @@ def test_extract_step_setting(monkeypatch):
 # ------------------------------------------------------------------ real pages: same trees, same text
 
 
+REAL_PAGES = "extraction/real_pages_aeb_trafilatura.warc.gz"
+CRAWL_FILES = [
+    "CC-MAIN-2020-34-excerpt.warc.gz",
+    "CC-2008-2009-arc-samples.warc.gz",
+    "sample-0000.warc.gz",
+    "sample-0001.warc.gz",
+    "heritrix-2008-mixed-content.warc.gz",
+    "whirlwind.warc.gz",
+]
+# The speed-ups one at a time and two together run on every SPREAD-th page of each page set (the full
+# identity, every speed-up at once, runs on all of them): they localise a failure the full check finds.
+SPREAD = 12
+
+
 def warc_pages(relative: str) -> list[str]:
     from datatrove.pipeline.readers import WarcReader
 
@@ -137,16 +151,37 @@ def warc_pages(relative: str) -> list[str]:
     return [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
 
 
+@pytest.fixture(scope="module")
+def real_pages() -> list[str]:
+    """The 1,165 pages of the extraction benchmark, read once for the module."""
+    return warc_pages(REAL_PAGES)
+
+
+@pytest.fixture(scope="module")
 def crawl_pages() -> list[str]:
-    names = [
-        "CC-MAIN-2020-34-excerpt.warc.gz",
-        "CC-2008-2009-arc-samples.warc.gz",
-        "sample-0000.warc.gz",
-        "sample-0001.warc.gz",
-        "heritrix-2008-mixed-content.warc.gz",
-        "whirlwind.warc.gz",
-    ]
-    return [page for name in names for page in warc_pages(f"crawl/{name}")]
+    """The 316 pages of the crawl files, read once for the module."""
+    return [page for name in CRAWL_FILES for page in warc_pages(f"crawl/{name}")]
+
+
+def spread_first(pages: list[str]) -> list[str]:
+    """`pages` reordered with every SPREAD-th page first: trafilatura's de-duplication cache makes a text
+    depend on the pages before it, so the reference texts of this prefix are the first texts of the whole."""
+    return part_of(pages, "quick", SPREAD) + part_of(pages, "rest", SPREAD)
+
+
+@pytest.fixture(scope="module")
+def crawl_reference(crawl_pages: list[str]) -> tuple[list[str], list[str | None]]:
+    """The crawl pages (spread first) and their texts as installed, extracted once for the module."""
+    pages = spread_first(crawl_pages)
+    return pages, extract_all(pages)
+
+
+@pytest.fixture(scope="module")
+def real_reference(real_pages: list[str]) -> tuple[list[str], list[str | None]]:
+    """Every third page of the extraction benchmark (388 of 1,165; spread first) and their texts as
+    installed, extracted once for the module."""
+    pages = spread_first(real_pages[::3])
+    return pages, extract_all(pages)
 
 
 @contextlib.contextmanager
@@ -154,6 +189,11 @@ def every_speedup(page: str):
     """What the extract step puts in place for one page."""
     with compiled_xpaths(), fast_readability(), fewer_tree_copies(page), fast_text_helpers():
         yield
+
+
+def assert_same_texts(expected: list[str | None], got: list[str | None]) -> None:
+    differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
+    assert not differing, f"{len(differing)} of {len(expected)} pages differ, first: {differing[:5]}"
 
 
 def same_extraction(pages: list[str]) -> None:
@@ -166,14 +206,14 @@ def same_extraction(pages: list[str]) -> None:
             both = extract_all(pages)
     every = extract_all(pages, per_page=every_speedup)
     for got in (alone, both, every):
-        differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
-        assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"
+        assert_same_texts(expected, got)
     assert sum(text is not None for text in expected) > len(pages) // 3
 
 
-def test_same_trees_on_real_pages():
-    pages = warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz")[::5] + crawl_pages()[::3]
-    assert same_trees(pages) > 500
+def test_same_trees_on_real_pages(real_pages: list[str], crawl_pages: list[str]):
+    """Trees after readability's steps and its `summary`, on a spread of the real pages (the texts of all
+    of them: the tests below)."""
+    assert same_trees(real_pages[::15] + crawl_pages[::6]) > 250
 
 
 def test_same_extraction_on_bundled_sample(tmp_path):
@@ -187,39 +227,56 @@ def test_same_extraction_on_bundled_sample(tmp_path):
     same_extraction(pages)
 
 
-@pytest.mark.slow
-def test_same_extraction_on_crawl_pages():
-    same_extraction(crawl_pages())
+def same_with_every_speedup(reference: tuple[list[str], list[str | None]]) -> None:
+    pages, expected = reference
+    assert_same_texts(expected, extract_all(pages, per_page=every_speedup))
+    assert sum(text is not None for text in expected) > len(pages) // 3
 
 
 @pytest.mark.slow
-def test_same_extraction_on_a_third_of_the_real_pages():
-    """Every third page of the extraction benchmark (388 of 1,165; `python -m benchmarks.quality.extraction`
-    checks all of them, and prints how many texts are identical)."""
-    same_extraction(warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz")[::3])
+def test_same_extraction_on_crawl_pages(crawl_reference):
+    """Every speed-up at once, as the extract step runs, on all 316 crawl pages."""
+    same_with_every_speedup(crawl_reference)
+
+
+@pytest.mark.slow
+def test_same_extraction_on_a_third_of_the_real_pages(real_reference):
+    """Every speed-up at once on every third page of the extraction benchmark (388 of 1,165;
+    `python -m benchmarks.quality.extraction` checks all of them, and prints how many texts are identical)."""
+    same_with_every_speedup(real_reference)
+
+
+@pytest.mark.slow
+def test_each_speedup_on_spread_pages(crawl_reference, real_reference, monkeypatch):
+    """The compiled XPaths alone, the readability steps alone and with the XPaths, and the fewer tree copies
+    alone give trafilatura's text on every SPREAD-th page of both page sets (on all 1,165 real pages, each
+    speed-up added in turn: `python -m benchmarks.quality.extraction --extractors trafilatura-lxml
+    trafilatura-xpaths trafilatura-readability trafilatura-copies trafilatura`). The tree copies run on
+    pages that reach justext (which gets the deferred cleaned tree) and the baseline (which gets the page
+    parsed again) as well as on the others."""
+    from trafilatura import core
+
+    built, baselines = [], []
+    build, baseline = trafilatura_tree_copies.DeferredTree.build, core.baseline
+    for pages, expected in (crawl_reference, real_reference):
+        count = len(part_of(pages, "quick", SPREAD))
+        pages, expected = pages[:count], expected[:count]
+        with compiled_xpaths():
+            assert_same_texts(expected, extract_all(pages))
+        with fast_readability():
+            assert_same_texts(expected, extract_all(pages))
+            with compiled_xpaths():
+                assert_same_texts(expected, extract_all(pages))
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                trafilatura_tree_copies.DeferredTree, "build", lambda *a: built.append(1) or build(*a)
+            )
+            patched.setattr(core, "baseline", lambda tree: baselines.append(1) or baseline(tree))
+            assert_same_texts(expected, extract_all(pages, per_page=fewer_tree_copies))
+    assert len(built) >= 10 and len(baselines) >= 2
 
 
 # ------------------------------------------------------------------ fewer tree copies
-
-
-@pytest.mark.slow
-def test_fewer_tree_copies_on_real_pages(monkeypatch):
-    """The patch alone gives trafilatura's text, on pages that reach justext (which gets the deferred
-    cleaned tree) and the baseline (which gets the page parsed again) as well as on the others."""
-    from trafilatura import core
-
-    pages = warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz")[::6] + crawl_pages()[::4]
-    expected = extract_all(pages)
-    built, baselines = [], []
-    build, baseline = trafilatura_tree_copies.DeferredTree.build, core.baseline
-    monkeypatch.setattr(
-        trafilatura_tree_copies.DeferredTree, "build", lambda *a: built.append(1) or build(*a)
-    )
-    monkeypatch.setattr(core, "baseline", lambda tree: baselines.append(1) or baseline(tree))
-    got = extract_all(pages, per_page=fewer_tree_copies)
-    differing = [i for i, (a, b) in enumerate(zip(expected, got, strict=True)) if a != b]
-    assert not differing, f"{len(differing)} of {len(pages)} pages differ, first: {differing[:5]}"
-    assert len(built) >= 10 and len(baselines) >= 2 * 2  # twice each: expected and got both ran it
 
 
 def test_tree_copies_only_within_the_block():
@@ -309,12 +366,12 @@ def test_first_lines_are_splitlines(text: str):
         assert trafilatura_text_helpers.first_lines(text, count or 1) == text.splitlines()[: count or 1]
 
 
-def test_text_helpers_give_trafilaturas_results():
+def test_text_helpers_give_trafilaturas_results(real_pages: list[str], crawl_pages: list[str]):
     """Both equivalents against trafilatura's functions on every real page (as `load_html` calls the
     repair), on faulty pages, and on lines with and without control characters."""
     from trafilatura import utils
 
-    pages = warc_pages("extraction/real_pages_aeb_trafilatura.warc.gz") + crawl_pages()
+    pages = real_pages + crawl_pages
     faulty = [
         "<!DOCTYPE html/>\n<html lang='en' />\n<body>x</body>",
         "<!doctype html>\r\n<html/>\n",

@@ -241,30 +241,27 @@ def test_same_extraction_on_bundled_sample(tmp_path):
     same_extraction(pages)
 
 
-@pytest.mark.parametrize("part", QUICK_AND_REST)
-def test_same_extraction_on_real_pages(part):
+@pytest.fixture(scope="module")
+def real_pages() -> list[str]:
+    """The 1,165 pages of the extraction benchmark, read once for the module. (The compiled XPaths' texts
+    on real pages: test_extraction_speedups.py, alone and with every speed-up.)"""
     from datatrove.pipeline.readers import WarcReader
 
     warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
-    # a sixth of the 1,165 pages, in two parts; benchmarks/speed/pipeline.py runs them all
-    same_extraction(part_of(pages[::6], part, every=4))
+    return [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()]
 
 
 @pytest.mark.parametrize("part", QUICK_AND_REST)
-def test_same_elements_on_real_pages(part):
-    """Every compiled trafilatura expression on the page trees of the real pages, and on each tree as
-    trafilatura's cleaning leaves it (what the pruning expressions are applied to)."""
-    from datatrove.pipeline.readers import WarcReader
+def test_same_elements_on_real_pages(real_pages: list[str], part: str):
+    """Every compiled trafilatura expression on the page trees of every 16th real page, and on each tree as
+    trafilatura's cleaning leaves it (what the pruning expressions are applied to). Their texts on all
+    1,165 pages: `python -m benchmarks.quality.extraction --extractors trafilatura-lxml trafilatura-xpaths`."""
     from trafilatura import xpaths
     from trafilatura.htmlprocessing import tree_cleaning
     from trafilatura.settings import Extractor
     from trafilatura.utils import load_html
 
-    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    pages = part_of(
-        [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][1::8], part, 4
-    )
+    pages = part_of(real_pages[1::16], part, 2)
     pairs = [
         (x, c)
         for name in PRUNING_LISTS + ["BODY_XPATH"]
@@ -311,18 +308,16 @@ def test_xpath_benchmark_reports_identical_texts():
 
 
 @pytest.mark.slow
-def test_merged_tests_decide_as_each_translate_on_real_values():
+def test_merged_tests_decide_as_each_translate_on_real_values(real_pages: list[str]):
     """A value without a translated character is decided in one pass over all the variants' tests; on the
-    class, id, role and style values of a sixth of the real pages (and their upper-case forms, which take
-    the variants' own path), every decision of trafilatura's expressions answers as its translate()
-    variants tested one by one."""
+    class, id, role and style values of every 18th real page (over 36,000 with their upper- and title-case
+    forms, which take the variants' own path), every decision of trafilatura's expressions answers as its
+    translate() variants tested one by one."""
     import gc
 
-    from datatrove.pipeline.readers import WarcReader
-
-    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    pages = [doc.text for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][::6]
     from trafilatura.utils import load_html
+
+    pages = real_pages[::18]
 
     values = set()
     for page in pages:
@@ -357,12 +352,11 @@ FORM_HTML = """<html><body><form action="x"><label>l</label><input name="a"/><se
 <FORM><INPUT/></FORM></body></html>"""
 
 
-def test_c_class_lookup_gives_lxml_html_classes():
+def test_c_class_lookup_gives_lxml_html_classes(real_pages: list[str]):
     """The C lookup gives every node the class lxml.html's Python lookup gives it (forms, inputs,
     comments, processing instructions, prefixed names, upper-case tags as the parser writes them) on the
     edge page and a sixth of the real pages; within the block trafilatura's parser uses it, after it
     lxml.html's own lookup again."""
-    from datatrove.pipeline.readers import WarcReader
     from trafilatura import utils
 
     from finemill.steps.extract.patches import trafilatura_xpaths
@@ -378,8 +372,7 @@ def test_c_class_lookup_gives_lxml_html_classes():
     assert {html.FormElement, html.InputElement, html.HtmlComment} <= set(expected)
     assert classes(c_parser, FORM_HTML) == expected
 
-    warc = shared_file("extraction/real_pages_aeb_trafilatura.warc.gz")
-    pages = [doc.text.encode() for doc in WarcReader(str(warc.parent), glob_pattern=warc.name).run()][::6]
+    pages = [page.encode() for page in real_pages[::6]]
     expected = [classes(utils.HTML_PARSER, page) for page in pages]
     assert sum(map(len, expected)) > 50_000
     with compiled_xpaths():
