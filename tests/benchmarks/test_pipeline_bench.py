@@ -140,57 +140,12 @@ def test_language_floor_is_a_share_of_finemills_time_without_extraction(capsys):
 
 
 @pytest.mark.slow
-def test_both_sides_on_a_few_sample_documents(tmp_path):
-    """The whole script, one worker per side, on 5 documents of one sample file (~40 s on 2 idle cores:
-    mostly the start-up of the URL filter and the word splitter, once per side)."""
-    sample = bundled_sample(tmp_path)[0]
-    report = tmp_path / "bench.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.speed.pipeline",
-            str(sample),
-            "--limit",
-            "5",
-            "--json",
-            str(report),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
-    assert re.search(r"^step +reference docs/s +finemill docs/s +ratio$", result.stdout, re.M)
-    for row in bench.ROWS:
-        assert any(line.startswith(row + " ") for line in lines), row
-    assert re.search(r"^ratio: \d+\.\d\d$", result.stdout, re.M)
-    assert re.search(r"^non-extraction ratio: \d+\.\d\d$", result.stdout, re.M)
-    assert "identical: 100.0%" in lines
-    assert re.search(r"^peak RSS per worker: reference [\d,]+ MB, finemill [\d,]+ MB$", result.stdout, re.M)
-    assert re.search(r"^language ID: \d+\.\d s = \d+% of finemill's non-extraction time", result.stdout, re.M)
-    assert re.search(r"^CPU ratio: \d+\.\d\d$", result.stdout, re.M)
-
-    figures = json.loads(report.read_text())
-    total = figures["total"]
-    assert total["identical"] == {
-        "same": total["identical"]["union"],
-        "union": total["identical"]["union"],
-        "share": 1.0,
-    }
-    for side in ("reference", "finemill"):
-        assert set(bench.ROWS) <= set(total[side]["steps"])
-        assert total[side]["steps"]["read"]["docs"] == 5
-        assert total[side]["wall_s"] > 0 and total[side]["peak_rss_mb"] > 0
-        assert 0 < total[side]["cpu_s"] < 10 * total[side]["process_wall_s"]
-    assert total["ratio"] > 0 and total["non_extraction_ratio"] > 0
-
-
-@pytest.mark.slow
-def test_big_file_of_repeated_documents(tmp_path):
-    """--repeat 2 on 4 documents of one sample file: 8 documents read by both sides, identical outputs, and
-    MinHash keeps at most one of each pair of copies (~40 s on 2 idle cores)."""
+def test_both_sides_on_a_big_file_of_repeated_sample_documents(tmp_path):
+    """The whole script, one worker per side, --repeat 2 on 4 documents of one sample file: 8 documents read
+    by both sides, every report line, identical outputs, and MinHash keeps at most one of each pair of copies.
+    One run of the script (~40 s on 2 idle cores: mostly the start-up of the URL filter and the word
+    splitter, once per side): --limit and --repeat together take the same path as --limit alone, then
+    join the cut copies into one file (the unit tests above check both)."""
     sample = bundled_sample(tmp_path)[0]
     report = tmp_path / "bench.json"
     result = subprocess.run(
@@ -211,10 +166,30 @@ def test_big_file_of_repeated_documents(tmp_path):
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
     assert "big file: 1 file(s) x 2 = 8 document records" in result.stdout
+    assert re.search(r"^step +reference docs/s +finemill docs/s +ratio$", result.stdout, re.M)
+    for row in bench.ROWS:
+        assert any(line.startswith(row + " ") for line in lines), row
+    assert re.search(r"^ratio: \d+\.\d\d$", result.stdout, re.M)
+    assert re.search(r"^non-extraction ratio: \d+\.\d\d$", result.stdout, re.M)
+    assert "identical: 100.0%" in lines
+    assert re.search(r"^peak RSS per worker: reference [\d,]+ MB, finemill [\d,]+ MB$", result.stdout, re.M)
+    assert re.search(r"^language ID: \d+\.\d s = \d+% of finemill's non-extraction time", result.stdout, re.M)
+    assert re.search(r"^CPU ratio: \d+\.\d\d$", result.stdout, re.M)
+
     figures = json.loads(report.read_text())
     total = figures["total"]
-    assert figures["repeat"] == 2 and total["identical"]["share"] == 1.0
-    assert 0 < total["identical"]["union"] <= 4
+    assert figures["repeat"] == 2 and figures["limit"] == 4
+    assert total["identical"] == {
+        "same": total["identical"]["union"],
+        "union": total["identical"]["union"],
+        "share": 1.0,
+    }
+    assert 0 < total["identical"]["union"] <= 4  # at most one of each pair of copies kept
     for side in ("reference", "finemill"):
+        assert set(bench.ROWS) <= set(total[side]["steps"])
         assert total[side]["steps"]["read"]["docs"] == 8
+        assert total[side]["wall_s"] > 0 and total[side]["peak_rss_mb"] > 0
+        assert 0 < total[side]["cpu_s"] < 10 * total[side]["process_wall_s"]
+    assert total["ratio"] > 0 and total["non_extraction_ratio"] > 0
