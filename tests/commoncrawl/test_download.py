@@ -211,6 +211,7 @@ def test_command_line(server, crawl_root, tmp_path):
     )
 
 
+@pytest.mark.slow  # a whole run (~6 s): out of the quick subset, which stays under 3 minutes
 def test_the_recipe_gives_the_same_documents_from_downloaded_files(server, crawl_root, tmp_path):
     from finemill.pipeline.recipe import load_recipe
     from finemill.pipeline.run import run_recipe
@@ -237,6 +238,7 @@ def test_the_recipe_gives_the_same_documents_from_downloaded_files(server, crawl
     assert documents[0] == documents[1]
 
 
+@pytest.mark.slow  # a whole run (~6 s): out of the quick subset, which stays under 3 minutes
 def test_run_on_a_snapshot_downloads_then_runs(server, crawl_root, tmp_path):
     server.faults["/" + RELATIVE[0]] = ["drop"]
     recipe = tmp_path / "quick.yaml"

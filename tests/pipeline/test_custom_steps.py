@@ -109,6 +109,7 @@ def custom_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow  # a whole run (7-17 s): out of the quick subset, which stays under 3 minutes
 def test_custom_filter_on_the_sample_writes_removed_and_stats(custom_run):
     stats = json.loads((custom_run / "stats.json").read_text())
     names = [s["name"] for s in stats["steps"]]
@@ -126,6 +127,7 @@ def test_custom_filter_on_the_sample_writes_removed_and_stats(custom_run):
     assert stats["steps"][2]["docs_in"] == stats["steps"][2]["docs_out"] == step["docs_out"]
 
 
+@pytest.mark.slow  # a whole run (7-17 s): out of the quick subset, which stays under 3 minutes
 def test_inspect_and_report_show_the_custom_filter(custom_run, tmp_path):
     inspected = subprocess.run(
         [sys.executable, "-m", "finemill.cli", "inspect", str(custom_run), "--step", "no_council"],

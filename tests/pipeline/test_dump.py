@@ -59,6 +59,7 @@ def test_real_input_without_a_snapshot_name_gets_a_warning(tmp_path):
     assert dumps(tmp_path / "out") == {SAMPLE_DUMP}
 
 
+@pytest.mark.slow  # a whole run (7-17 s): out of the quick subset, which stays under 3 minutes
 def test_dump_option_labels_every_document_and_is_part_of_the_run(tmp_path):
     path = shared_file("crawl/CC-MAIN-2020-34-excerpt.warc.gz")  # its warcinfo says CC-MAIN-2020-34
     out = tmp_path / "out"

@@ -120,6 +120,7 @@ def dolma_run(text_folder, tmp_path_factory) -> tuple[Path, subprocess.Completed
     return out, result
 
 
+@pytest.mark.slow  # a whole run (7-17 s): out of the quick subset, which stays under 3 minutes
 def test_dolma_jsonl_runs_filters_and_dedup_without_extraction(dolma_run):
     out, result = dolma_run
     stats = json.loads((out / "stats.json").read_text())
@@ -148,6 +149,7 @@ def test_dolma_jsonl_runs_filters_and_dedup_without_extraction(dolma_run):
     assert "warnings" not in stats
 
 
+@pytest.mark.slow  # a whole run (7-17 s): out of the quick subset, which stays under 3 minutes
 def test_stats_and_inspect_work_on_a_text_run(dolma_run):
     out, _ = dolma_run
     assert run_cli("stats", str(out)).returncode == 0

@@ -93,6 +93,7 @@ def test_sample_run_clusters_account_for_every_duplicate(sample_run):
     assert pairs >= removed
 
 
+@pytest.mark.slow  # a headless browser renders the report (~7 s): out of the quick subset, which stays under 3 minutes
 def test_report_of_the_sample_run_renders_in_headless_chromium(sample_run, tmp_path, capsys, monkeypatch):
     if not chromium():
         pytest.skip("chromium not installed (apt-get install chromium)")

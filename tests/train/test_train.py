@@ -574,6 +574,7 @@ def test_checkpoint_is_written_before_the_evaluation_of_its_step(tokens_dir, tmp
     assert [s for s, _ in list_checkpoints(out / "checkpoints")] == [4]  # the crash at step 4 lost nothing
 
 
+@pytest.mark.slow  # a whole run (7-17 s): out of the quick subset, which stays under 3 minutes
 def test_ddp_two_ranks_with_torchrun_match_single_process(tokens_dir, tmp_path):
     settings = [
         "max_steps=6",
