@@ -1,10 +1,11 @@
-"""Helpers every stage may use, at the bottom of the library: how numbers are written for people, and
-which torch device and how many CPU threads a command runs on. Nothing here imports another finemill
+"""Helpers every stage may use, at the bottom of the library: how numbers are written for people, how a
+small file is replaced whole, and which torch device and how many CPU threads a command runs on. Nothing here imports another finemill
 module but `errors`, and torch is imported only by the functions that need it (the data stages never do)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finemill.errors import FinemillError
@@ -14,6 +15,15 @@ if TYPE_CHECKING:
 
 INTERVAL_ENV = "FINEMILL_PROGRESS_INTERVAL"  # seconds between plain progress lines off a terminal
 DEFAULT_INTERVAL_S = 30.0
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` under a temporary name of this process, then rename: readers never see half a file, and
+    two processes writing the same file at once each rename a whole one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def share(part: int, whole: int) -> str:

@@ -11,13 +11,13 @@ write is never replaced.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from finemill import run_folder, storage
+from finemill.common import write_text_atomic
 from finemill.pipeline.funnel import COLUMNS, funnel_rows
 from finemill.pipeline.language_funnel import is_by_language
 
@@ -217,7 +217,5 @@ def write_card(out: Path, stats: dict, log: Callable[[str], None] = print) -> Pa
     if storage.is_remote(out):  # an object appears whole when its upload ends
         path.write_text(card_text(out, stats), encoding="utf-8")
         return path
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two `finemill stats` at once: each its own
-    tmp.write_text(card_text(out, stats), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, card_text(out, stats))  # two `finemill stats` at once: each renames a whole card
     return path

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finemill import storage
+from finemill.common import write_text_atomic
 from finemill.errors import FinemillError
 
 if TYPE_CHECKING:
@@ -38,10 +38,7 @@ def sha256_file(path: Path) -> str:
 
 def write_json_atomic(path: Path, obj) -> None:
     """Write JSON under a temp name, then rename: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_manifest(tokens_dir: Path) -> dict | None:

@@ -39,12 +39,12 @@ WORKER_PARAMETERS = ("self", "conn", "extract_fn")
 CLEANUP_GRACE_S = 10.0  # a task's cleanup (stopping its extraction process) takes well under a second
 RAISE_AGAIN_AFTER_S = 0.05  # long enough for Python to have left the `__del__` that swallowed the exit
 
-_ending: list[int] = []  # the exit status of the task being ended by SIGTERM, once it was asked to end
+_ending = threading.Event()  # set once SIGTERM has asked this process's task to end
 
 
 def _end_task(signum: int, frame) -> None:
-    if not _ending:
-        _ending.append(128 + signum)
+    if not _ending.is_set():
+        _ending.set()
         hard_exit = threading.Timer(CLEANUP_GRACE_S, os._exit, (128 + signum,))
         hard_exit.daemon = True
         hard_exit.start()
@@ -56,7 +56,7 @@ def _raise_swallowed_exit_again(previous_hook: Callable) -> Callable:
     a weakref callback), is not printed but sent again as SIGTERM, to land once Python is out of there."""
 
     def hook(unraisable) -> None:
-        if _ending and isinstance(unraisable.exc_value, SystemExit):
+        if _ending.is_set() and isinstance(unraisable.exc_value, SystemExit):
             again = threading.Timer(RAISE_AGAIN_AFTER_S, os.kill, (os.getpid(), signal.SIGTERM))
             again.daemon = True
             again.start()
