@@ -214,7 +214,7 @@ def real_run(tmp_path_factory) -> Path:
 # `finemill run` of the bundled sample with 2 workers, FineWeb's recipe with a 60 s extraction timeout instead
 # of 1 s: a page that timed out under machine load in one run only (it happened, in a resumed run) would
 # change the output for a reason that has nothing to do with resuming. Killed, interrupted and rerun by
-# tests/pipeline/test_kill.py and test_interrupt.py.
+# tests/pipeline/test_stop_and_resume.py.
 RESUMABLE_RECIPE = "recipe.yaml"  # the bundled sample (no input paths), output out/fineweb, in the cwd
 RESUMABLE_RUN = [sys.executable, "-m", "finemill.cli", "run", RESUMABLE_RECIPE, "--workers", "2", "--quiet"]
 

@@ -1,6 +1,6 @@
 """A micro ablation end to end on the bundled sample (tiny model, a few dozen steps): equal budgets, one
 held-out set no variant trained on, a variant that keeps nothing reported, the report recomputed from the
-per-run results, and a run killed mid-way that resumes to the same numbers."""
+per-run results, and a run killed mid-way that resumes to the numbers of runs made from scratch."""
 
 from __future__ import annotations
 
@@ -94,12 +94,23 @@ def ablate(path: Path, out: Path, **popen) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def micro(tmp_path_factory) -> tuple[Path, dict, str, str]:
+    """The micro ablation SIGKILLed during its last training (three results written, the fourth run
+    checkpointed), then the same command again: every test below reads the resumed ablation, and
+    test_killed_mid_way_resumes_to_what_fresh_runs_give checks its numbers against runs made from scratch."""
     root = tmp_path_factory.mktemp("ablate")
-    path = micro_ablation(root / "spec")
-    process = ablate(path, root / "out")
+    path, out = micro_ablation(root / "spec"), root / "out"
+    process = ablate(path, out, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not last_training_checkpointed(out):  # killed during the last training: the rerun does only it
+        assert process.poll() is None and time.monotonic() < deadline, "ended before its last checkpoint"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(list(out.glob("runs/*/seed-*/result.json"))) == 3  # work was left
+    process = ablate(path, out)
     stdout, stderr = process.communicate(timeout=900)
     assert process.returncode == 0, stderr[-3000:]
-    return root / "out", json.loads((root / "out" / "ablation.json").read_text()), stdout, stderr
+    return out, json.loads((out / "ablation.json").read_text()), stdout, stderr
 
 
 def results(out: Path) -> dict[tuple[str, int], dict]:
@@ -228,6 +239,11 @@ def same_task_results(got: dict, expected: dict) -> bool:
     return set(got) == set(expected)
 
 
+def last_unit_dir(out: Path) -> Path:
+    """The ablation's last training run: the one the kill cuts short."""
+    return max(out.glob("runs/*/seed-*"), key=lambda run: (run / "result.json").stat().st_mtime)
+
+
 def last_training_checkpointed(out: Path) -> bool:
     """Three of the four trainings have their results and the fourth has written a checkpoint."""
     runs = list(out.glob("runs/*/seed-*"))
@@ -237,40 +253,24 @@ def last_training_checkpointed(out: Path) -> bool:
     )
 
 
-def test_killed_mid_way_resumes_to_the_same_results(micro, tmp_path):
-    reference_out, _, _, _ = micro
-    path = micro_ablation(tmp_path / "spec")
-    out = tmp_path / "out"
-    process = ablate(path, out, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while not last_training_checkpointed(out):  # killed during the last training: the rerun does only it
-        assert process.poll() is None and time.monotonic() < deadline, "ended before its last checkpoint"
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert len(list(out.glob("runs/*/seed-*/result.json"))) == 3  # work was left
-    process = ablate(path, out)
-    _, stderr = process.communicate(timeout=900)
-    assert process.returncode == 0, stderr[-3000:]
-    resumed, reference = results(out), results(reference_out)
-    assert set(resumed) == set(reference)
-    for key, r in reference.items():
-        assert resumed[key]["bpb"] == pytest.approx(r["bpb"], rel=1e-4), key
-        assert same_task_results(resumed[key]["tasks"], r["tasks"]), key
-
-
-def test_parallel_runs_give_the_same_results_as_one_after_another(micro, tmp_path):
+def test_killed_mid_way_resumes_to_what_fresh_runs_give(micro, tmp_path):
+    """The run the kill cut short, resumed from its checkpoint, and one that finished before the kill give
+    what the same two units give trained from scratch, two at a time in worker processes (so this also
+    checks that parallel runs equal the ablation's one-after-another runs)."""
     from dataclasses import replace
 
     from finemill.ablate.runs import Unit, run_units
 
     out, _, _, _ = micro
     done = results(out)
+    resumed = next(key for key, r in done.items() if r["unit"]["run_dir"] == str(last_unit_dir(out)))
+    finished_before = next(key for key in done if key != resumed)
     units = [
-        replace(Unit(**done["base", seed]["unit"]), run_dir=str(tmp_path / f"seed-{seed}")) for seed in (0, 1)
+        replace(Unit(**done[key]["unit"]), run_dir=str(tmp_path / f"{key[0]}-{key[1]}"))
+        for key in (resumed, finished_before)
     ]
-    again = run_units(units, parallel=2, log=lambda _msg: None)
-    for seed, r in zip((0, 1), again, strict=True):
-        assert r["seed"] == seed and r["steps"] == STEPS
-        assert r["bpb"] == pytest.approx(done["base", seed]["bpb"], rel=1e-4)
-        assert same_task_results(r["tasks"], done["base", seed]["tasks"])
+    fresh = run_units(units, parallel=2, log=lambda _msg: None)
+    for key, r in zip((resumed, finished_before), fresh, strict=True):
+        assert (r["variant"], r["seed"], r["steps"]) == (*key, STEPS)
+        assert r["bpb"] == pytest.approx(done[key]["bpb"], rel=1e-4), key
+        assert same_task_results(r["tasks"], done[key]["tasks"]), key

@@ -1,135 +1,20 @@
-"""Ctrl-C in `finemill run`: one line, no traceback, exit status 130, and the rerun resumes.
-
-Ctrl-C is SIGINT to the terminal's whole foreground process group: here the group of a `finemill run`
-subprocess (its own session), so finemill, datatrove's pool workers and their extraction processes all
-get it, as they do on a terminal. The runs use the kill tests' recipe (conftest's RESUMABLE_RUN, 60 s
-extraction timeout, so load cannot change the output) and their uninterrupted run, once per session.
+"""The parts of Ctrl-C and SIGTERM handling in `finemill run`, one at a time: the extraction process lives
+through Ctrl-C, a patch steps aside where datatrove changed, a stalled interrupt still ends the run, and a
+SIGTERM landing in a fork, a `__del__` or the pool's bookkeeping ends its task quietly. Whole runs stopped
+and resumed: test_stop_and_resume.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import RESUMABLE_RUN, assert_same_outputs, write_resumable_recipe
-
-INTERRUPTED = "finemill run: interrupted; rerun the same command to resume"
-
-
-def interrupt_when(cwd: Path, ready: Callable[[Path], bool]) -> subprocess.CompletedProcess:
-    """Start `finemill run` in `cwd` and send SIGINT to its process group as soon as `ready(out)` holds."""
-    write_resumable_recipe(cwd)
-    process = subprocess.Popen(
-        RESUMABLE_RUN,
-        cwd=cwd,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out = cwd / "out" / "fineweb"
-    deadline = time.monotonic() + 300
-    while not ready(out):
-        assert process.poll() is None, "the run ended before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
-    return subprocess.CompletedProcess(RESUMABLE_RUN, process.returncode, stdout, stderr)
-
-
-def reading(stage: str) -> Callable[[Path], bool]:
-    """A task of `stage` has read documents and not yet its whole input (its progress file says so): the
-    middle of the stage, on a fast machine as on a loaded one."""
-
-    def ready(out: Path) -> bool:
-        for path in (out / "logs" / stage / "progress").glob("*.json"):
-            try:
-                counts = json.loads(path.read_text())
-            except (OSError, ValueError):  # replaced while read
-                continue
-            if counts["read"] >= 1 and counts["bytes_read"] < counts["bytes_total"]:
-                return True
-        return False
-
-    return ready
-
-
-def started(stage: str, delay_s: float) -> Callable[[Path], bool]:
-    """`delay_s` after the first task of `stage` started (for stages too short for a progress report)."""
-    seen: list[float] = []
-
-    def ready(out: Path) -> bool:
-        if not seen and (out / "logs" / stage / "logs" / "task_00000.log").exists():
-            seen.append(time.monotonic())
-        return bool(seen) and time.monotonic() - seen[0] >= delay_s
-
-    return ready
-
-
-def group_left(pgid: int) -> list[str]:
-    """The live processes of a process group (zombies waiting to be reaped do not count)."""
-    ps = subprocess.run(["ps", "-eo", "pgid=,stat=,args="], capture_output=True, text=True).stdout
-    return [
-        line
-        for line in ps.splitlines()
-        if line.split()[0] == str(pgid) and not line.split()[1].startswith("Z")
-    ]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "stage, ready",
-    [("filter", reading("filter")), ("finalize", started("finalize", 0.3))],
-    ids=["during-extraction", "during-dedup-filter"],
-)
-def test_interrupted_run_says_one_line_and_resumes(uninterrupted, tmp_path, stage, ready):
-    result = interrupt_when(tmp_path, ready)
-    assert result.returncode == 130, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    assert "KeyboardInterrupt" not in result.stderr, result.stderr[-3000:]
-    assert result.stderr.count(INTERRUPTED) == 1
-    assert result.stderr.splitlines()[-1] == INTERRUPTED, "the message has a line of its own, last"
-    out = tmp_path / "out" / "fineweb"
-    assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, (
-        "interrupted before the stage ended"
-    )
-
-    rerun = subprocess.run(RESUMABLE_RUN, cwd=tmp_path, capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert_same_outputs(out, uninterrupted)
-
-
-@pytest.mark.slow
-def test_no_worker_outlives_the_interrupt(tmp_path):
-    """The pool's workers and their extraction processes end with the run: none is left waiting."""
-    write_resumable_recipe(tmp_path)
-    process = subprocess.Popen(
-        RESUMABLE_RUN,
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ready, deadline = reading("filter"), time.monotonic() + 300
-    while not ready(tmp_path / "out" / "fineweb"):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    assert len(group_left(process.pid)) > 2, "workers and extraction processes run"
-    os.killpg(process.pid, signal.SIGINT)
-    assert process.wait(timeout=120) == 130
-    deadline = time.monotonic() + 10
-    while group_left(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert group_left(process.pid) == []
+from finemill.pipeline.interrupt import INTERRUPTED
 
 
 def test_extraction_process_ignores_ctrl_c():
