@@ -7,7 +7,7 @@ Each start-up figure is measured in fresh Python processes, as a worker meets it
 - spaCy's tokenizer (`finemill.text.words.spacy_tokenizer`): torch importable (thinc then imports it)
   against finemill's import with torch hidden;
 - presidio's recognizers: `presidio_analyzer` imported as installed (its Hugging Face engine imports
-  transformers) against finemill's `_import_presidio_recognizers` (transformers and torch hidden);
+  transformers) against finemill's `import_presidio_recognizers` (transformers and torch hidden);
 - planning a run of the default recipe on the bundled sample (every step of its four stages built):
   datatrove's dependency check against finemill's (`finemill.pipeline.patches.install()`: one read of the installed
   distributions).
@@ -62,9 +62,9 @@ started = time.perf_counter()
 from presidio_analyzer import predefined_recognizers
 """,
     "presidio recognizers, finemill": """
-from finemill.steps.pii.scrubber import _import_presidio_recognizers
+from finemill.steps.pii.scrubber import import_presidio_recognizers
 started = time.perf_counter()
-_import_presidio_recognizers()
+import_presidio_recognizers()
 """,
     "run planned (all steps built), datatrove's check": PLAN.format(check=""),  # nothing installed
     "run planned (all steps built), finemill's check": PLAN.format(

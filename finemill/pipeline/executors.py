@@ -26,6 +26,7 @@ from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, Slurm
 from datatrove.executor.base import PipelineExecutor
 
 from finemill.errors import FinemillError
+from finemill.pipeline import worker_preload
 from finemill.pipeline.patches import PatchedExecutor
 from finemill.pipeline.patches.ray_loopback import loopback_only
 from finemill.pipeline.patches.worker_interrupts import (
@@ -44,8 +45,11 @@ class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecut
     progress (`finemill.pipeline.progress`), and leave Ctrl-C to finemill's process: its workers ignore
     SIGINT and end quietly when it stops the pool (`finemill.pipeline.patches.worker_interrupts`)."""
 
+    preload: list[str] = []  # what the forkserver loads for the workers (`finemill.pipeline.worker_preload`)
+
     def run(self):
-        start_forkserver_ignoring_interrupts()  # before datatrove's pool forks its first worker
+        with worker_preload.loading(self.preload):  # started before datatrove's pool forks a worker
+            start_forkserver_ignoring_interrupts()
         return super().run()
 
     def _launch_run_for_rank(self, *args, **kwargs):
@@ -96,6 +100,9 @@ class Backend(Protocol):
 class LocalBackend:
     submits: ClassVar[bool] = False
 
+    def __init__(self) -> None:
+        self.preload: list[str] = []  # one list, shared by this run's executors (see `executor`)
+
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
@@ -111,6 +118,10 @@ class LocalBackend:
             stage.pipeline, tasks=stage.tasks, workers=min(workers, stage.tasks), logging_dir=str(logs)
         )
         executor.progress_folder = str(progress) if progress else None  # where tasks report (progress.py)
+        # One forkserver serves every stage's pool and starts with the first stage: it loads what the workers
+        # of every stage need. The run plans all stages before it runs any, so by then this list has them all.
+        self.preload[:] = dict.fromkeys([*self.preload, *worker_preload.entries(stage.pipeline)])
+        executor.preload = self.preload
         return executor
 
 

@@ -192,9 +192,9 @@ def test_install_applies_both_once(monkeypatch):
 
 
 def test_presidio_patterns_rewritten_only_where_their_text_is_as_expected():
-    from finemill.steps.pii.scrubber import _import_presidio_recognizers
+    from finemill.steps.pii.scrubber import import_presidio_recognizers
 
-    IpRecognizer = _import_presidio_recognizers().IpRecognizer  # noqa: N806  (presidio's class)
+    IpRecognizer = import_presidio_recognizers().IpRecognizer  # noqa: N806  (presidio's class)
     from presidio_analyzer import Pattern
 
     rewritten = ascii_bounded_ip_patterns(IpRecognizer)

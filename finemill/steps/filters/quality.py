@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Literal
+from typing import ClassVar, Literal
 
 from datatrove.data import Document
 from datatrove.pipeline.filters import C4QualityFilter as DatatroveC4QualityFilter
@@ -28,6 +28,8 @@ from finemill.text.ngrams import NgramStats
 from finemill.text.words import SpacyCompatibleTokenizer
 
 WordSplitter = Literal["fast", "spacy"]
+# spaCy's import (~2.5 s), once per run in the forkserver rather than per worker (pipeline/worker_preload)
+SPACY_PRELOAD = ("finemill.text.words:import_spacy_tokenizer",)
 
 
 def word_splitter(words: WordSplitter, language: str) -> str | WordTokenizer:
@@ -51,6 +53,8 @@ def count_sentences(text: str, language: str | WordTokenizer) -> int:
 
 class FastWords:
     """Mixin: a `words` setting choosing the word splitter of a datatrove filter that splits words."""
+
+    worker_preload: ClassVar[tuple[str, ...]] = SPACY_PRELOAD
 
     def __init__(self, words: WordSplitter = "fast", **kwargs) -> None:
         super().__init__(**kwargs)

@@ -37,7 +37,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.formatters.base import BaseFormatter
@@ -134,6 +134,8 @@ class PIIScrubber(BaseFormatter):
     """
 
     name = "📞 PII (presidio)"
+    # presidio's import (~4 s), once per run in the forkserver rather than per worker (pipeline/worker_preload)
+    worker_preload: ClassVar[tuple[str, ...]] = ("finemill.steps.pii.scrubber:import_presidio_recognizers",)
 
     def __init__(
         self,
@@ -352,7 +354,7 @@ def _plausible_ipv6(address: str) -> bool:
 def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
     # presidio imports torch and spaCy (~3 s): import it only where recognizers are really needed; once per
     # process (each task runs on a fresh copy of the pipeline).
-    predefined_recognizers = _import_presidio_recognizers()
+    predefined_recognizers = import_presidio_recognizers()
 
     recognizers: dict[str, Any] = {}
     for entity in entities:
@@ -365,7 +367,7 @@ def _build_recognizers(entities: tuple[str, ...]) -> dict[str, Any]:
     return recognizers
 
 
-def _import_presidio_recognizers() -> Any:
+def import_presidio_recognizers() -> Any:
     """presidio's recognizers module, imported without transformers (and without torch, which spaCy's thinc
     would import): presidio's package imports its Hugging Face NLP engine, which finemill never uses."""
     with hidden(*transformers_unused_by_presidio(), *torch_unused_by_spacy()):

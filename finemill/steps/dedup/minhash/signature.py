@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import ClassVar
 
 import numpy as np
 from datatrove.data import DocumentsPipeline
@@ -19,7 +20,7 @@ from datatrove.utils.word_tokenizers import load_word_tokenizer
 from finemill.steps.dedup.minhash.hashing import ngram_strings, shingle_hashes
 from finemill.steps.dedup.minhash.text import simplify
 from finemill.steps.filters.languages import fineweb2_name
-from finemill.steps.filters.quality import word_splitter
+from finemill.steps.filters.quality import SPACY_PRELOAD, word_splitter
 from finemill.text.language_words import language_words
 
 _P = np.uint64((1 << 61) - 1)  # datatrove's Mersenne prime modulus
@@ -65,6 +66,7 @@ class MinhashSignature(MinhashDedupSignature):
     permutations over distinct shingles)."""
 
     name = "🎯 MinHash stage 1 (finemill)"
+    worker_preload: ClassVar[tuple[str, ...]] = SPACY_PRELOAD
 
     def __init__(
         self,

@@ -1,0 +1,78 @@
+"""The local executor's forkserver loads what the run's workers need once, before it forks any of them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from finemill.pipeline import worker_preload
+from finemill.pipeline.plan import plan_stages
+from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe
+
+# A fresh process (the test process's forkserver may be running already): start the forkserver inside
+# `loading(entries)`, then ask a pool worker, before its task imports anything, what it found loaded.
+PROBE = """
+import json, sys
+import multiprocess
+from finemill.pipeline import worker_preload
+
+def loaded(names):
+    return {name: name in sys.modules for name in names}
+
+if __name__ == "__main__":
+    entries, names = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+    with worker_preload.loading(entries):
+        multiprocess.forkserver.ensure_running()
+    with multiprocess.get_context("forkserver").Pool(1) as pool:
+        print(json.dumps(pool.apply(loaded, (names,))))
+"""
+
+
+def worker_finds(tmp_path: Path, entries: list[str], names: list[str]) -> dict[str, bool]:
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    result = subprocess.run(
+        [sys.executable, str(script), json.dumps(entries), json.dumps(names)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def test_the_fineweb_recipe_preloads_its_steps_spacy_and_presidio(tmp_path):
+    recipe = load_recipe(DEFAULT_RECIPE, {"output": str(tmp_path / "out")})
+    stages = plan_stages(recipe, [str(tmp_path / "a.warc.gz")], tmp_path / "out")
+    entries = list(dict.fromkeys(e for stage in stages for e in worker_preload.entries(stage.pipeline)))
+    assert entries[0] == "finemill.pipeline.executors"
+    assert {type(step).__module__ for stage in stages for step in stage.pipeline} <= set(entries)
+    assert "finemill.text.words:import_spacy_tokenizer" in entries
+    assert "finemill.steps.pii.scrubber:import_presidio_recognizers" in entries
+    # without the PII step, presidio is not loaded
+    no_pii = [step for step in recipe.steps if step.name != "pii"]
+    recipe = load_recipe(DEFAULT_RECIPE, {"output": str(tmp_path / "out2")})
+    recipe.steps[:] = no_pii
+    stages = plan_stages(recipe, [str(tmp_path / "a.warc.gz")], tmp_path / "out2")
+    assert not any("presidio" in e for stage in stages for e in worker_preload.entries(stage.pipeline))
+
+
+def test_workers_start_with_the_entries_loaded_and_a_failing_entry_is_skipped(tmp_path):
+    names = ["finemill.pipeline.executors", "spacy.tokenizer", "presidio_analyzer", "torch"]
+    entries = [
+        "finemill.pipeline.executors",
+        "no_such_module_anywhere",  # skipped: the workers would import it themselves, and fail there
+        "finemill.text.words:no_such_function",
+        "finemill.text.words:import_spacy_tokenizer",
+    ]
+    found = worker_finds(tmp_path, entries, names)
+    assert found == {
+        "finemill.pipeline.executors": True,
+        "spacy.tokenizer": True,  # the function ran: spaCy's tokenizer module is loaded
+        "presidio_analyzer": False,  # not asked for
+        "torch": False,  # hidden during spaCy's import, as the workers themselves import it
+    }
+    # nothing asked: the worker starts bare
+    assert not any(worker_finds(tmp_path, [], names).values())
