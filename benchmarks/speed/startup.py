@@ -11,6 +11,10 @@ Each start-up figure is measured in fresh Python processes, as a worker meets it
 - planning a run of the default recipe on the bundled sample (every step of its four stages built):
   datatrove's dependency check against finemill's (`finemill.pipeline.patches.install()`: one read of the installed
   distributions).
+A run's fixed cost: `finemill run` of the default recipe on the bundled sample's first 2 documents per file
+(--workers 2, four stages), the CPU seconds of its whole process tree (benchmarks/process_sampler.py) and its
+wall time, with the forkserver loading the workers' imports once (`finemill.pipeline.worker_preload`)
+against every worker importing them itself (the preload list emptied), the two taking turns.
 Then, in one process with the tokenizer loaded, the word splitter on the 697 documents of
 `../shared/data/crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz`: first pass (learning every run it has not
 seen), second pass (lookups only), and the distinct runs learnt.
@@ -21,10 +25,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+
+import yaml
 
 from benchmarks.common import REPO, SHARED_DATA
 
@@ -84,6 +93,54 @@ def fresh_process_seconds(snippet: str) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
+# `finemill run` with the workers' preload emptied: each pool worker imports what it needs itself.
+WITHOUT_PRELOAD = """
+import sys
+from finemill.pipeline import worker_preload
+worker_preload.entries = lambda pipeline: []
+from finemill.cli import main
+sys.exit(main())
+"""
+
+
+def tiny_run(folder: Path, preload: bool) -> tuple[float, float]:
+    """(CPU seconds of the whole process tree, wall seconds) of one `finemill run` of 4 documents."""
+    from benchmarks.process_sampler import wait_sampled
+
+    recipe, out = folder / "tiny.yaml", folder / "out"
+    from finemill.pipeline.recipe import DEFAULT_RECIPE
+
+    raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
+    recipe.write_text(yaml.safe_dump({**raw, "input": {"paths": [], "limit": 2}}))  # the bundled sample
+    shutil.rmtree(out, ignore_errors=True)
+    launch = ["-m", "finemill.cli"] if preload else ["-c", WITHOUT_PRELOAD]
+    command = [sys.executable, *launch, "run", str(recipe), "-o", str(out), "--workers", "2", "--quiet"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    code, cpu_s, _ = wait_sampled(process, out / "logs")
+    if code != 0:
+        raise RuntimeError(process.stderr.read()[-2000:])
+    return cpu_s, time.perf_counter() - started
+
+
+def fixed_run_cost(repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        runs = {True: [], False: []}
+        for _ in range(repeats):
+            for preload in (False, True):
+                runs[preload].append(tiny_run(Path(folder), preload))
+    (cpu_without, wall_without), (cpu_with, wall_with) = (
+        [statistics.median(r[i] for r in runs[p]) for i in (0, 1)] for p in (False, True)
+    )
+    print(
+        f"{'run of 4 documents, workers import for themselves':50} {cpu_without:6.2f} CPU-s {wall_without:6.2f} s wall"
+    )
+    print(
+        f"{'run of 4 documents, forkserver preload (finemill)':50} {cpu_with:6.2f} CPU-s {wall_with:6.2f} s wall"
+    )
+    print(f"ratio: {cpu_without / cpu_with:.2f}x CPU, {wall_without / wall_with:.2f}x wall")
+
+
 def word_learning() -> tuple[int, float, float, int]:
     """(documents, first pass s, second pass s, runs learnt) of the word splitter, tokenizer loaded."""
     from finemill.text.words import SpacyCompatibleTokenizer, spacy_tokenizer, special_case_joins
@@ -110,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, snippet in SNIPPETS.items():
         seconds = statistics.median(fresh_process_seconds(snippet) for _ in range(args.repeats))
         print(f"{label:50} {seconds:6.2f} s")
+    fixed_run_cost(args.repeats)
     if DOCUMENTS.exists():
         docs, first, second, runs = word_learning()
         print(
