@@ -5,6 +5,8 @@ Two ways to stop a run, each sent to its whole process group (its own session he
   and their extraction processes all get it): one line, no traceback, exit status 130, no process left.
 - SIGKILL (a machine lost): whatever parquet file is visible afterwards is complete.
 
+A stop freezes the run's process group (SIGSTOP) at the chosen moment, checks that the stage is still
+running, sends the signal and lets the group go on: the signal lands mid-stage however short the stage is.
 Each test stops a run during extraction and its rerun during the dedup filter, one with each signal, so
 the four (signal, stage) cases take two tests of three runs each; the third run finishes and must give the
 uninterrupted run's kept and removed documents. The runs use conftest's RESUMABLE_RUN (60 s extraction
@@ -71,9 +73,10 @@ def group_left(pgid: int) -> list[str]:
     ]
 
 
-def stop_when(cwd: Path, ready: Ready, sig: signal.Signals) -> subprocess.CompletedProcess:
-    """Start RESUMABLE_RUN in `cwd`, send `sig` to its process group as soon as `ready(out)` holds, and
-    wait until no process of the group is left."""
+def stop_when(cwd: Path, stage: str, ready: Ready, sig: signal.Signals) -> subprocess.CompletedProcess:
+    """Start RESUMABLE_RUN in `cwd`; as soon as `ready(out)` holds, freeze its process group (SIGSTOP), check
+    that `stage` has not ended, send `sig` and let the group go on (the signal lands where each process
+    stood, as a terminal's would, however short the stage); then wait until no process of the group is left."""
     process = subprocess.Popen(
         RESUMABLE_RUN,
         cwd=cwd,
@@ -87,7 +90,10 @@ def stop_when(cwd: Path, ready: Ready, sig: signal.Signals) -> subprocess.Comple
         assert process.poll() is None, f"the run ended before {sig.name}: {process.stderr.read()[-3000:]}"
         assert time.monotonic() < deadline
         time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGSTOP)
+    assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, "stopped before the stage ended"
     os.killpg(process.pid, sig)
+    os.killpg(process.pid, signal.SIGCONT)
     stdout, stderr = process.communicate(timeout=120)
     deadline = time.monotonic() + 10
     while group_left(process.pid) and time.monotonic() < deadline:
@@ -96,18 +102,16 @@ def stop_when(cwd: Path, ready: Ready, sig: signal.Signals) -> subprocess.Comple
     return subprocess.CompletedProcess(RESUMABLE_RUN, process.returncode, stdout, stderr)
 
 
-def assert_interrupted(result: subprocess.CompletedProcess, out: Path, stage: str) -> None:
+def assert_interrupted(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 130, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "KeyboardInterrupt" not in result.stderr, result.stderr[-3000:]
     assert result.stderr.count(INTERRUPTED) == 1
     assert result.stderr.splitlines()[-1] == INTERRUPTED, "the message has a line of its own, last"
-    assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, "stopped before the stage ended"
 
 
-def assert_killed(result: subprocess.CompletedProcess, out: Path, stage: str) -> None:
+def assert_killed(result: subprocess.CompletedProcess, out: Path) -> None:
     assert result.returncode == -signal.SIGKILL
-    assert len(list((out / "logs" / stage / "completions").glob("*"))) < 2, "stopped before the stage ended"
     for path in sorted(out.glob("documents/*.parquet")) + sorted(out.glob("removed/*/*.parquet")):
         pq.read_metadata(path)  # whatever is visible after a kill is a complete parquet file
 
@@ -120,32 +124,28 @@ def assert_resumes_to(cwd: Path, uninterrupted: Path) -> None:
     assert not list(out.rglob(".*.partial")), "partial files of the killed tasks are overwritten on rerun"
 
 
-# The extraction stop waits for a task in the middle of its input; the dedup filter (finalize) is too short
-# for a progress report, so its stop comes a fixed time after its first task started. (Made anew for each
-# run: `started` remembers when it first saw the task.)
+# The extraction stop waits for a task in the middle of its input; the dedup filter (finalize, under a second
+# on the sample) is too short for a progress report, so its stop comes 0.1 s after its first task started.
+# (Made anew for each run: `started` remembers when it first saw the task.)
 def in_extraction() -> tuple[str, Ready]:
     return "filter", reading("filter")
 
 
 def in_dedup_filter() -> tuple[str, Ready]:
-    return "finalize", started("finalize", 0.3)
+    return "finalize", started("finalize", 0.1)
 
 
 def test_ctrl_c_in_extraction_then_kill_in_the_dedup_filter(uninterrupted, tmp_path):
     write_resumable_recipe(tmp_path)
     out = tmp_path / "out" / "fineweb"
-    stage, ready = in_extraction()
-    assert_interrupted(stop_when(tmp_path, ready, signal.SIGINT), out, stage)
-    stage, ready = in_dedup_filter()
-    assert_killed(stop_when(tmp_path, ready, signal.SIGKILL), out, stage)
+    assert_interrupted(stop_when(tmp_path, *in_extraction(), signal.SIGINT))
+    assert_killed(stop_when(tmp_path, *in_dedup_filter(), signal.SIGKILL), out)
     assert_resumes_to(tmp_path, uninterrupted)
 
 
 def test_kill_in_extraction_then_ctrl_c_in_the_dedup_filter(uninterrupted, tmp_path):
     write_resumable_recipe(tmp_path)
     out = tmp_path / "out" / "fineweb"
-    stage, ready = in_extraction()
-    assert_killed(stop_when(tmp_path, ready, signal.SIGKILL), out, stage)
-    stage, ready = in_dedup_filter()
-    assert_interrupted(stop_when(tmp_path, ready, signal.SIGINT), out, stage)
+    assert_killed(stop_when(tmp_path, *in_extraction(), signal.SIGKILL), out)
+    assert_interrupted(stop_when(tmp_path, *in_dedup_filter(), signal.SIGINT))
     assert_resumes_to(tmp_path, uninterrupted)
