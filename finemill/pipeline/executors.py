@@ -137,6 +137,9 @@ def environment_restored() -> Iterator[None]:
         os.environ.update(saved)
 
 
+RAY_WORKER_NICENESS = "RAY_worker_niceness"  # Ray's `worker_niceness` setting (default 15), by environment
+
+
 @dataclass
 class RayBackend:
     spec: RaySpec
@@ -157,6 +160,10 @@ class RayBackend:
 
     def _connected(self, ray) -> Iterator[None]:
         if self.spec.address is None:
+            # Ray runs its workers at nice 15, below every other process of the machine: on a busy machine
+            # the run's tasks would wait behind anything at the default priority (the local executor's
+            # workers run at finemill's own). Read by the raylet this starts; os.environ is restored after.
+            os.environ[RAY_WORKER_NICENESS] = str(os.nice(0))
             with loopback_only():  # a private Ray on this machine: nothing listens on the network
                 ray.init(
                     address="local", include_dashboard=False, log_to_driver=verbose(), configure_logging=False

@@ -41,11 +41,14 @@ class TwoNodes:
 
 
 @pytest.fixture  # stopped as its test ends: the one-node test must not find it running
-def two_nodes():
+def two_nodes(monkeypatch):
     from ray.cluster_utils import Cluster
 
+    from finemill.pipeline.executors import RAY_WORKER_NICENESS
     from finemill.pipeline.patches.ray_loopback import loopback_only
 
+    # as docs/scaling-out.md tells a user starting their own nodes: tasks at the default priority, not Ray's 15
+    monkeypatch.setenv(RAY_WORKER_NICENESS, "0")
     with loopback_only():  # both nodes listen on 127.0.0.1 only
         cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
         worker = cluster.add_node(num_cpus=1)
@@ -170,6 +173,8 @@ def test_ray_run_gives_the_local_documents_and_stats(small_local_run, tmp_path):
             "the Ray head listens on loopback only"
         )
         assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+        # its tasks run at finemill's own priority, not at Ray's default nice 15
+        assert ray.get(ray.remote(lambda: os.nice(0)).remote()) == os.nice(0)
         stats = run_recipe(recipe, progress=False)
     assert not ray.is_initialized(), "the Ray finemill started is stopped"
     assert dict(os.environ) == environment, "ray.init's variables (RAY_AUTH_MODE, ...) are not left behind"
