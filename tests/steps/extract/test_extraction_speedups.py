@@ -21,7 +21,7 @@ from finemill.steps.extract.patches import (
     trafilatura_tree_copies,
 )
 from finemill.steps.extract.patches import trafilatura_readability as patch
-from tests.conftest import part_of, shared_file
+from tests.conftest import QUICK_AND_REST, part_of, shared_file
 from tests.steps.extract.test_fast_xpath import extract_all
 
 # The corners of each step: tags that begin like a block tag (abbr, article), a block tag deep down, a
@@ -139,8 +139,8 @@ CRAWL_FILES = [
     "heritrix-2008-mixed-content.warc.gz",
     "whirlwind.warc.gz",
 ]
-# The speed-ups one at a time and two together run on every SPREAD-th page of each page set (the full
-# identity, every speed-up at once, runs on all of them): they localise a failure the full check finds.
+# The suite checks the speed-ups, one at a time, two together and all at once, on every SPREAD-th page of
+# each page set; `-m every_item` checks all of them at once on every page of the sets.
 SPREAD = 12
 
 
@@ -163,24 +163,18 @@ def crawl_pages() -> list[str]:
     return [page for name in CRAWL_FILES for page in warc_pages(f"crawl/{name}")]
 
 
-def spread_first(pages: list[str]) -> list[str]:
-    """`pages` reordered with every SPREAD-th page first: trafilatura's de-duplication cache makes a text
-    depend on the pages before it, so the reference texts of this prefix are the first texts of the whole."""
-    return part_of(pages, "quick", SPREAD) + part_of(pages, "rest", SPREAD)
-
-
 @pytest.fixture(scope="module")
 def crawl_reference(crawl_pages: list[str]) -> tuple[list[str], list[str | None]]:
-    """The crawl pages (spread first) and their texts as installed, extracted once for the module."""
-    pages = spread_first(crawl_pages)
+    """Every SPREAD-th crawl page and their texts as installed, extracted once for the module."""
+    pages = part_of(crawl_pages, "quick", SPREAD)
     return pages, extract_all(pages)
 
 
 @pytest.fixture(scope="module")
 def real_reference(real_pages: list[str]) -> tuple[list[str], list[str | None]]:
-    """Every third page of the extraction benchmark (388 of 1,165; spread first) and their texts as
-    installed, extracted once for the module."""
-    pages = spread_first(real_pages[::3])
+    """Every SPREAD-th page of a third of the extraction benchmark and their texts as installed, extracted
+    once for the module."""
+    pages = part_of(real_pages[::3], "quick", SPREAD)
     return pages, extract_all(pages)
 
 
@@ -234,16 +228,17 @@ def same_with_every_speedup(reference: tuple[list[str], list[str | None]]) -> No
 
 
 @pytest.mark.slow
-def test_same_extraction_on_crawl_pages(crawl_reference):
-    """Every speed-up at once, as the extract step runs, on all 316 crawl pages."""
-    same_with_every_speedup(crawl_reference)
-
-
-@pytest.mark.slow
-def test_same_extraction_on_a_third_of_the_real_pages(real_reference):
-    """Every speed-up at once on every third page of the extraction benchmark (388 of 1,165;
-    `python -m benchmarks.quality.extraction` checks all of them, and prints how many texts are identical)."""
-    same_with_every_speedup(real_reference)
+@pytest.mark.parametrize("part", QUICK_AND_REST)
+def test_every_speedup_at_once_on_real_pages(part, crawl_reference, real_reference, crawl_pages, real_pages):
+    """Every speed-up at once, as the extract step runs: on every SPREAD-th page of the 316 crawl pages and of
+    every third page of the extraction benchmark (388 of 1,165), or (`-m every_item`) on all of those pages
+    (all 1,165: `python -m benchmarks.quality.extraction`, which prints how many texts are identical)."""
+    if part == "quick":
+        references = [crawl_reference, real_reference]
+    else:  # the whole sets, in order: trafilatura's de-duplication cache makes a text depend on the pages before
+        references = [(pages, extract_all(pages)) for pages in (crawl_pages, real_pages[::3])]
+    for reference in references:
+        same_with_every_speedup(reference)
 
 
 @pytest.mark.slow
@@ -259,8 +254,6 @@ def test_each_speedup_on_spread_pages(crawl_reference, real_reference, monkeypat
     built, baselines = [], []
     build, baseline = trafilatura_tree_copies.DeferredTree.build, core.baseline
     for pages, expected in (crawl_reference, real_reference):
-        count = len(part_of(pages, "quick", SPREAD))
-        pages, expected = pages[:count], expected[:count]
         with compiled_xpaths():
             assert_same_texts(expected, extract_all(pages))
         with fast_readability():
