@@ -48,8 +48,9 @@ class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecut
     preload: list[str] = []  # what the forkserver loads for the workers (`finemill.pipeline.worker_preload`)
 
     def run(self):
-        with worker_preload.loading(self.preload):  # started before datatrove's pool forks a worker
-            start_forkserver_ignoring_interrupts()
+        if self.workers > 1:  # datatrove forks a pool from the forkserver; one worker runs the tasks here
+            with worker_preload.loading(self.preload):  # started before the pool forks its first worker
+                start_forkserver_ignoring_interrupts()
         return super().run()
 
     def _launch_run_for_rank(self, *args, **kwargs):
