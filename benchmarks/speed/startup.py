@@ -103,15 +103,10 @@ sys.exit(main())
 """
 
 
-def tiny_run(folder: Path, preload: bool) -> tuple[float, float]:
-    """(CPU seconds of the whole process tree, wall seconds) of one `finemill run` of 4 documents."""
+def tiny_run(recipe: Path, out: Path, preload: bool) -> tuple[float, float]:
+    """(CPU seconds of the whole process tree, wall seconds) of one `finemill run` of `recipe` into `out`."""
     from benchmarks.process_sampler import wait_sampled
 
-    recipe, out = folder / "tiny.yaml", folder / "out"
-    from finemill.pipeline.recipe import DEFAULT_RECIPE
-
-    raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
-    recipe.write_text(yaml.safe_dump({**raw, "input": {"paths": [], "limit": 2}}))  # the bundled sample
     shutil.rmtree(out, ignore_errors=True)
     launch = ["-m", "finemill.cli"] if preload else ["-c", WITHOUT_PRELOAD]
     command = [sys.executable, *launch, "run", str(recipe), "-o", str(out), "--workers", "2", "--quiet"]
@@ -124,20 +119,23 @@ def tiny_run(folder: Path, preload: bool) -> tuple[float, float]:
 
 
 def fixed_run_cost(repeats: int) -> None:
+    from finemill.pipeline.recipe import DEFAULT_RECIPE
+
     with tempfile.TemporaryDirectory() as folder:
+        recipe, out = Path(folder) / "tiny.yaml", Path(folder) / "out"
+        raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
+        recipe.write_text(yaml.safe_dump({**raw, "input": {"paths": [], "limit": 2}}))  # the bundled sample
         runs = {True: [], False: []}
         for _ in range(repeats):
             for preload in (False, True):
-                runs[preload].append(tiny_run(Path(folder), preload))
+                runs[preload].append(tiny_run(recipe, out, preload))
     (cpu_without, wall_without), (cpu_with, wall_with) = (
         [statistics.median(r[i] for r in runs[p]) for i in (0, 1)] for p in (False, True)
     )
-    print(
-        f"{'run of 4 documents, workers import for themselves':50} {cpu_without:6.2f} CPU-s {wall_without:6.2f} s wall"
-    )
-    print(
-        f"{'run of 4 documents, forkserver preload (finemill)':50} {cpu_with:6.2f} CPU-s {wall_with:6.2f} s wall"
-    )
+    label = "run of 4 documents, workers import for themselves"
+    print(f"{label:50} {cpu_without:6.2f} CPU-s {wall_without:6.2f} s wall")
+    label = "run of 4 documents, forkserver preload (finemill)"
+    print(f"{label:50} {cpu_with:6.2f} CPU-s {wall_with:6.2f} s wall")
     print(f"ratio: {cpu_without / cpu_with:.2f}x CPU, {wall_without / wall_with:.2f}x wall")
 
 
