@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +93,17 @@ def ablate(path: Path, out: Path, **popen) -> subprocess.Popen:
     )
 
 
+@dataclass
+class Micro:
+    out: Path  # the ablation's folder
+    report: dict  # its ablation.json
+    stdout: str  # the rerun's
+    stderr: str
+    killed_run: Path  # the training run the kill cut short
+
+
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory) -> tuple[Path, dict, str, str]:
+def micro(tmp_path_factory) -> Micro:
     """The micro ablation SIGKILLed during its last training (three results written, the fourth run
     checkpointed), then the same command again: every test below reads the resumed ablation, and
     test_killed_mid_way_resumes_to_what_fresh_runs_give checks its numbers against runs made from scratch."""
@@ -101,7 +111,7 @@ def micro(tmp_path_factory) -> tuple[Path, dict, str, str]:
     path, out = micro_ablation(root / "spec"), root / "out"
     process = ablate(path, out, start_new_session=True)
     deadline = time.monotonic() + 600
-    while not last_training_checkpointed(out):  # killed during the last training: the rerun does only it
+    while (killed_run := last_training_checkpointed(out)) is None:  # the rerun trains only its rest
         assert process.poll() is None and time.monotonic() < deadline, "ended before its last checkpoint"
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
@@ -110,7 +120,7 @@ def micro(tmp_path_factory) -> tuple[Path, dict, str, str]:
     process = ablate(path, out)
     stdout, stderr = process.communicate(timeout=900)
     assert process.returncode == 0, stderr[-3000:]
-    return out, json.loads((out / "ablation.json").read_text()), stdout, stderr
+    return Micro(out, json.loads((out / "ablation.json").read_text()), stdout, stderr, killed_run)
 
 
 def results(out: Path) -> dict[tuple[str, int], dict]:
@@ -122,7 +132,7 @@ def results(out: Path) -> dict[tuple[str, int], dict]:
 
 
 def test_prints_the_table_and_writes_json_png_html(micro):
-    out, report, stdout, _ = micro
+    out, report, stdout = micro.out, micro.report, micro.stdout
     assert "Ablation" in stdout and "no_gopher" in stdout and "nothing_kept" in stdout
     assert (out / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "ablation.html").read_text()
@@ -136,7 +146,7 @@ def test_prints_the_table_and_writes_json_png_html(micro):
 
 
 def test_equal_token_budgets_and_epochs_reported(micro):
-    out, report, _, _ = micro
+    out, report = micro.out, micro.report
     runs = results(out)
     assert set(runs) == {(v, s) for v in ("base", "no_gopher") for s in (0, 1)}
     for r in runs.values():
@@ -150,7 +160,7 @@ def test_equal_token_budgets_and_epochs_reported(micro):
 
 
 def test_says_which_training_settings_it_overrides(micro):
-    _, report, stdout, stderr = micro
+    report, stdout, stderr = micro.report, micro.stdout, micro.stderr
     # train.yaml leaves these at TrainConfig's defaults; --device cpu is what train.yaml says: not listed
     expected = {
         "max_steps": (1000, STEPS),
@@ -171,7 +181,7 @@ def test_says_which_training_settings_it_overrides(micro):
 
 
 def test_one_heldout_set_that_no_variant_trained_on(micro):
-    out, report, _, _ = micro
+    out, report = micro.out, micro.report
     shared = out / report["settings"]["shared_run"]
     held = pq.read_table(sorted((shared / "removed" / HOLDOUT).glob("*.parquet")), columns=["url", "text"])
     held_urls = set(held.column("url").to_pylist())
@@ -190,7 +200,7 @@ def test_one_heldout_set_that_no_variant_trained_on(micro):
 
 
 def test_a_variant_that_keeps_nothing_is_reported_not_trained(micro):
-    out, report, stdout, _ = micro
+    out, report, stdout = micro.out, micro.report, micro.stdout
     row = next(r for r in report["variants"] if r["name"] == "nothing_kept")
     assert row["documents"] == 0 and row["error"] == "kept no documents" and row["seeds"] == []
     assert "nothing_kept: kept no documents; not trained" in stdout
@@ -200,7 +210,7 @@ def test_a_variant_that_keeps_nothing_is_reported_not_trained(micro):
 def test_report_numbers_recomputed_from_the_runs(micro):
     from scipy.stats import ttest_ind
 
-    out, report, _, _ = micro
+    out, report = micro.out, micro.report
     runs = results(out)
     rows = {row["name"]: row for row in report["variants"]}
     for variant in ("base", "no_gopher"):
@@ -239,18 +249,12 @@ def same_task_results(got: dict, expected: dict) -> bool:
     return set(got) == set(expected)
 
 
-def last_unit_dir(out: Path) -> Path:
-    """The ablation's last training run: the one the kill cuts short."""
-    return max(out.glob("runs/*/seed-*"), key=lambda run: (run / "result.json").stat().st_mtime)
-
-
-def last_training_checkpointed(out: Path) -> bool:
-    """Three of the four trainings have their results and the fourth has written a checkpoint."""
+def last_training_checkpointed(out: Path) -> Path | None:
+    """The fourth training run once three of the four have their results and it has written a checkpoint."""
     runs = list(out.glob("runs/*/seed-*"))
     unfinished = [r for r in runs if not (r / "result.json").is_file()]
-    return len(runs) - len(unfinished) == 3 and any(
-        list((r / "checkpoints").glob("step_*.pt")) for r in unfinished
-    )
+    checkpointed = [r for r in unfinished if list((r / "checkpoints").glob("step_*.pt"))]
+    return checkpointed[0] if len(runs) - len(unfinished) == 3 and checkpointed else None
 
 
 def test_killed_mid_way_resumes_to_what_fresh_runs_give(micro, tmp_path):
@@ -261,9 +265,8 @@ def test_killed_mid_way_resumes_to_what_fresh_runs_give(micro, tmp_path):
 
     from finemill.ablate.runs import Unit, run_units
 
-    out, _, _, _ = micro
-    done = results(out)
-    resumed = next(key for key, r in done.items() if r["unit"]["run_dir"] == str(last_unit_dir(out)))
+    done = results(micro.out)
+    resumed = next(key for key, r in done.items() if r["unit"]["run_dir"] == str(micro.killed_run))
     finished_before = next(key for key in done if key != resumed)
     units = [
         replace(Unit(**done[key]["unit"]), run_dir=str(tmp_path / f"{key[0]}-{key[1]}"))

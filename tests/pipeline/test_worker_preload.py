@@ -43,20 +43,25 @@ def worker_finds(tmp_path: Path, entries: list[str], names: list[str]) -> dict[s
     return json.loads(result.stdout)
 
 
+def stages_of(recipe, tmp_path: Path) -> list:
+    return plan_stages(recipe, [str(tmp_path / "a.warc.gz")], tmp_path / "out")
+
+
+def preload_of(stages: list) -> list[str]:
+    """What the workers of every stage load, in the order the local backend gathers it."""
+    return list(dict.fromkeys(e for stage in stages for e in worker_preload.entries(stage.pipeline)))
+
+
 def test_the_fineweb_recipe_preloads_its_steps_spacy_and_presidio(tmp_path):
     recipe = load_recipe(DEFAULT_RECIPE, {"output": str(tmp_path / "out")})
-    stages = plan_stages(recipe, [str(tmp_path / "a.warc.gz")], tmp_path / "out")
-    entries = list(dict.fromkeys(e for stage in stages for e in worker_preload.entries(stage.pipeline)))
+    stages = stages_of(recipe, tmp_path)
+    entries = preload_of(stages)
     assert entries[0] == "finemill.pipeline.executors"
     assert {type(step).__module__ for stage in stages for step in stage.pipeline} <= set(entries)
     assert "finemill.text.words:import_spacy_tokenizer" in entries
     assert "finemill.steps.pii.scrubber:import_presidio_recognizers" in entries
-    # without the PII step, presidio is not loaded
-    no_pii = [step for step in recipe.steps if step.name != "pii"]
-    recipe = load_recipe(DEFAULT_RECIPE, {"output": str(tmp_path / "out2")})
-    recipe.steps[:] = no_pii
-    stages = plan_stages(recipe, [str(tmp_path / "a.warc.gz")], tmp_path / "out2")
-    assert not any("presidio" in e for stage in stages for e in worker_preload.entries(stage.pipeline))
+    recipe.steps[:] = [step for step in recipe.steps if step.name != "pii"]  # without it, no presidio
+    assert not any("presidio" in entry for entry in preload_of(stages_of(recipe, tmp_path)))
 
 
 def test_workers_start_with_the_entries_loaded_and_a_failing_entry_is_skipped(tmp_path):

@@ -229,12 +229,12 @@ def same_with_every_speedup(reference: tuple[list[str], list[str | None]]) -> No
 
 @pytest.mark.slow
 @pytest.mark.parametrize("part", QUICK_AND_REST)
-def test_every_speedup_at_once_on_real_pages(part, crawl_reference, real_reference, crawl_pages, real_pages):
+def test_every_speedup_at_once_on_real_pages(part, request, crawl_pages, real_pages):
     """Every speed-up at once, as the extract step runs: on every SPREAD-th page of the 316 crawl pages and of
     every third page of the extraction benchmark (388 of 1,165), or (`-m every_item`) on all of those pages
     (all 1,165: `python -m benchmarks.quality.extraction`, which prints how many texts are identical)."""
-    if part == "quick":
-        references = [crawl_reference, real_reference]
+    if part == "quick":  # the module's references (the "rest" part does not need them built)
+        references = [request.getfixturevalue("crawl_reference"), request.getfixturevalue("real_reference")]
     else:  # the whole sets, in order: trafilatura's de-duplication cache makes a text depend on the pages before
         references = [(pages, extract_all(pages)) for pages in (crawl_pages, real_pages[::3])]
     for reference in references:
