@@ -1,12 +1,13 @@
 """The cost curve: how each stage's time, memory and disk grow with the number of documents.
 
     python -m benchmarks.speed.scale --sizes 10000,100000                   # pre-extracted text
-    python -m benchmarks.speed.scale --sizes 10000,50000 --format warc      # WARC, with extraction
+    python -m benchmarks.speed.scale --sizes 10000,50000 --format warc --mix sentences   # WARC, extraction
     python -m benchmarks.speed.scale --sizes 300 --json scale.json
     python -m benchmarks.speed.scale --sizes 1000000 --json scale.json --append   # slopes from the rows there
 
 For each N of --sizes it builds N crawl-like documents (speed/scale_inputs.py: real paragraphs recombined,
-a --duplicates share of planted near-duplicates, --files files), runs `finemill run` on them (the FineWeb
+or with --mix sentences paragraphs made of real sentences, which the WARC path needs at large N; a
+--duplicates share of planted near-duplicates; --files files), runs `finemill run` on them (the FineWeb
 recipe, a child process, --workers 2) and prints per stage (filter, buckets, clusters, finalize) and in
 total:
 
@@ -42,7 +43,7 @@ from pathlib import Path
 
 from benchmarks.common import child_env, module_command
 from benchmarks.process_sampler import OTHER, stage_walls, wait_sampled
-from benchmarks.speed.scale_inputs import PLANTED_FILE, build
+from benchmarks.speed.scale_inputs import MIX_HELP, PLANTED_FILE, POOLS, build
 
 STAGES = ("filter", "buckets", "clusters", "finalize")
 PAIR_BYTES = 16  # a matching pair in a buckets .dups file: file and document of both sides
@@ -72,6 +73,7 @@ class SizeRun:
     files: int
     kept: int
     duplicates: dict[str, int]
+    mix: str = "paragraphs"  # what the unique documents recombine (scale_inputs.POOLS)
     clusters_rss_bytes_per_pair: float | None = None  # peak RSS growth of the clusters stage per new pair
     removed: dict[str, dict[str, int]] = field(default_factory=dict)  # per step, its reasons (stats.json)
     stages: dict[str, Row] = field(default_factory=dict)
@@ -136,7 +138,7 @@ def duplicate_check(out: Path, planted_file: Path) -> dict[str, int]:
 
 
 def run_size(documents: int, args: argparse.Namespace, folder: Path) -> SizeRun:
-    build(folder, documents, args.format, args.files, args.duplicates, args.seed)
+    build(folder, documents, args.format, args.files, args.duplicates, args.seed, mix=args.mix)
     out = folder / "run"
     command = module_command("finemill.cli", "run", "-i", str(folder / "input"), "-o", str(out))
     command += ["--workers", str(args.workers), "--dump", DUMP, "--quiet", "--force"]
@@ -149,7 +151,7 @@ def run_size(documents: int, args: argparse.Namespace, folder: Path) -> SizeRun:
     walls, disk = stage_walls(out / "logs"), stage_disk(out)
     stats = json.loads((out / "stats.json").read_text())
     duplicates = duplicate_check(out, folder / PLANTED_FILE)
-    result = SizeRun(documents, args.format, args.files, stats["documents"]["count"], duplicates)
+    result = SizeRun(documents, args.format, args.files, stats["documents"]["count"], duplicates, args.mix)
     result.removed = {step["name"]: step["removed"] for step in stats["steps"] if step["removed"]}
     for stage in (*STAGES, OTHER):
         use = uses.get(stage)
@@ -167,7 +169,7 @@ def run_size(documents: int, args: argparse.Namespace, folder: Path) -> SizeRun:
 
 
 def add_slopes(runs: list[SizeRun]) -> None:
-    """Each run's slopes from the next smaller size before it (runs of one format, ordered by size)."""
+    """Each run's slopes from the next smaller size before it (runs of one format and mix, ordered by size)."""
     for before, after in zip(runs, runs[1:], strict=False):
         ratio = math.log(after.documents / before.documents)
         pairs = [(before.stages[s], after.stages[s]) for s in after.stages] + [(before.total, after.total)]
@@ -182,7 +184,10 @@ def add_slopes(runs: list[SizeRun]) -> None:
 
 
 def print_run(run: SizeRun) -> None:
-    print(f"\nN = {run.documents:,} documents ({run.format}, {run.files} files), kept {run.kept:,}")
+    print(
+        f"\nN = {run.documents:,} documents ({run.format}, {run.mix} recombined, {run.files} files),"
+        f" kept {run.kept:,}"
+    )
     header = f"{'stage':<10} {'wall s':>8} {'CPU s':>8} {'CPU ms/doc':>11} {'peak RSS MB':>12}"
     print(header + f" {'disk B/doc':>11} {'slope':>6}")
     rows = [*run.stages.items(), ("total", run.total)]
@@ -221,6 +226,7 @@ def main() -> int:
     parser.add_argument("--duplicates", type=float, default=0.1, help="planted near-duplicate share")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mix", choices=tuple(POOLS), default="paragraphs", help=MIX_HELP)
     parser.add_argument("--folder", type=Path, help="keep inputs and runs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="write every figure here too")
     parser.add_argument("--report", action="store_true", help="print the runs in --json again; run nothing")
@@ -233,9 +239,10 @@ def main() -> int:
     if (args.append or args.report) and not args.json:
         parser.error("--append and --report need --json (the file of earlier runs)")
     if args.report:
-        for fmt in ("jsonl", "warc"):
+        every = load_runs(args.json)
+        for series in sorted({(run.format, run.mix) for run in every}):
             runs = sorted(
-                (run for run in load_runs(args.json) if run.format == fmt), key=lambda r: r.documents
+                (run for run in every if (run.format, run.mix) == series), key=lambda r: r.documents
             )
             add_slopes(runs)
             for run in runs:
@@ -243,7 +250,7 @@ def main() -> int:
         return 0
     sizes = [int(size) for size in args.sizes.split(",")]
     earlier = load_runs(args.json) if args.append and args.json.exists() else []
-    runs = [run for run in earlier if run.format == args.format]
+    runs = [run for run in earlier if (run.format, run.mix) == (args.format, args.mix)]
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             runs.append(run_size(size, args, (args.folder or Path(tmp)) / f"n{size}-{args.format}"))
@@ -252,7 +259,7 @@ def main() -> int:
             print_run(next(run for run in runs if run.documents == size))
             sys.stdout.flush()
             if args.json:  # after every size, so a long run's finished sizes are kept if a later one fails
-                others = [run for run in earlier if run.format != args.format]
+                others = [run for run in earlier if (run.format, run.mix) != (args.format, args.mix)]
                 args.json.write_text(json.dumps([asdict(run) for run in others + runs], indent=2) + "\n")
     return 0
 

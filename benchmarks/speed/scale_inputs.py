@@ -15,6 +15,12 @@ paragraphs is left out, so no document can hold a whole page.
   are rare even at 1M documents (`python -m benchmarks.speed.scale` counts the removals outside planted
   pairs). Runs of consecutive paragraphs of the same pages (the first version) gave too small a pool:
   3.4% of 100K documents were removed as chance duplicates.
+- `--mix sentences` builds each paragraph of a unique document from 2 or more sentences of different
+  paragraphs instead (as many as a real paragraph drawn at random has, at least 2), so no paragraph recurs
+  across documents. Paragraph by paragraph, each of the ~4,800 pool paragraphs recurs every ~570 documents,
+  and FineWeb's extraction (trafilatura's `deduplicate`: a text segment seen three times within its
+  4,096-entry cache is dropped) then drops more of each document the larger N is, as a crawl's content
+  paragraphs would not make it; sentences are not segments, so the WARC curve keeps its text at every N.
 - A planted near-duplicate (a `--duplicates` share of the documents) is a recent unique document after
   1-3 realistic edits: a few words changed, a paragraph dropped, a paragraph moved, boilerplate added. It
   has its own record id and URL, as a crawl's mirrored or re-crawled page has.
@@ -36,6 +42,7 @@ import io
 import itertools
 import json
 import random
+import re
 import sys
 import uuid
 from collections import deque
@@ -60,6 +67,12 @@ BOILERPLATE = (
     "All rights reserved. Reproduction of this material without written permission is prohibited.",
 )
 DATE = "2024-08-10T12:00:00Z"
+# A sentence ends at . ! or ? (or one of them and a closing quote or bracket), then a space and a capital or digit.
+SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019)\]]))\s+(?=[\"\u201c(\[]?[A-Z0-9])")
+MIN_SENTENCE, MAX_SENTENCE = 25, 400  # characters: leaves out fragments and run-on lists
+# A whole sentence as SENTENCE_END cuts them (not a heading or a fragment), so the joined paragraphs of
+# --mix sentences split back into exactly the sentences they were made of.
+WHOLE_SENTENCE = re.compile(r"[\"\u201c(\[]?[A-Z0-9].*[.!?][\"'\u201d\u2019)\]]?", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,49 @@ class Pool:
         pairs = [(p, i) for i, page in enumerate(pages) for p in page.paragraphs]
         return cls(pages, [p for p, _ in pairs], [i for _, i in pairs], [len(p.split()) for p, _ in pairs])
 
+    def draw(self, rng: random.Random) -> tuple[Page, list[str]]:
+        """The page whose host names the document, and the document's paragraphs."""
+        picks = _paragraph_picks(self, rng)
+        return self.pages[self.page_of[picks[0]]], [self.paragraphs[i] for i in picks]
+
+
+@dataclass(frozen=True)
+class SentencePool:
+    """Every pool paragraph's sentences as one list, and the paragraphs' lengths in sentences (a new
+    paragraph takes a real one's length, at least 2: a lone sentence would recur as a segment)."""
+
+    pages: list[Page]
+    sentences: list[str]
+    page_of: list[int]
+    shapes: list[int]
+
+    @classmethod
+    def of(cls, pages: list[Page]) -> SentencePool:
+        sentences, page_of, shapes = {}, [], []  # a sentence in several paragraphs is kept once
+        for index, page in enumerate(pages):
+            for paragraph in page.paragraphs:
+                split = [s.strip() for s in SENTENCE_END.split(paragraph)]
+                shapes.append(max(len(split), 2))
+                for sentence in split:
+                    if MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE and WHOLE_SENTENCE.fullmatch(sentence):
+                        page_of += [index] * (sentence not in sentences)
+                        sentences.setdefault(sentence, None)
+        return cls(pages, list(sentences), page_of, shapes)
+
+    def draw(self, rng: random.Random) -> tuple[Page, list[str]]:
+        """6-11 paragraphs of real paragraphs' lengths, their sentences all different, none over MAX_SHARE
+        of the document's words (drawn again until it fits, up to 50 tries)."""
+        shapes = [rng.choice(self.shapes) for _ in range(rng.randint(*PARAGRAPHS))]
+        for _ in range(50):
+            picks = rng.sample(range(len(self.sentences)), sum(shapes))  # no sentence twice in a document
+            words = [len(self.sentences[i].split()) for i in picks]
+            if max(words) <= MAX_SHARE * sum(words):
+                break
+        ends = list(itertools.accumulate(shapes))
+        paragraphs = [picks[end - shape : end] for shape, end in zip(shapes, ends, strict=True)]
+        first = self.pages[self.page_of[picks[0]]]
+        return first, [" ".join(self.sentences[i] for i in paragraph) for paragraph in paragraphs]
+
 
 def _paragraph_picks(pool: Pool, rng: random.Random) -> list[int]:
     """6-11 paragraphs of as many pages, none over MAX_SHARE of their words (the longest is swapped for
@@ -154,11 +210,13 @@ def _paragraph_picks(pool: Pool, rng: random.Random) -> list[int]:
     return picks
 
 
-def _unique(pool: Pool, rng: random.Random, number: int) -> Document:
-    picks = _paragraph_picks(pool, rng)
-    first = pool.pages[pool.page_of[picks[0]]]
+POOLS = {"paragraphs": Pool.of, "sentences": SentencePool.of}  # --mix: what a unique document recombines
+
+
+def _unique(pool: Pool | SentencePool, rng: random.Random, number: int) -> Document:
+    first, paragraphs = pool.draw(rng)
     url = f"https://{_host(first.url, rng)}/articles/{number:08d}-{rng.getrandbits(32):08x}"
-    return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, [pool.paragraphs[i] for i in picks])
+    return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, paragraphs)
 
 
 def _change_words(paragraphs: list[str], rng: random.Random, donor: str) -> None:
@@ -187,9 +245,12 @@ def _near_duplicate(original: Document, rng: random.Random, donor: str, number: 
     return Document(str(uuid.UUID(int=rng.getrandbits(128))), url, paragraphs, original.id)
 
 
-def documents(count: int, duplicate_share: float, seed: int, pages: list[Page]) -> Iterator[Document]:
-    """`count` documents, a `duplicate_share` of them planted near-duplicates of recent unique ones."""
-    rng, pool = random.Random(seed), Pool.of(pages)
+def documents(
+    count: int, duplicate_share: float, seed: int, pages: list[Page], mix: str = "paragraphs"
+) -> Iterator[Document]:
+    """`count` documents, a `duplicate_share` of them planted near-duplicates of recent unique ones;
+    `mix`: a key of POOLS."""
+    rng, pool = random.Random(seed), POOLS[mix](pages)
     recent: deque[Document] = deque(maxlen=RECENT_ORIGINALS)
     for number in range(count):
         if recent and rng.random() < duplicate_share:
@@ -201,25 +262,33 @@ def documents(count: int, duplicate_share: float, seed: int, pages: list[Page]) 
             yield document
 
 
-def warc_record(document: Document) -> bytes:
-    """One WARC response record: the document's paragraphs in a page with navigation and a footer."""
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
-
+def page_html(document: Document) -> bytes:
+    """The document's paragraphs in an article, with navigation and a footer around it."""
     title = html.escape(document.paragraphs[0][:70])
     body = "".join(f"<p>{html.escape(p)}</p>\n" for p in document.paragraphs)
-    page = (
+    return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head><body>"
         "<header><nav><a href='/'>Home</a> | <a href='/news'>News</a> | <a href='/about'>About</a></nav>"
         f"</header><main><article><h1>{title}</h1>\n{body}</article></main>"
         "<footer><p>Contact | Privacy | Terms</p></footer></body></html>"
     ).encode()
+
+
+def warc_record(document: Document) -> bytes:
+    """One WARC response record holding page_html(document)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
     buffer = io.BytesIO()
     writer = WARCWriter(buffer, gzip=True)
     http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
     headers = {"WARC-Record-ID": f"<urn:uuid:{document.id}>", "WARC-Date": DATE}
     record = writer.create_warc_record(
-        document.url, "response", payload=io.BytesIO(page), http_headers=http, warc_headers_dict=headers
+        document.url,
+        "response",
+        payload=io.BytesIO(page_html(document)),
+        http_headers=http,
+        warc_headers_dict=headers,
     )
     writer.write_record(record)
     return buffer.getvalue()
@@ -230,6 +299,9 @@ def jsonl_line(document: Document) -> bytes:
     return (json.dumps(record, ensure_ascii=False) + "\n").encode()
 
 
+MIX_HELP = "what unique documents recombine: whole paragraphs, or paragraphs made of sentences"
+
+
 def build(
     folder: Path,
     count: int,
@@ -238,6 +310,7 @@ def build(
     duplicate_share: float,
     seed: int,
     pages: list[Page] | None = None,
+    mix: str = "paragraphs",
 ) -> dict:
     """Write the documents into `files` files under folder/input and the planted list beside them;
     returns what was written (counts and paths). `pages`: source_pages(), when the caller has them."""
@@ -253,7 +326,7 @@ def build(
     try:
         with open(folder / PLANTED_FILE, "w", encoding="utf-8") as planted_file:
             for number, document in enumerate(
-                documents(count, duplicate_share, seed, pages or source_pages())
+                documents(count, duplicate_share, seed, pages or source_pages(), mix)
             ):
                 outputs[number % files].write(encode(document))
                 if document.original is not None:
@@ -275,8 +348,11 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=16)
     parser.add_argument("--duplicates", type=float, default=0.1, help="planted near-duplicate share")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mix", choices=tuple(POOLS), default="paragraphs", help=MIX_HELP)
     args = parser.parse_args()
-    built = build(args.folder, args.documents, args.format, args.files, args.duplicates, args.seed)
+    built = build(
+        args.folder, args.documents, args.format, args.files, args.duplicates, args.seed, mix=args.mix
+    )
     print(f"{built['documents']:,} documents in {len(built['files'])} files, {built['planted']:,} planted")
     return 0
 

@@ -2,6 +2,7 @@
 
     python -m benchmarks.speed.startup            # 3 fresh processes per measurement, the median printed
     python -m benchmarks.speed.startup --repeats 5
+    python -m benchmarks.speed.startup --workers 1     # the run's fixed cost with one worker (no pool)
 
 Each start-up figure is measured in fresh Python processes, as a worker meets it:
 - spaCy's tokenizer (`finemill.text.words.spacy_tokenizer`): torch importable (thinc then imports it)
@@ -12,9 +13,10 @@ Each start-up figure is measured in fresh Python processes, as a worker meets it
   datatrove's dependency check against finemill's (`finemill.pipeline.patches.install()`: one read of the installed
   distributions).
 A run's fixed cost: `finemill run` of the default recipe on the bundled sample's first 2 documents per file
-(--workers 2, four stages), the CPU seconds of its whole process tree (benchmarks/process_sampler.py) and its
+(--workers 2 unless told, four stages), the CPU seconds of its whole process tree (benchmarks/process_sampler.py) and its
 wall time, with the forkserver loading the workers' imports once (`finemill.pipeline.worker_preload`)
-against every worker importing them itself (the preload list emptied), the two taking turns.
+against every worker importing them itself (the preload list emptied), the two taking turns. With
+--workers 1 the two are the same run: one worker runs its tasks in finemill's process and no forkserver starts.
 Then, in one process with the tokenizer loaded, the word splitter on the 697 documents of
 `../shared/data/crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz`: first pass (learning every run it has not
 seen), second pass (lookups only), and the distinct runs learnt.
@@ -103,13 +105,23 @@ sys.exit(main())
 """
 
 
-def tiny_run(recipe: Path, out: Path, preload: bool) -> tuple[float, float]:
+def tiny_run(recipe: Path, out: Path, preload: bool, workers: int) -> tuple[float, float]:
     """(CPU seconds of the whole process tree, wall seconds) of one `finemill run` of `recipe` into `out`."""
     from benchmarks.process_sampler import wait_sampled
 
     shutil.rmtree(out, ignore_errors=True)
     launch = ["-m", "finemill.cli"] if preload else ["-c", WITHOUT_PRELOAD]
-    command = [sys.executable, *launch, "run", str(recipe), "-o", str(out), "--workers", "2", "--quiet"]
+    command = [
+        sys.executable,
+        *launch,
+        "run",
+        str(recipe),
+        "-o",
+        str(out),
+        "--workers",
+        str(workers),
+        "--quiet",
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     code, cpu_s, _ = wait_sampled(process, out / "logs")
@@ -118,7 +130,7 @@ def tiny_run(recipe: Path, out: Path, preload: bool) -> tuple[float, float]:
     return cpu_s, time.perf_counter() - started
 
 
-def fixed_run_cost(repeats: int) -> None:
+def fixed_run_cost(repeats: int, workers: int) -> None:
     from finemill.pipeline.recipe import DEFAULT_RECIPE
 
     with tempfile.TemporaryDirectory() as folder:
@@ -128,13 +140,13 @@ def fixed_run_cost(repeats: int) -> None:
         runs = {True: [], False: []}
         for _ in range(repeats):
             for preload in (False, True):
-                runs[preload].append(tiny_run(recipe, out, preload))
+                runs[preload].append(tiny_run(recipe, out, preload, workers))
     (cpu_without, wall_without), (cpu_with, wall_with) = (
         [statistics.median(r[i] for r in runs[p]) for i in (0, 1)] for p in (False, True)
     )
-    label = "run of 4 documents, workers import for themselves"
+    label = f"run of 4 documents, {workers} worker(s) importing for themselves"
     print(f"{label:50} {cpu_without:6.2f} CPU-s {wall_without:6.2f} s wall")
-    label = "run of 4 documents, forkserver preload (finemill)"
+    label = f"run of 4 documents, {workers} worker(s), forkserver preload (finemill)"
     print(f"{label:50} {cpu_with:6.2f} CPU-s {wall_with:6.2f} s wall")
     print(f"ratio: {cpu_without / cpu_with:.2f}x CPU, {wall_without / wall_with:.2f}x wall")
 
@@ -161,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement (median)")
+    parser.add_argument("--workers", type=int, default=2, help="the tiny run's --workers (1: no pool)")
     args = parser.parse_args(argv)
     for label, snippet in SNIPPETS.items():
         seconds = statistics.median(fresh_process_seconds(snippet) for _ in range(args.repeats))
         print(f"{label:50} {seconds:6.2f} s")
-    fixed_run_cost(args.repeats)
+    fixed_run_cost(args.repeats, args.workers)
     if DOCUMENTS.exists():
         docs, first, second, runs = word_learning()
         print(
