@@ -15,12 +15,13 @@ paragraphs is left out, so no document can hold a whole page.
   are rare even at 1M documents (`python -m benchmarks.speed.scale` counts the removals outside planted
   pairs). Runs of consecutive paragraphs of the same pages (the first version) gave too small a pool:
   3.4% of 100K documents were removed as chance duplicates.
-- `--mix sentences` builds each paragraph of a unique document from 2 or more sentences of different
-  paragraphs instead (as many as a real paragraph drawn at random has, at least 2), so no paragraph recurs
-  across documents. Paragraph by paragraph, each of the ~4,800 pool paragraphs recurs every ~570 documents,
-  and FineWeb's extraction (trafilatura's `deduplicate`: a text segment seen three times within its
-  4,096-entry cache is dropped) then drops more of each document the larger N is, as a crawl's content
-  paragraphs would not make it; sentences are not segments, so the WARC curve keeps its text at every N.
+- `--mix sentences` builds each paragraph of a unique document from 2 or more sentences drawn from the
+  whole pool instead (as many as a real paragraph drawn at random has, at least 2), so paragraphs almost
+  never recur across documents. With whole paragraphs, each of the ~4,800 pool paragraphs recurs every ~570
+  documents, and FineWeb's extraction (trafilatura's `deduplicate`: a text segment seen three times within
+  its 4,096-entry cache is dropped) drops more of each page the larger N is, unlike on a crawl, whose
+  content paragraphs rarely recur. Sentences are not segments, so with this mix the WARC curve keeps its
+  text at every N.
 - A planted near-duplicate (a `--duplicates` share of the documents) is a recent unique document after
   1-3 realistic edits: a few words changed, a paragraph dropped, a paragraph moved, boilerplate added. It
   has its own record id and URL, as a crawl's mirrored or re-crawled page has.
