@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -45,7 +45,9 @@ class QuietLocalExecutor(PatchedExecutor, ProgressReporting, LocalPipelineExecut
     progress (`finemill.pipeline.progress`), and leave Ctrl-C to finemill's process: its workers ignore
     SIGINT and end quietly when it stops the pool (`finemill.pipeline.patches.worker_interrupts`)."""
 
-    preload: list[str] = []  # what the forkserver loads for the workers (`finemill.pipeline.worker_preload`)
+    preload: Sequence[
+        str
+    ] = ()  # what the forkserver loads for the workers (`finemill.pipeline.worker_preload`)
 
     def run(self):
         if self.workers > 1:  # datatrove forks a pool from the forkserver; one worker runs the tasks here
@@ -100,9 +102,7 @@ class Backend(Protocol):
 @dataclass
 class LocalBackend:
     submits: ClassVar[bool] = False
-
-    def __init__(self) -> None:
-        self.preload: list[str] = []  # one list, shared by this run's executors (see `executor`)
+    preload: list[str] = field(default_factory=list)  # one list, shared by this run's executors (`executor`)
 
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()

@@ -33,7 +33,7 @@ def entries(pipeline: Iterable[object]) -> list[str]:
 
 
 @contextlib.contextmanager
-def loading(entries: list[str]) -> Iterator[None]:
+def loading(entries: Iterable[str]) -> Iterator[None]:
     """Within the block, a forkserver started by `multiprocess` loads `entries` before forking anything."""
     from multiprocess import forkserver
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from finemill.pipeline import worker_preload
+from finemill.pipeline.executors import LocalBackend
 from finemill.pipeline.plan import plan_stages
 from finemill.pipeline.recipe import DEFAULT_RECIPE, load_recipe
 
@@ -47,21 +47,24 @@ def stages_of(recipe, tmp_path: Path) -> list:
     return plan_stages(recipe, [str(tmp_path / "a.warc.gz")], tmp_path / "out")
 
 
-def preload_of(stages: list) -> list[str]:
-    """What the workers of every stage load, in the order the local backend gathers it."""
-    return list(dict.fromkeys(e for stage in stages for e in worker_preload.entries(stage.pipeline)))
+def preload_of(stages: list, tmp_path: Path) -> list[str]:
+    """What the local backend's executors of every stage give the forkserver to load."""
+    backend = LocalBackend()
+    executors = [backend.executor(stage, tmp_path / "logs" / stage.name, 2, None) for stage in stages]
+    assert all(executor.preload is backend.preload for executor in executors)  # the first stage's sees all
+    return list(backend.preload)
 
 
 def test_the_fineweb_recipe_preloads_its_steps_spacy_and_presidio(tmp_path):
     recipe = load_recipe(DEFAULT_RECIPE, {"output": str(tmp_path / "out")})
     stages = stages_of(recipe, tmp_path)
-    entries = preload_of(stages)
+    entries = preload_of(stages, tmp_path)
     assert entries[0] == "finemill.pipeline.executors"
     assert {type(step).__module__ for stage in stages for step in stage.pipeline} <= set(entries)
     assert "finemill.text.words:import_spacy_tokenizer" in entries
     assert "finemill.steps.pii.scrubber:import_presidio_recognizers" in entries
     recipe.steps[:] = [step for step in recipe.steps if step.name != "pii"]  # without it, no presidio
-    assert not any("presidio" in entry for entry in preload_of(stages_of(recipe, tmp_path)))
+    assert not any("presidio" in entry for entry in preload_of(stages_of(recipe, tmp_path), tmp_path))
 
 
 def test_workers_start_with_the_entries_loaded_and_a_failing_entry_is_skipped(tmp_path):
