@@ -16,7 +16,7 @@ A run's fixed cost: `finemill run` of the default recipe on the bundled sample's
 (--workers 2 unless told, four stages), the CPU seconds of its whole process tree (benchmarks/process_sampler.py) and its
 wall time, with the forkserver loading the workers' imports once (`finemill.pipeline.worker_preload`)
 against every worker importing them itself (the preload list emptied), the two taking turns. With
---workers 1 the two are the same run: one worker runs its tasks in finemill's process and no forkserver starts.
+--workers 1 there is one run to time: one worker runs its tasks in finemill's process and no forkserver starts.
 Then, in one process with the tokenizer loaded, the word splitter on the 697 documents of
 `../shared/data/crawl/CC-MAIN-2019-30-extracted-text.jsonl.gz`: first pass (learning every run it has not
 seen), second pass (lookups only), and the distinct runs learnt.
@@ -133,22 +133,25 @@ def tiny_run(recipe: Path, out: Path, preload: bool, workers: int) -> tuple[floa
 def fixed_run_cost(repeats: int, workers: int) -> None:
     from finemill.pipeline.recipe import DEFAULT_RECIPE
 
+    sides = (
+        (False, True) if workers > 1 else (True,)
+    )  # one worker: no pool, no forkserver, nothing to compare
     with tempfile.TemporaryDirectory() as folder:
         recipe, out = Path(folder) / "tiny.yaml", Path(folder) / "out"
         raw = yaml.safe_load(DEFAULT_RECIPE.read_text())
         recipe.write_text(yaml.safe_dump({**raw, "input": {"paths": [], "limit": 2}}))  # the bundled sample
-        runs = {True: [], False: []}
+        runs = {preload: [] for preload in sides}
         for _ in range(repeats):
-            for preload in (False, True):
+            for preload in sides:
                 runs[preload].append(tiny_run(recipe, out, preload, workers))
-    (cpu_without, wall_without), (cpu_with, wall_with) = (
-        [statistics.median(r[i] for r in runs[p]) for i in (0, 1)] for p in (False, True)
-    )
-    label = f"run of 4 documents, {workers} worker(s) importing for themselves"
-    print(f"{label:50} {cpu_without:6.2f} CPU-s {wall_without:6.2f} s wall")
-    label = f"run of 4 documents, {workers} worker(s), forkserver preload (finemill)"
-    print(f"{label:50} {cpu_with:6.2f} CPU-s {wall_with:6.2f} s wall")
-    print(f"ratio: {cpu_without / cpu_with:.2f}x CPU, {wall_without / wall_with:.2f}x wall")
+    medians = {p: [statistics.median(r[i] for r in runs[p]) for i in (0, 1)] for p in sides}
+    labels = {False: "importing for themselves", True: "forkserver preload" if workers > 1 else "in finemill"}
+    for preload in sides:
+        label = f"run of 4 documents, {workers} worker(s), {labels[preload]}"
+        print(f"{label:50} {medians[preload][0]:6.2f} CPU-s {medians[preload][1]:6.2f} s wall")
+    if workers > 1:
+        (cpu_without, wall_without), (cpu_with, wall_with) = medians[False], medians[True]
+        print(f"ratio: {cpu_without / cpu_with:.2f}x CPU, {wall_without / wall_with:.2f}x wall")
 
 
 def word_learning() -> tuple[int, float, float, int]:
