@@ -152,6 +152,10 @@ class Pool:
         pairs = [(p, i) for i, page in enumerate(pages) for p in page.paragraphs]
         return cls(pages, [p for p, _ in pairs], [i for _, i in pairs], [len(p.split()) for p, _ in pairs])
 
+    @property
+    def summary(self) -> str:
+        return f"{len(self.paragraphs):,} paragraphs"
+
     def draw(self, rng: random.Random) -> tuple[Page, list[str]]:
         """The page whose host names the document, and the document's paragraphs."""
         picks = _paragraph_picks(self, rng)
@@ -170,16 +174,20 @@ class SentencePool:
 
     @classmethod
     def of(cls, pages: list[Page]) -> SentencePool:
-        sentences, page_of, shapes = {}, [], []  # a sentence in several paragraphs is kept once
+        page_of: dict[str, int] = {}  # each sentence and the first page it is on (kept once)
+        shapes = []
         for index, page in enumerate(pages):
             for paragraph in page.paragraphs:
                 split = [s.strip() for s in SENTENCE_END.split(paragraph)]
                 shapes.append(max(len(split), 2))
                 for sentence in split:
                     if MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE and WHOLE_SENTENCE.fullmatch(sentence):
-                        page_of += [index] * (sentence not in sentences)
-                        sentences.setdefault(sentence, None)
-        return cls(pages, list(sentences), page_of, shapes)
+                        page_of.setdefault(sentence, index)
+        return cls(pages, list(page_of), list(page_of.values()), shapes)
+
+    @property
+    def summary(self) -> str:
+        return f"{len(self.sentences):,} sentences"
 
     def draw(self, rng: random.Random) -> tuple[Page, list[str]]:
         """6-11 paragraphs of real paragraphs' lengths, their sentences all different, none over MAX_SHARE
@@ -190,10 +198,9 @@ class SentencePool:
             words = [len(self.sentences[i].split()) for i in picks]
             if max(words) <= MAX_SHARE * sum(words):
                 break
-        ends = list(itertools.accumulate(shapes))
-        paragraphs = [picks[end - shape : end] for shape, end in zip(shapes, ends, strict=True)]
-        first = self.pages[self.page_of[picks[0]]]
-        return first, [" ".join(self.sentences[i] for i in paragraph) for paragraph in paragraphs]
+        drawn = iter(picks)
+        paragraphs = [" ".join(self.sentences[i] for i in itertools.islice(drawn, shape)) for shape in shapes]
+        return self.pages[self.page_of[picks[0]]], paragraphs
 
 
 def _paragraph_picks(pool: Pool, rng: random.Random) -> list[int]:

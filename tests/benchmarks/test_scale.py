@@ -7,7 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks.common import child_env, module_command
 from benchmarks.speed import scale, scale_inputs
+from benchmarks.speed.scale_mixes import extraction_kept_share, largest_overlap, units
 from tests.conftest import shared_file
 
 
@@ -42,41 +43,18 @@ def test_documents_are_distinct_recombined_and_planted_at_the_share(pages):
     assert all(d.text != originals[d.original].text for d in planted)  # every duplicate was edited
 
 
-def _sentences(document: scale_inputs.Document) -> list[str]:
-    return [s for p in document.paragraphs for s in scale_inputs.SENTENCE_END.split(p)]
-
-
-def _paragraphs(document: scale_inputs.Document) -> list[str]:
-    return document.paragraphs
-
-
-@pytest.mark.parametrize(("mix", "units"), [("paragraphs", _paragraphs), ("sentences", _sentences)])
-def test_unique_documents_rarely_share_much_text_by_chance(pages, mix, units):
+@pytest.mark.parametrize("mix", ["paragraphs", "sentences"])
+def test_unique_documents_rarely_share_much_text_by_chance(pages, mix):
     """Any two unique documents share at most a small part of their words (MinHash's threshold is near a
     Jaccard of 0.72): the units a document recombines (paragraphs, or sentences) are drawn one by one from
     the whole pool, none over a quarter of a document. Runs of consecutive paragraphs (the first version)
     gave 153 pairs above 0.4 here, up to 0.75."""
-    documents = [units(d) for d in scale_inputs.documents(2000, 0.0, seed=5, pages=pages, mix=mix)]
+    documents = [units(d, mix) for d in scale_inputs.documents(2000, 0.0, seed=5, pages=pages, mix=mix)]
     assert all(len(set(held)) == len(held) for held in documents)  # no unit twice in a document
-    words = {unit: len(unit.split()) for held in documents for unit in held}
-    holding = defaultdict(list)
-    for number, held in enumerate(documents):
-        for unit in held:
-            holding[unit].append(number)
-    sizes = [sum(words[unit] for unit in held) for held in documents]
-    worst = 0.0
-    for number, held in enumerate(documents):
-        shared = Counter()
-        for unit in held:
-            for other in holding[unit]:
-                if other > number:
-                    shared[other] += words[unit]
-        for other, common in shared.items():
-            worst = max(worst, common / (sizes[number] + sizes[other] - common))
-    assert 0 < worst < 0.4
-    assert all(
-        max(words[u] for u in held) <= 0.25 * size for held, size in zip(documents, sizes, strict=True)
-    )
+    assert 0 < largest_overlap(documents) < 0.4
+    for held in documents:
+        words = [len(unit.split()) for unit in held]
+        assert max(words) <= 0.25 * sum(words)
 
 
 def test_sentence_mix_makes_every_paragraph_new(pages):
@@ -102,23 +80,9 @@ def test_extraction_keeps_the_sentence_mix_text_where_it_drops_recurring_paragra
     times already (trafilatura's deduplicate cache), so on pages that recombine whole paragraphs it drops
     more the more pages one process extracts; on the sentence mix it keeps the text (the few misses are the
     planted duplicates' boilerplate and paragraphs extraction rewrites)."""
-    from trafilatura.meta import reset_caches
-
-    from finemill.steps.extract.trafilatura import TrafilaturaExtractor
-
-    extractor = TrafilaturaExtractor()
-
-    def kept_share(mix: str, count: int) -> float:
-        reset_caches()  # trafilatura's duplicate cache is per process: each count starts with it empty
-        kept = total = 0
-        for document in scale_inputs.documents(count, 0.1, seed=11, pages=pages, mix=mix):
-            text = " ".join((extractor.extract(scale_inputs.page_html(document).decode()) or "").split())
-            kept += sum(" ".join(p.split()) in text for p in document.paragraphs)
-            total += len(document.paragraphs)
-        return kept / total
-
-    sentences = kept_share("sentences", 2500)
-    paragraphs_small, paragraphs = kept_share("paragraphs", 500), kept_share("paragraphs", 2500)
+    sentences = extraction_kept_share(pages, "sentences", 2500)
+    paragraphs_small = extraction_kept_share(pages, "paragraphs", 500)
+    paragraphs = extraction_kept_share(pages, "paragraphs", 2500)
     assert sentences >= 0.98
     assert paragraphs < paragraphs_small - 0.03 and paragraphs < sentences - 0.05
 
