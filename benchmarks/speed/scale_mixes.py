@@ -55,21 +55,26 @@ def largest_overlap(documents: list[list[str]]) -> float:
     return largest
 
 
-def extraction_kept_share(pages: list[Page], mix: str, count: int) -> float:
-    """The share of the paragraphs of `count` documents (10% planted duplicates, seed 11) found in what the
-    recipe's extractor returns, one process extracting the pages in order (whitespace aside)."""
+def extraction_kept_shares(pages: list[Page], mix: str, counts: list[int]) -> list[float]:
+    """For each of `counts`, the share of the paragraphs of the first that many documents (10% planted
+    duplicates, seed 11) found in what the recipe's extractor returns, one process extracting the pages in
+    order (whitespace aside). One pass: the first N pages are extracted as they would be on their own."""
     from trafilatura.meta import reset_caches
 
     from finemill.steps.extract.trafilatura import TrafilaturaExtractor
 
     extractor = TrafilaturaExtractor()
-    reset_caches()  # trafilatura's duplicate cache is per process: each count starts with it empty
+    reset_caches()  # trafilatura's duplicate cache is per process: the pass starts with it empty
     kept = total = 0
-    for document in scale_inputs.documents(count, 0.1, seed=11, pages=pages, mix=mix):
+    shares = {}
+    documents = scale_inputs.documents(max(counts), 0.1, seed=11, pages=pages, mix=mix)
+    for number, document in enumerate(documents, start=1):
         text = " ".join((extractor.extract(scale_inputs.page_html(document).decode()) or "").split())
         kept += sum(" ".join(p.split()) in text for p in document.paragraphs)
         total += len(document.paragraphs)
-    return kept / total
+        if number in counts:
+            shares[number] = kept / total
+    return [shares[count] for count in counts]
 
 
 def describe(pages: list[Page], mix: str, sizes: list[int]) -> None:
@@ -80,8 +85,7 @@ def describe(pages: list[Page], mix: str, sizes: list[int]) -> None:
     overlap = largest_overlap([units(d, mix) for d in documents])
     print(f"{mix}: pool {pooled}; {words:.0f} words per document, {html:,.0f} bytes of HTML per page;")
     print(f"  largest chance overlap of two of {SAMPLE:,} unique documents: {overlap:.2f}")
-    for size in sizes:
-        share = extraction_kept_share(pages, mix, size)
+    for size, share in zip(sizes, extraction_kept_shares(pages, mix, sizes), strict=True):
         print(f"  paragraphs extraction keeps, {size:,} pages in one process: {share:.1%}")
 
 

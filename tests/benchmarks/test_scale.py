@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.common import child_env, module_command
 from benchmarks.speed import scale, scale_inputs
-from benchmarks.speed.scale_mixes import extraction_kept_share, largest_overlap, units
+from benchmarks.speed.scale_mixes import extraction_kept_shares, largest_overlap, units
 from tests.conftest import shared_file
 
 
@@ -80,9 +80,8 @@ def test_extraction_keeps_the_sentence_mix_text_where_it_drops_recurring_paragra
     times already (trafilatura's deduplicate cache), so on pages that recombine whole paragraphs it drops
     more the more pages one process extracts; on the sentence mix it keeps the text (the few misses are the
     planted duplicates' boilerplate and paragraphs extraction rewrites)."""
-    sentences = extraction_kept_share(pages, "sentences", 2500)
-    paragraphs_small = extraction_kept_share(pages, "paragraphs", 500)
-    paragraphs = extraction_kept_share(pages, "paragraphs", 2500)
+    [sentences] = extraction_kept_shares(pages, "sentences", [2500])
+    paragraphs_small, paragraphs = extraction_kept_shares(pages, "paragraphs", [500, 2500])
     assert sentences >= 0.98
     assert paragraphs < paragraphs_small - 0.03 and paragraphs < sentences - 0.05
 
